@@ -1,0 +1,70 @@
+"""The caller of a service, carried in nameko context data from the gateway.
+
+The gateway authenticates; services authorise on their own data, so each needs to know who
+asks. Context data travels in AMQP headers and follows nested RPC calls automatically.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from nameko.extensions import DependencyProvider
+
+ROLES = ("admin", "manager", "sales", "analyst")
+CONTEXT_KEYS = ("user_id", "role", "team_id", "scopes", "language", "request_id")
+
+
+@dataclass(frozen=True)
+class Actor:
+    user_id: str | None
+    role: str
+    team_id: str | None = None
+    scopes: tuple[str, ...] = field(default_factory=tuple)
+    language: str = "en"
+    request_id: str | None = None
+
+    @classmethod
+    def system(cls, name: str = "system") -> "Actor":
+        """A process acting on its own behalf (timers, event handlers, seeds)."""
+        return cls(user_id=None, role="system", request_id=name)
+
+    @classmethod
+    def from_context(cls, data: dict) -> "Actor":
+        role = data.get("role")
+        if role not in ROLES:
+            return cls.system()
+        return cls(
+            user_id=data.get("user_id"),
+            role=role,
+            team_id=data.get("team_id"),
+            scopes=tuple(data.get("scopes") or ()),
+            language=data.get("language") or "en",
+            request_id=data.get("request_id"),
+        )
+
+    def to_context(self) -> dict:
+        return {
+            "user_id": self.user_id,
+            "role": self.role,
+            "team_id": self.team_id,
+            "scopes": list(self.scopes),
+            "language": self.language,
+            "request_id": self.request_id,
+        }
+
+    @property
+    def sees_everything(self) -> bool:
+        return self.role in ("admin", "analyst", "system")
+
+    @property
+    def can_write(self) -> bool:
+        return self.role != "analyst"
+
+    def as_event_actor(self) -> dict:
+        return {"user_id": self.user_id, "role": self.role, "request_id": self.request_id}
+
+
+class CurrentActor(DependencyProvider):
+    """Injects the :class:`Actor` of the running worker."""
+
+    def get_dependency(self, worker_ctx):
+        return Actor.from_context(worker_ctx.context_data)

@@ -1,0 +1,88 @@
+"""Configuration from the environment: every process reads the same names (twelve-factor).
+
+Nothing else in the code base reads ``os.environ`` for these settings, so one table in the
+README and the operations guide describes the whole configuration.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+DEFAULT_AMQP_URI = "amqp://guest:guest@localhost:5672/"
+SERVICES = ("customers", "sales", "notifications", "reports")
+
+
+def env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def amqp_uri() -> str:
+    return env("AMQP_URI", DEFAULT_AMQP_URI)
+
+
+def data_dir() -> Path:
+    path = Path(env("CRM_DATA_DIR", "./var")).resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def database_url(component: str) -> str:
+    """The database of one component (a service or ``gateway``).
+
+    ``<COMPONENT>_DATABASE_URL`` wins; else ``CRM_DATABASE`` names a PostgreSQL server and
+    the component uses its own database ``crm_<component>`` on it; else a SQLite file.
+    """
+    override = env(f"{component.upper()}_DATABASE_URL")
+    if override:
+        return override
+    server = env("CRM_DATABASE")
+    if server:
+        parts = urlsplit(server)
+        return urlunsplit(parts._replace(path=f"/crm_{component}"))
+    return f"sqlite:///{data_dir() / (component + '.db')}"
+
+
+def secret_key() -> str:
+    """The token-signing key; generated once into the data directory for development."""
+    configured = env("CRM_SECRET_KEY")
+    if configured:
+        return configured
+    key_file = data_dir() / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(48))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def admin_password() -> str:
+    return env("CRM_ADMIN_PASSWORD", DEV_ADMIN_PASSWORD)
+
+
+DEV_ADMIN_PASSWORD = "admin12345"
+
+
+def gateway_port() -> int:
+    return int(env("CRM_PORT", "8000"))
+
+
+def rpc_timeout() -> float:
+    """Seconds a caller waits for an RPC reply before answering 504."""
+    return float(env("CRM_RPC_TIMEOUT", "10"))
+
+
+NAMEKO_CONFIG_FILE = Path(__file__).resolve().parent.parent / "deploy" / "nameko.yml"
+
+
+def nameko_config() -> dict:
+    """deploy/nameko.yml with the environment substituted, as ``nameko run`` reads it."""
+    import yaml
+    from nameko.cli.main import setup_yaml_parser
+
+    setup_yaml_parser()
+    with open(NAMEKO_CONFIG_FILE) as handle:
+        loaded = yaml.safe_load(handle)
+    loaded.pop("LOGGING", None)
+    return loaded

@@ -1,0 +1,168 @@
+"""Database engines, the declarative base of each component, and the platform tables.
+
+Every service owns one database. Its models derive from a base made by :func:`make_base`,
+which also carries the platform tables (outbox, processed and parked events) so that one
+Alembic history per service covers everything in its database.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+
+import sqlalchemy as sa
+from sqlalchemy import event as sa_event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+
+log = logging.getLogger(__name__)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def new_id() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores naive values)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; all times are UTC-aware")
+        return value.astimezone(dt.timezone.utc)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc)
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def make_green() -> None:
+    """Make psycopg2 yield to eventlet while it waits on the server (inside services)."""
+    try:
+        import eventlet.patcher
+    except ImportError:  # pragma: no cover - the gateway has no eventlet hub
+        return
+    if eventlet.patcher.is_monkey_patched("socket"):
+        from psycogreen.eventlet import patch_psycopg
+
+        patch_psycopg()
+
+
+def create_db_engine(url: str, **kwargs) -> sa.Engine:
+    if is_sqlite(url):
+        engine = sa.create_engine(
+            url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs
+        )
+
+        @sa_event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        return engine
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("max_overflow", 20)
+    kwargs.setdefault("pool_pre_ping", True)
+    return sa.create_engine(url, **kwargs)
+
+
+def ensure_database(url: str) -> None:
+    """Create the PostgreSQL database (or the SQLite file's folder) named by ``url``."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            from pathlib import Path
+
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        return
+    server = sa.create_engine(
+        parsed.set(database="postgres"), isolation_level="AUTOCOMMIT"
+    )
+    try:
+        with server.connect() as conn:
+            exists = conn.execute(
+                sa.text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                {"name": parsed.database},
+            ).scalar()
+            if not exists:
+                conn.execute(sa.text(f'CREATE DATABASE "{parsed.database}"'))
+                log.info("created database %s", parsed.database)
+    finally:
+        server.dispose()
+
+
+def make_session_factory(engine: sa.Engine) -> sessionmaker:
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+class PlatformModels:
+    """The platform tables of one component's database."""
+
+    def __init__(self, outbox, processed_event, parked_event):
+        self.Outbox = outbox
+        self.ProcessedEvent = processed_event
+        self.ParkedEvent = parked_event
+
+
+def make_base():
+    """A fresh declarative base for one component, with its platform tables attached.
+
+    Returns ``(Base, PlatformModels)``.
+    """
+
+    class Base(DeclarativeBase):
+        type_annotation_map = {dt.datetime: UTCDateTime}
+
+    class Outbox(Base):
+        """Events written in the same transaction as the change they describe."""
+
+        __tablename__ = "outbox"
+        id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
+        exchange: Mapped[str] = mapped_column(sa.String(100))
+        routing_key: Mapped[str] = mapped_column(sa.String(100))
+        payload: Mapped[dict] = mapped_column(sa.JSON)
+        created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+        published_at: Mapped[dt.datetime | None] = mapped_column(index=True)
+        attempts: Mapped[int] = mapped_column(default=0)
+        last_error: Mapped[str | None] = mapped_column(sa.Text)
+
+    class ProcessedEvent(Base):
+        """Event ids a handler has applied: a repeated delivery is ignored."""
+
+        __tablename__ = "processed_events"
+        event_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+        handler: Mapped[str] = mapped_column(sa.String(120), primary_key=True)
+        processed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    class ParkedEvent(Base):
+        """An event whose handler failed: retried with back-off, then dead-lettered."""
+
+        __tablename__ = "parked_events"
+        event_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+        handler: Mapped[str] = mapped_column(sa.String(120), primary_key=True)
+        payload: Mapped[dict] = mapped_column(sa.JSON)
+        attempts: Mapped[int] = mapped_column(default=1)
+        next_attempt_at: Mapped[dt.datetime] = mapped_column(index=True)
+        last_error: Mapped[str] = mapped_column(sa.Text)
+        status: Mapped[str] = mapped_column(sa.String(16), default="retrying", index=True)
+        parked_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    return Base, PlatformModels(Outbox, ProcessedEvent, ParkedEvent)

@@ -1,0 +1,61 @@
+"""The event envelope every service publishes and every consumer can rely on.
+
+Events go to the topic exchange ``<source>.events`` with the event type as routing key,
+the same exchange and key nameko's ``event_handler`` binds to.
+"""
+from __future__ import annotations
+
+import uuid
+
+from marshmallow import Schema, fields, validate
+
+from common.db import utcnow
+
+SCHEMA_VERSION = 1
+
+
+def exchange_name(source: str) -> str:
+    return f"{source}.events"
+
+
+def envelope(
+    *,
+    source: str,
+    event_type: str,
+    entity_id,
+    entity_version: int | None,
+    data: dict,
+    actor: dict | None,
+    schema_version: int = SCHEMA_VERSION,
+) -> dict:
+    return {
+        "id": str(uuid.uuid4()),
+        "type": event_type,
+        "schema_version": schema_version,
+        "occurred_at": utcnow().isoformat(),
+        "source": source,
+        "actor": actor or {"user_id": None, "role": "system", "request_id": None},
+        "entity_id": str(entity_id),
+        "entity_version": entity_version,
+        "data": data,
+    }
+
+
+class EventActorSchema(Schema):
+    user_id = fields.String(allow_none=True, required=True)
+    role = fields.String(required=True)
+    request_id = fields.String(allow_none=True, load_default=None)
+
+
+class EnvelopeSchema(Schema):
+    """The envelope; a service's ``schemas.py`` names the schema of each event's ``data``."""
+
+    id = fields.UUID(required=True)
+    type = fields.String(required=True)
+    schema_version = fields.Integer(required=True, validate=validate.Range(min=1))
+    occurred_at = fields.AwareDateTime(required=True)
+    source = fields.String(required=True)
+    actor = fields.Nested(EventActorSchema, required=True)
+    entity_id = fields.String(required=True)
+    entity_version = fields.Integer(allow_none=True, required=True)
+    data = fields.Dict(required=True)

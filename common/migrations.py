@@ -1,0 +1,80 @@
+"""Apply every component's Alembic migrations with one command.
+
+    python -m common.migrations            # upgrade all components to head
+    python -m common.migrations customers  # just one
+
+Each component keeps its own history under ``<component>/migrations``; its ``env.py`` calls
+:func:`run_env` with its metadata. PostgreSQL databases are created when missing. Run this as
+a one-off step before the services start (never at container start: replicas would race).
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+from common import config
+from common.db import ensure_database, is_sqlite
+
+ROOT = Path(__file__).resolve().parent.parent
+MIGRATIONS = {
+    "gateway": ROOT / "gateway" / "migrations",
+    "customers": ROOT / "services" / "customers" / "migrations",
+}
+
+
+def alembic_config(component: str, url: str | None = None) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS[component]))
+    cfg.set_main_option("sqlalchemy.url", (url or config.database_url(component)).replace("%", "%%"))
+    return cfg
+
+
+def upgrade(component: str, url: str | None = None) -> None:
+    url = url or config.database_url(component)
+    ensure_database(url)
+    command.upgrade(alembic_config(component, url), "head")
+
+
+def run_env(metadata) -> None:
+    """The body of every component's ``migrations/env.py``."""
+    from alembic import context
+    from sqlalchemy import engine_from_config, pool
+
+    alembic_cfg = context.config
+    url = alembic_cfg.get_main_option("sqlalchemy.url")
+    if context.is_offline_mode():
+        context.configure(url=url, target_metadata=metadata, literal_binds=True)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    engine = engine_from_config(
+        alembic_cfg.get_section(alembic_cfg.config_ini_section, {}),
+        prefix="sqlalchemy.",
+        poolclass=pool.NullPool,
+    )
+    with engine.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=metadata,
+            render_as_batch=is_sqlite(url),
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description="Apply Alembic migrations")
+    parser.add_argument("components", nargs="*", choices=[[], *MIGRATIONS], default=[])
+    args = parser.parse_args(argv)
+    for component in args.components or list(MIGRATIONS):
+        upgrade(component)
+        print(f"migrated {component}: {config.database_url(component).split('@')[-1]}")
+
+
+if __name__ == "__main__":
+    main()

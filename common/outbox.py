@@ -1,0 +1,154 @@
+"""The transactional outbox relay: publish what the database says happened, and nothing else.
+
+A unit of work writes its events into the ``outbox`` table in the same transaction as the
+change. Right after the commit the relay publishes those rows (publisher confirms, persistent
+messages) and marks them sent; a timer sweeps up anything left behind (broker down, process
+killed between commit and publish). Delivery is at least once: consumers are idempotent.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+
+import sqlalchemy as sa
+from kombu import Connection, Exchange, Producer
+
+from common.db import utcnow
+
+log = logging.getLogger(__name__)
+
+# A row younger than this is left to the publish that follows its commit.
+SWEEP_GRACE = dt.timedelta(seconds=2)
+SWEEP_BATCH = 200
+
+
+class OutboxRelay:
+    """Publishes outbox rows of one database to RabbitMQ."""
+
+    def __init__(self, session_factory, outbox_model, amqp_uri: str, connect_timeout=2.0):
+        self.session_factory = session_factory
+        self.Outbox = outbox_model
+        self.amqp_uri = amqp_uri
+        self.connect_timeout = connect_timeout
+        # One connection per relay, shared by a process's workers: publishing is short and
+        # a connection per green thread would flood the broker.
+        self._lock = threading.Lock()
+        self._conn: Connection | None = None
+        self._declared: set[str] = set()
+
+    # -- broker side ---------------------------------------------------------------------
+    def _connection(self) -> Connection:
+        if self._conn is None:
+            self._conn = Connection(
+                self.amqp_uri,
+                connect_timeout=self.connect_timeout,
+                transport_options={"confirm_publish": True},
+                heartbeat=0,
+            )
+        return self._conn
+
+    def _drop_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        self._declared.clear()
+        if conn is not None:
+            try:
+                conn.release()
+            except Exception:  # noqa: BLE001 - already broken
+                pass
+
+    def _publish(self, rows) -> None:
+        with self._lock:
+            try:
+                self._publish_locked(rows)
+            except Exception:
+                self._drop_connection()
+                raise
+
+    def _publish_locked(self, rows) -> None:
+        conn = self._connection()
+        conn.ensure_connection(max_retries=1, timeout=self.connect_timeout)
+        producer = Producer(conn.default_channel)
+        for row in rows:
+            exchange = Exchange(row.exchange, type="topic", durable=True)
+            if row.exchange not in self._declared:
+                exchange(conn.default_channel).declare()
+                self._declared.add(row.exchange)
+            producer.publish(
+                row.payload,
+                exchange=exchange,
+                routing_key=row.routing_key,
+                serializer="json",
+                delivery_mode=2,
+                message_id=str(row.id),
+                headers={"crm-event-type": row.routing_key},
+                retry=False,
+            )
+
+    # -- database side -------------------------------------------------------------------
+    def publish_ids(self, ids) -> int:
+        """Publish the given rows now (right after their commit). Never raises."""
+        if not ids:
+            return 0
+        with self.session_factory() as session:
+            rows = session.scalars(
+                sa.select(self.Outbox)
+                .where(self.Outbox.id.in_(list(ids)), self.Outbox.published_at.is_(None))
+                .order_by(self.Outbox.created_at)
+            ).all()
+            return self._publish_and_mark(session, rows)
+
+    def sweep(self) -> int:
+        """Publish rows left behind. Safe with several relays: rows are locked, skip-locked."""
+        published = 0
+        while True:
+            with self.session_factory() as session:
+                query = (
+                    sa.select(self.Outbox)
+                    .where(
+                        self.Outbox.published_at.is_(None),
+                        self.Outbox.created_at < utcnow() - SWEEP_GRACE,
+                    )
+                    .order_by(self.Outbox.created_at)
+                    .limit(SWEEP_BATCH)
+                )
+                if session.bind.dialect.name == "postgresql":
+                    query = query.with_for_update(skip_locked=True)
+                rows = session.scalars(query).all()
+                if not rows:
+                    return published
+                count = self._publish_and_mark(session, rows)
+                published += count
+                if count < len(rows):
+                    return published
+
+    def pending_count(self) -> int:
+        with self.session_factory() as session:
+            return session.scalar(
+                sa.select(sa.func.count()).where(self.Outbox.published_at.is_(None))
+            )
+
+    def _publish_and_mark(self, session, rows) -> int:
+        if not rows:
+            return 0
+        try:
+            self._publish(rows)
+        except Exception as exc:  # noqa: BLE001 - the sweep will try again
+            log.warning("outbox: publish of %d event(s) failed: %s", len(rows), exc)
+            session.rollback()
+            session.execute(
+                sa.update(self.Outbox)
+                .where(self.Outbox.id.in_([row.id for row in rows]))
+                .values(attempts=self.Outbox.attempts + 1, last_error=str(exc)[:500])
+            )
+            session.commit()
+            return 0
+        now = utcnow()
+        for row in rows:
+            row.published_at = now
+            row.attempts += 1
+        session.commit()
+        return len(rows)
+
+    def close(self) -> None:
+        self._drop_connection()

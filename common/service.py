@@ -1,0 +1,222 @@
+"""What every nameko service shares: its database dependency, the outbox relay timer, the
+parked-event retry timer, a ping for readiness, and idempotent event handlers.
+
+A service class derives from :class:`PlatformService` and declares ``db = Database(...)``;
+its business entrypoints open ``self.db.unit_of_work()`` and delegate to plain Python.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import logging
+import traceback
+
+import sqlalchemy as sa
+from nameko.events import event_handler
+from nameko.extensions import DependencyProvider
+from nameko.rpc import rpc
+from nameko.timer import timer
+
+from common import config
+from common.actor import Actor
+from common.db import (
+    PlatformModels,
+    create_db_engine,
+    make_green,
+    make_session_factory,
+    utcnow,
+)
+from common.outbox import OutboxRelay
+from common.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+DEAD_LETTER_EXCHANGE = "crm.dead-letter"
+MAX_HANDLER_ATTEMPTS = 8
+RETRY_BATCH = 100
+
+
+def retry_delay(attempts: int) -> dt.timedelta:
+    """Exponential back-off for a parked event: 2, 4, 8 ... seconds, at most 5 minutes."""
+    return dt.timedelta(seconds=min(2 ** attempts, 300))
+
+
+class ServiceDatabase:
+    """What a worker sees of its service's database."""
+
+    def __init__(self, provider: "Database", actor: Actor):
+        self._provider = provider
+        self.actor = actor
+
+    @property
+    def session_factory(self):
+        return self._provider.session_factory
+
+    @property
+    def relay(self) -> OutboxRelay:
+        return self._provider.relay
+
+    def unit_of_work(self, actor: Actor | None = None) -> UnitOfWork:
+        return UnitOfWork(
+            self._provider.session_factory,
+            self._provider.platform,
+            source=self._provider.source,
+            actor=actor or self.actor,
+            on_commit=self._provider.relay.publish_ids,
+        )
+
+    # -- idempotent consumers ------------------------------------------------------------
+    def apply_event(self, event: dict, handler: str, apply) -> str:
+        """Apply ``event`` once for ``handler``; a failure parks it for retry.
+
+        Returns ``applied``, ``duplicate`` or ``parked``. The processed-id row is written in
+        the handler's own transaction, so an event is applied exactly once even when it is
+        delivered twice at the same moment (the second commit fails on the primary key).
+        """
+        platform = self._provider.platform
+        event_id = str(event.get("id"))
+        actor = Actor.system(f"event:{event_id}")
+        with self.unit_of_work(actor) as uow:
+            if uow.session.get(platform.ProcessedEvent, (event_id, handler)) is not None:
+                return "duplicate"
+            try:
+                apply(uow)
+                uow.session.add(platform.ProcessedEvent(event_id=event_id, handler=handler))
+                uow.session.execute(
+                    sa.delete(platform.ParkedEvent).where(
+                        platform.ParkedEvent.event_id == event_id,
+                        platform.ParkedEvent.handler == handler,
+                    )
+                )
+                uow.commit()
+                return "applied"
+            except Exception as exc:  # noqa: BLE001 - parked, never dropped
+                uow.rollback()
+                if self._already_processed(event_id, handler):
+                    return "duplicate"
+                log.warning("handler %s failed on event %s: %s", handler, event_id, exc)
+                self._park(event, handler, exc)
+                return "parked"
+
+    def _already_processed(self, event_id: str, handler: str) -> bool:
+        with self.session_factory() as session:
+            return (
+                session.get(self._provider.platform.ProcessedEvent, (event_id, handler))
+                is not None
+            )
+
+    def _park(self, event: dict, handler: str, exc: Exception) -> None:
+        Parked = self._provider.platform.ParkedEvent
+        cause = "".join(traceback.format_exception_only(type(exc), exc)).strip()[:2000]
+        with self.unit_of_work(Actor.system("parking")) as uow:
+            parked = uow.session.get(Parked, (str(event["id"]), handler))
+            if parked is None:
+                parked = Parked(
+                    event_id=str(event["id"]), handler=handler, payload=event, attempts=0
+                )
+                uow.session.add(parked)
+            parked.attempts += 1
+            parked.last_error = cause
+            parked.next_attempt_at = utcnow() + retry_delay(parked.attempts)
+            if parked.attempts >= MAX_HANDLER_ATTEMPTS:
+                parked.status = "dead"
+                uow.emit_raw(
+                    DEAD_LETTER_EXCHANGE,
+                    f"{self._provider.source}.{handler}",
+                    {
+                        "event": event,
+                        "handler": f"{self._provider.source}.{handler}",
+                        "attempts": parked.attempts,
+                        "cause": cause,
+                    },
+                )
+            uow.commit()
+
+    def due_parked_events(self) -> list[tuple[str, dict]]:
+        Parked = self._provider.platform.ParkedEvent
+        with self.session_factory() as session:
+            query = (
+                sa.select(Parked.handler, Parked.payload)
+                .where(Parked.status == "retrying", Parked.next_attempt_at <= utcnow())
+                .order_by(Parked.next_attempt_at)
+                .limit(RETRY_BATCH)
+            )
+            return [(row.handler, row.payload) for row in session.execute(query)]
+
+
+class Database(DependencyProvider):
+    """One engine, session factory and outbox relay per service container."""
+
+    def __init__(self, platform: PlatformModels):
+        self.platform = platform
+        self.engine = None
+        self.session_factory = None
+        self.relay = None
+
+    @property
+    def source(self) -> str:
+        return self.container.service_name
+
+    def setup(self):
+        make_green()
+        self.engine = create_db_engine(config.database_url(self.source))
+        self.session_factory = make_session_factory(self.engine)
+        self.relay = OutboxRelay(
+            self.session_factory, self.platform.Outbox, self.container.config["AMQP_URI"]
+        )
+
+    def stop(self):
+        self.relay.close()
+        self.engine.dispose()
+
+    def kill(self):
+        self.stop()
+
+    def get_dependency(self, worker_ctx):
+        return ServiceDatabase(self, Actor.from_context(worker_ctx.context_data))
+
+
+def handles(source_service: str, event_type: str):
+    """Declare an idempotent handler of ``<source_service>.events`` / ``event_type``.
+
+    The decorated method is ``fn(self, uow, event)``; it runs inside a unit of work that also
+    records the event id, and is retried with back-off (then dead-lettered) when it raises.
+    The queue is durable and declared ahead by ``common.topology``.
+    """
+
+    def decorator(fn):
+        handler = fn.__name__
+
+        @functools.wraps(fn)
+        def entrypoint(self, event):
+            return self.db.apply_event(event, handler, lambda uow: fn(self, uow, event))
+
+        entrypoint.crm_subscription = (source_service, event_type)
+        return event_handler(source_service, event_type)(entrypoint)
+
+    return decorator
+
+
+class PlatformService:
+    """Entrypoints every service has. Subclasses set ``name`` and ``db``."""
+
+    name: str
+    db: ServiceDatabase
+
+    @rpc
+    def ping(self):
+        return {"service": self.name, "status": "ok"}
+
+    @timer(interval=5)
+    def relay_outbox(self):
+        self.db.relay.sweep()
+
+    @timer(interval=5)
+    def retry_parked_events(self):
+        for handler, event in self.db.due_parked_events():
+            method = getattr(type(self), handler, None)
+            if method is None or not hasattr(method, "__wrapped__"):
+                log.error("parked event %s names unknown handler %s", event.get("id"), handler)
+                continue
+            original = method.__wrapped__
+            self.db.apply_event(event, handler, lambda uow: original(self, uow, event))

@@ -1,0 +1,82 @@
+"""Declare the broker topology before any service starts.
+
+nameko declares a handler's queue only when the handler first starts, and an event published
+before that is confirmed by the broker and silently discarded. Declaring every exchange, every
+handler queue and its binding ahead of time makes such an event wait in its queue instead.
+
+    python -m common.topology services.customers.service:CustomersService ...
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import inspect
+import logging
+
+from kombu import Connection, Exchange, Queue
+
+from common import config
+from common.events import exchange_name
+from common.service import DEAD_LETTER_EXCHANGE
+
+log = logging.getLogger(__name__)
+
+EVENT_SOURCES = ("customers", "sales", "notifications", "gateway")
+DEAD_LETTER_QUEUE = "crm.dead-letter"
+
+
+def load_service(path: str):
+    module_name, _, class_name = path.partition(":")
+    return getattr(importlib.import_module(module_name), class_name)
+
+
+def handler_queues(service_cls) -> list[Queue]:
+    """The queues nameko's ``event_handler`` would declare for ``service_cls``, identically."""
+    queues = []
+    for method_name, method in inspect.getmembers(service_cls, inspect.isfunction):
+        subscription = getattr(method, "crm_subscription", None)
+        if subscription is None:
+            continue
+        source, event_type = subscription
+        queues.append(
+            Queue(
+                f"evt-{source}-{event_type}--{service_cls.name}.{method_name}",
+                exchange=Exchange(exchange_name(source), type="topic", durable=True),
+                routing_key=event_type,
+                durable=True,
+                auto_delete=False,
+            )
+        )
+    return queues
+
+
+def declare(service_classes, amqp_uri: str | None = None) -> list[str]:
+    """Declare exchanges, the dead-letter queue and every handler queue. Idempotent."""
+    declared = []
+    with Connection(amqp_uri or config.amqp_uri(), connect_timeout=5) as conn:
+        channel = conn.channel()
+        for source in EVENT_SOURCES:
+            Exchange(exchange_name(source), type="topic", durable=True)(channel).declare()
+            declared.append(f"exchange {exchange_name(source)}")
+        dlx = Exchange(DEAD_LETTER_EXCHANGE, type="topic", durable=True)
+        dlx(channel).declare()
+        Queue(DEAD_LETTER_QUEUE, exchange=dlx, routing_key="#", durable=True)(channel).declare()
+        declared.append(f"exchange {DEAD_LETTER_EXCHANGE} -> queue {DEAD_LETTER_QUEUE}")
+        for service_cls in service_classes:
+            for queue in handler_queues(service_cls):
+                queue(channel).declare()
+                declared.append(f"queue {queue.name}")
+        channel.close()
+    return declared
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("services", nargs="*", help="module:Class of each service")
+    args = parser.parse_args(argv)
+    for line in declare([load_service(path) for path in args.services]):
+        print(f"declared {line}")
+
+
+if __name__ == "__main__":
+    main()

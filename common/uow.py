@@ -1,0 +1,90 @@
+"""The unit of work: one transaction holding a change and the events that describe it.
+
+Business code records domain events on the unit of work; ``commit`` writes them to the
+outbox in the same transaction, then hands their ids to the relay. Nothing is published for
+a transaction that did not commit, and nothing committed goes unpublished.
+"""
+from __future__ import annotations
+
+import uuid
+from typing import Callable, Iterable
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from common.actor import Actor
+from common.db import PlatformModels
+from common.events import envelope, exchange_name
+
+
+class UnitOfWork:
+    def __init__(
+        self,
+        session_factory: sessionmaker,
+        platform: PlatformModels,
+        source: str,
+        actor: Actor,
+        on_commit: Callable[[Iterable], object] | None = None,
+    ):
+        self.session_factory = session_factory
+        self.platform = platform
+        self.source = source
+        self.actor = actor
+        self.on_commit = on_commit
+        self.session: Session | None = None
+        self._pending: list[dict] = []
+        self.committed_event_ids: list = []
+
+    def __enter__(self) -> "UnitOfWork":
+        self.session = self.session_factory()
+        self._pending = []
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        try:
+            if self.session.in_transaction():
+                self.session.rollback()
+        finally:
+            self.session.close()
+
+    def emit(self, event_type: str, entity_id, entity_version: int | None, data: dict) -> dict:
+        """Record a domain event; it is written to the outbox when the unit commits."""
+        event = envelope(
+            source=self.source,
+            event_type=event_type,
+            entity_id=entity_id,
+            entity_version=entity_version,
+            data=data,
+            actor=self.actor.as_event_actor(),
+        )
+        self._pending.append(event)
+        return event
+
+    def emit_raw(self, exchange: str, routing_key: str, payload: dict) -> None:
+        """Queue a message for an exchange other than this service's event exchange."""
+        self._pending.append({"__exchange": exchange, "__routing_key": routing_key, **payload})
+
+    def commit(self) -> None:
+        Outbox = self.platform.Outbox
+        rows = []
+        for message in self._pending:
+            message = dict(message)
+            exchange = message.pop("__exchange", exchange_name(self.source))
+            routing_key = message.pop("__routing_key", message.get("type"))
+            row = Outbox(
+                id=uuid.UUID(message["id"]) if "id" in message else uuid.uuid4(),
+                exchange=exchange,
+                routing_key=routing_key,
+                payload=message,
+            )
+            rows.append(row)
+        self.session.add_all(rows)
+        self.session.flush()
+        self.session.commit()
+        self._pending = []
+        self.committed_event_ids = [row.id for row in rows]
+        if rows and self.on_commit is not None:
+            self.on_commit(self.committed_event_ids)
+
+    def rollback(self) -> None:
+        self._pending = []
+        self.session.rollback()
