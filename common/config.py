@@ -68,6 +68,11 @@ def gateway_port() -> int:
     return int(env("CRM_PORT", "8000"))
 
 
+def services() -> list[str]:
+    """The services the gateway's readiness check pings."""
+    return env("CRM_SERVICES", "customers").split(",")
+
+
 def rpc_timeout() -> float:
     """Seconds a caller waits for an RPC reply before answering 504."""
     return float(env("CRM_RPC_TIMEOUT", "10"))

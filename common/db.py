@@ -47,6 +47,15 @@ class UTCDateTime(sa.types.TypeDecorator):
         return value.astimezone(dt.timezone.utc)
 
 
+def sqlalchemy_url(url: str) -> str:
+    """Pin PostgreSQL URLs to psycopg2 (made cooperative by psycogreen); SQLAlchemy 2.1
+    would otherwise pick psycopg 3 for a bare ``postgresql://``."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg2")
+    return parsed.render_as_string(hide_password=False)
+
+
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
@@ -64,6 +73,7 @@ def make_green() -> None:
 
 
 def create_db_engine(url: str, **kwargs) -> sa.Engine:
+    url = sqlalchemy_url(url)
     if is_sqlite(url):
         engine = sa.create_engine(
             url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs
@@ -86,7 +96,7 @@ def create_db_engine(url: str, **kwargs) -> sa.Engine:
 
 def ensure_database(url: str) -> None:
     """Create the PostgreSQL database (or the SQLite file's folder) named by ``url``."""
-    parsed = make_url(url)
+    parsed = make_url(sqlalchemy_url(url))
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             from pathlib import Path

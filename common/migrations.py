@@ -16,7 +16,7 @@ from alembic import command
 from alembic.config import Config
 
 from common import config
-from common.db import ensure_database, is_sqlite
+from common.db import ensure_database, is_sqlite, sqlalchemy_url
 
 ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS = {
@@ -28,7 +28,8 @@ MIGRATIONS = {
 def alembic_config(component: str, url: str | None = None) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS[component]))
-    cfg.set_main_option("sqlalchemy.url", (url or config.database_url(component)).replace("%", "%%"))
+    url = sqlalchemy_url(url or config.database_url(component))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
 
 
@@ -36,6 +37,15 @@ def upgrade(component: str, url: str | None = None) -> None:
     url = url or config.database_url(component)
     ensure_database(url)
     command.upgrade(alembic_config(component, url), "head")
+
+
+def _render_item(type_, obj, autogen_context):
+    """Render our UTC type decorator as the plain column type it stores."""
+    from common.db import UTCDateTime
+
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
 
 
 def run_env(metadata) -> None:
@@ -61,6 +71,7 @@ def run_env(metadata) -> None:
             target_metadata=metadata,
             render_as_batch=is_sqlite(url),
             compare_type=True,
+            render_item=_render_item,
         )
         with context.begin_transaction():
             context.run_migrations()
@@ -69,8 +80,11 @@ def run_env(metadata) -> None:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description="Apply Alembic migrations")
-    parser.add_argument("components", nargs="*", choices=[[], *MIGRATIONS], default=[])
+    parser.add_argument("components", nargs="*", help=f"default: all of {', '.join(MIGRATIONS)}")
     args = parser.parse_args(argv)
+    unknown = set(args.components) - set(MIGRATIONS)
+    if unknown:
+        parser.error(f"unknown component(s): {', '.join(sorted(unknown))}")
     for component in args.components or list(MIGRATIONS):
         upgrade(component)
         print(f"migrated {component}: {config.database_url(component).split('@')[-1]}")

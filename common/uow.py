@@ -10,9 +10,11 @@ import uuid
 from typing import Callable, Iterable
 
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
 from common.actor import Actor
 from common.db import PlatformModels
+from common.errors import Conflict
 from common.events import envelope, exchange_name
 
 
@@ -45,6 +47,11 @@ class UnitOfWork:
                 self.session.rollback()
         finally:
             self.session.close()
+        if exc_type is not None and issubclass(exc_type, StaleDataError):
+            # Another writer bumped the version between our read and our UPDATE.
+            raise Conflict(
+                "The record was changed by someone else at the same time; reload it."
+            ) from exc
 
     def emit(self, event_type: str, entity_id, entity_version: int | None, data: dict) -> dict:
         """Record a domain event; it is written to the outbox when the unit commits."""

@@ -1,0 +1,39 @@
+"""Field history: every change to a customer, contact or activity, with its actor."""
+from __future__ import annotations
+
+import uuid
+
+from common.actor import Actor
+from services.customers.models import FieldChange
+
+# Fields that change as a side effect of every write and tell a reader nothing.
+UNTRACKED = {"version", "updated_at", "created_at", "id", "customer_id", "deleted_at"}
+
+
+def _actor_id(actor: Actor):
+    return uuid.UUID(actor.user_id) if actor.user_id else None
+
+
+def record(session, actor: Actor, *, customer_id, entity_type: str, entity_id,
+           entity_version: int, action: str, before: dict | None, after: dict | None) -> None:
+    """Write one row per changed field (one row with no field for create/delete/restore)."""
+    common = dict(
+        customer_id=customer_id,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        entity_version=entity_version,
+        action=action,
+        actor_id=_actor_id(actor),
+        actor_role=actor.role,
+        request_id=actor.request_id,
+    )
+    if action != "updated":
+        session.add(FieldChange(**common, new_value=after))
+        return
+    for field in sorted(set(before) | set(after)):
+        if field in UNTRACKED or before.get(field) == after.get(field):
+            continue
+        session.add(
+            FieldChange(**common, field=field, old_value=before.get(field),
+                        new_value=after.get(field))
+        )

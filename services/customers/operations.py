@@ -1,0 +1,398 @@
+"""The customers service layer: each function is one use case run inside a unit of work.
+
+Plain Python over SQLAlchemy: tests drive it without a broker. Every write checks access,
+validates with the contract in ``schemas.py``, records field history, emits its domain event
+into the outbox and commits once.
+"""
+from __future__ import annotations
+
+import re
+import uuid
+
+import sqlalchemy as sa
+
+from common.db import utcnow
+from common.errors import Conflict, NotFound, ValidationError
+from common.listing import order_by, paginate
+from common.uow import UnitOfWork
+from common.validation import load
+from services.customers import access, history
+from services.customers import schemas as s
+from services.customers.models import Activity, Contact, Customer, CustomerTag, FieldChange
+
+customer_out = s.CustomerSchema()
+contact_out = s.ContactSchema()
+activity_out = s.ActivitySchema()
+change_out = s.FieldChangeSchema()
+
+
+# -- normalisation (duplicate detection and search use the same rules) -----------------------
+def normalize_name(name: str) -> str:
+    return re.sub(r"\s+", " ", name).strip().casefold()
+
+
+def normalize_phone(phone: str | None) -> str | None:
+    digits = re.sub(r"\D", "", phone or "")
+    return digits or None
+
+
+def normalize_email(email: str | None) -> str | None:
+    return email.strip().lower() if email else None
+
+
+def _as_uuid(value, field: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise NotFound(f"No {field} with id {value}.") from None
+
+
+def _check_version(entity, payload: dict) -> None:
+    if payload["version"] != entity.version:
+        raise Conflict(
+            f"The record was changed by someone else (version {entity.version}); "
+            "reload it and apply your change again.",
+            {"current_version": str(entity.version)},
+        )
+
+
+# -- customers -------------------------------------------------------------------------------
+def _customer(uow: UnitOfWork, customer_id, *, deleted: bool = False, lock: bool = False):
+    query = access.visible_customers(
+        uow.actor, sa.select(Customer).where(Customer.id == _as_uuid(customer_id, "customer"))
+    )
+    query = query.where(Customer.deleted_at.is_not(None) if deleted else Customer.deleted_at.is_(None))
+    customer = uow.session.scalars(query).first()
+    if customer is None:
+        where = "in the trash" if deleted else ""
+        raise NotFound(f"No customer with id {customer_id} {where}".strip() + ".")
+    return customer
+
+
+def _customer_event(uow: UnitOfWork, event_type: str, customer: Customer, schema=customer_out):
+    uow.emit(event_type, customer.id, customer.version, schema.dump(customer))
+
+
+def _apply_customer_fields(customer: Customer, data: dict) -> None:
+    for field, value in data.items():
+        if field == "tags":
+            wanted = list(dict.fromkeys(tag.strip() for tag in value if tag.strip()))
+            customer.tag_rows = [CustomerTag(tag=tag) for tag in wanted]
+        elif field not in ("version", "owner_id", "team_id"):
+            setattr(customer, field, value)
+    if "name" in data:
+        customer.name = data["name"].strip()
+        customer.name_normalized = normalize_name(customer.name)
+
+
+def create_customer(uow: UnitOfWork, payload) -> dict:
+    data = load(s.CustomerCreateSchema(), payload)
+    owner_id, team_id = access.ownership(uow.actor, data.get("owner_id"), data.get("team_id"))
+    customer = Customer(
+        owner_id=owner_id,
+        team_id=team_id,
+        custom_fields={},
+        created_by=uuid.UUID(uow.actor.user_id) if uow.actor.user_id else None,
+    )
+    _apply_customer_fields(customer, data)
+    uow.session.add(customer)
+    uow.session.flush()
+    snapshot = customer_out.dump(customer)
+    history.record(uow.session, uow.actor, customer_id=customer.id, entity_type="customer",
+                   entity_id=customer.id, entity_version=customer.version, action="created",
+                   before=None, after=snapshot)
+    _customer_event(uow, "customer.created", customer)
+    uow.commit()
+    return snapshot
+
+
+def get_customer(uow: UnitOfWork, customer_id) -> dict:
+    return customer_out.dump(_customer(uow, customer_id))
+
+
+def _list_customers(uow: UnitOfWork, query_args, *, deleted: bool) -> dict:
+    args = load(s.CustomerListQuerySchema(), query_args)
+    query = access.visible_customers(uow.actor, sa.select(Customer))
+    query = query.where(Customer.deleted_at.is_not(None) if deleted else Customer.deleted_at.is_(None))
+    for field in ("owner_id", "team_id", "type", "industry", "country", "province", "city",
+                  "source", "tier", "status"):
+        if field in args:
+            query = query.where(getattr(Customer, field) == args[field])
+    if "tag" in args:
+        query = query.where(
+            sa.exists().where(CustomerTag.customer_id == Customer.id, CustomerTag.tag == args["tag"])
+        )
+    if "created_from" in args:
+        query = query.where(Customer.created_at >= args["created_from"])
+    if "created_to" in args:
+        query = query.where(Customer.created_at <= args["created_to"])
+    if "q" in args:
+        query = query.where(_matches(args["q"]))
+    query = query.order_by(*order_by(Customer, args["sort"], s.CUSTOMER_SORT_FIELDS))
+    return paginate(uow.session, query, page=args["page"], per_page=args["per_page"],
+                    dump=customer_out.dump)
+
+
+def _matches(text: str):
+    """Name, or any live contact's name, phone or email, contains ``text``."""
+    needle = text.strip().casefold()
+    phone = normalize_phone(text)
+    contact_match = [sa.func.lower(Contact.name).contains(needle, autoescape=True),
+                     Contact.email_normalized.contains(needle, autoescape=True)]
+    if phone:
+        contact_match.append(Contact.phone_normalized.contains(phone, autoescape=True))
+    return sa.or_(
+        Customer.name_normalized.contains(needle, autoescape=True),
+        sa.exists().where(Contact.customer_id == Customer.id, Contact.deleted_at.is_(None),
+                          sa.or_(*contact_match)),
+    )
+
+
+def list_customers(uow: UnitOfWork, query_args) -> dict:
+    return _list_customers(uow, query_args, deleted=False)
+
+
+def list_trash(uow: UnitOfWork, query_args) -> dict:
+    return _list_customers(uow, query_args, deleted=True)
+
+
+def update_customer(uow: UnitOfWork, customer_id, payload) -> dict:
+    access.require_write(uow.actor)
+    data = load(s.CustomerUpdateSchema(), payload)
+    customer = _customer(uow, customer_id)
+    _check_version(customer, data)
+    before = customer_out.dump(customer)
+    if "owner_id" in data or "team_id" in data:
+        customer.owner_id, customer.team_id = access.ownership(
+            uow.actor, data.get("owner_id", customer.owner_id), data.get("team_id", customer.team_id)
+        )
+    _apply_customer_fields(customer, data)
+    uow.session.flush()
+    after = customer_out.dump(customer)
+    if after == before:
+        return before
+    history.record(uow.session, uow.actor, customer_id=customer.id, entity_type="customer",
+                   entity_id=customer.id, entity_version=customer.version, action="updated",
+                   before=before, after=after)
+    _customer_event(uow, "customer.updated", customer)
+    uow.commit()
+    return customer_out.dump(customer)
+
+
+def _move_to_trash(uow: UnitOfWork, customer_id, *, restore: bool) -> dict:
+    access.require_write(uow.actor)
+    customer = _customer(uow, customer_id, deleted=restore)
+    if restore:
+        customer.deleted_at, customer.deleted_by = None, None
+    else:
+        customer.deleted_at = utcnow()
+        customer.deleted_by = uuid.UUID(uow.actor.user_id) if uow.actor.user_id else None
+    uow.session.flush()
+    action = "restored" if restore else "deleted"
+    history.record(uow.session, uow.actor, customer_id=customer.id, entity_type="customer",
+                   entity_id=customer.id, entity_version=customer.version, action=action,
+                   before=None, after=None)
+    if restore:
+        _customer_event(uow, "customer.restored", customer)
+    else:
+        _customer_event(uow, "customer.deleted", customer, s.CustomerDeletedSchema())
+    uow.commit()
+    return customer_out.dump(customer)
+
+
+def delete_customer(uow: UnitOfWork, customer_id) -> dict:
+    return _move_to_trash(uow, customer_id, restore=False)
+
+
+def restore_customer(uow: UnitOfWork, customer_id) -> dict:
+    return _move_to_trash(uow, customer_id, restore=True)
+
+
+def customer_history(uow: UnitOfWork, customer_id, query_args) -> dict:
+    args = load(s.PageQuerySchema(), query_args)
+    customer = uow.session.scalars(
+        access.visible_customers(
+            uow.actor, sa.select(Customer).where(Customer.id == _as_uuid(customer_id, "customer"))
+        )
+    ).first()
+    if customer is None:
+        raise NotFound(f"No customer with id {customer_id}.")
+    query = (
+        sa.select(FieldChange)
+        .where(FieldChange.customer_id == customer.id)
+        .order_by(FieldChange.changed_at.desc(), FieldChange.entity_version.desc(),
+                  FieldChange.field)
+    )
+    return paginate(uow.session, query, page=args["page"], per_page=args["per_page"],
+                    dump=change_out.dump)
+
+
+# -- contacts --------------------------------------------------------------------------------
+def _customer_ref(customer: Customer) -> dict:
+    return {
+        "customer_name": customer.name,
+        "owner_id": str(customer.owner_id) if customer.owner_id else None,
+        "team_id": str(customer.team_id) if customer.team_id else None,
+    }
+
+
+def _child(uow: UnitOfWork, model, child_id, label: str):
+    child = uow.session.get(model, _as_uuid(child_id, label))
+    if child is None or getattr(child, "deleted_at", None) is not None:
+        raise NotFound(f"No {label} with id {child_id}.")
+    # Visible only through a visible, live customer.
+    try:
+        customer = _customer(uow, child.customer_id)
+    except NotFound:
+        raise NotFound(f"No {label} with id {child_id}.") from None
+    return child, customer
+
+
+def _child_changed(uow, customer, entity, label, action, before, after, event_type, dump):
+    history.record(uow.session, uow.actor, customer_id=customer.id, entity_type=label,
+                   entity_id=entity.id, entity_version=entity.version, action=action,
+                   before=before, after=after)
+    uow.emit(event_type, entity.id, entity.version, {**dump(entity), **_customer_ref(customer)})
+
+
+def _apply_contact_fields(uow: UnitOfWork, contact: Contact, data: dict) -> None:
+    for field, value in data.items():
+        if field != "version":
+            setattr(contact, field, value.strip() if isinstance(value, str) else value)
+    contact.phone_normalized = normalize_phone(contact.phone)
+    contact.email_normalized = normalize_email(contact.email)
+    if data.get("is_primary"):
+        # One primary contact per customer: the others step down.
+        others = uow.session.scalars(
+            sa.select(Contact).where(
+                Contact.customer_id == contact.customer_id,
+                Contact.id != contact.id,
+                Contact.is_primary.is_(True),
+                Contact.deleted_at.is_(None),
+            )
+        )
+        for other in others:
+            other.is_primary = False
+
+
+def list_contacts(uow: UnitOfWork, customer_id, query_args) -> dict:
+    args = load(s.PageQuerySchema(), {"sort": "name", **(query_args or {})})
+    customer = _customer(uow, customer_id)
+    query = (
+        sa.select(Contact)
+        .where(Contact.customer_id == customer.id, Contact.deleted_at.is_(None))
+        .order_by(Contact.is_primary.desc(), *order_by(Contact, args["sort"], s.CONTACT_SORT_FIELDS))
+    )
+    return paginate(uow.session, query, page=args["page"], per_page=args["per_page"],
+                    dump=contact_out.dump)
+
+
+def create_contact(uow: UnitOfWork, customer_id, payload) -> dict:
+    access.require_write(uow.actor)
+    data = load(s.ContactCreateSchema(), payload)
+    customer = _customer(uow, customer_id)
+    contact = Contact(customer_id=customer.id)
+    uow.session.add(contact)
+    _apply_contact_fields(uow, contact, data)
+    uow.session.flush()
+    after = contact_out.dump(contact)
+    _child_changed(uow, customer, contact, "contact", "created", None, after,
+                   "contact.created", contact_out.dump)
+    uow.commit()
+    return after
+
+
+def get_contact(uow: UnitOfWork, contact_id) -> dict:
+    contact, _ = _child(uow, Contact, contact_id, "contact")
+    return contact_out.dump(contact)
+
+
+def update_contact(uow: UnitOfWork, contact_id, payload) -> dict:
+    access.require_write(uow.actor)
+    data = load(s.ContactUpdateSchema(), payload)
+    contact, customer = _child(uow, Contact, contact_id, "contact")
+    _check_version(contact, data)
+    before = contact_out.dump(contact)
+    _apply_contact_fields(uow, contact, data)
+    uow.session.flush()
+    after = contact_out.dump(contact)
+    if after == before:
+        return before
+    _child_changed(uow, customer, contact, "contact", "updated", before, after,
+                   "contact.updated", contact_out.dump)
+    uow.commit()
+    return after
+
+
+def delete_contact(uow: UnitOfWork, contact_id) -> None:
+    access.require_write(uow.actor)
+    contact, customer = _child(uow, Contact, contact_id, "contact")
+    contact.deleted_at = utcnow()
+    uow.session.flush()
+    _child_changed(uow, customer, contact, "contact", "deleted", None, None,
+                   "contact.deleted", contact_out.dump)
+    uow.commit()
+
+
+# -- activities ------------------------------------------------------------------------------
+def list_activities(uow: UnitOfWork, customer_id, query_args) -> dict:
+    args = load(s.ActivityListQuerySchema(), query_args)
+    customer = _customer(uow, customer_id)
+    query = sa.select(Activity).where(Activity.customer_id == customer.id).order_by(
+        *order_by(Activity, args["sort"], s.ACTIVITY_SORT_FIELDS)
+    )
+    return paginate(uow.session, query, page=args["page"], per_page=args["per_page"],
+                    dump=activity_out.dump)
+
+
+def log_activity(uow: UnitOfWork, customer_id, payload) -> dict:
+    access.require_write(uow.actor)
+    data = load(s.ActivityCreateSchema(), payload)
+    customer = _customer(uow, customer_id)
+    activity = Activity(
+        customer_id=customer.id,
+        user_id=uuid.UUID(uow.actor.user_id) if uow.actor.user_id else None,
+        occurred_at=data.pop("occurred_at", None) or utcnow(),
+        **data,
+    )
+    _check_follow_up(activity)
+    uow.session.add(activity)
+    uow.session.flush()
+    after = activity_out.dump(activity)
+    _child_changed(uow, customer, activity, "activity", "created", None, after,
+                   "activity.logged", activity_out.dump)
+    uow.commit()
+    return after
+
+
+def _check_follow_up(activity: Activity) -> None:
+    if activity.next_follow_up_at and activity.next_follow_up_at <= activity.occurred_at:
+        raise ValidationError(
+            "Invalid input.",
+            {"next_follow_up_at": ["Must be later than occurred_at."]},
+        )
+
+
+def get_activity(uow: UnitOfWork, activity_id) -> dict:
+    activity, _ = _child(uow, Activity, activity_id, "activity")
+    return activity_out.dump(activity)
+
+
+def update_activity(uow: UnitOfWork, activity_id, payload) -> dict:
+    access.require_write(uow.actor)
+    data = load(s.ActivityUpdateSchema(), payload)
+    activity, customer = _child(uow, Activity, activity_id, "activity")
+    _check_version(activity, data)
+    before = activity_out.dump(activity)
+    for field, value in data.items():
+        if field != "version":
+            setattr(activity, field, value)
+    _check_follow_up(activity)
+    uow.session.flush()
+    after = activity_out.dump(activity)
+    if after == before:
+        return before
+    _child_changed(uow, customer, activity, "activity", "updated", before, after,
+                   "activity.updated", activity_out.dump)
+    uow.commit()
+    return after

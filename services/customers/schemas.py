@@ -1,0 +1,294 @@
+"""The customers service's public contract: RPC payloads, results and the events it publishes.
+
+The only module of this service other code may import: the gateway validates requests and
+builds its OpenAPI document from these schemas; the service validates again (it never trusts
+its caller); ``docs/asyncapi.yaml`` is generated from :data:`EVENTS`.
+"""
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
+
+from common.validation import UTCDateTime
+
+CUSTOMER_TYPES = ("company", "person")
+TIERS = ("A", "B", "C")
+STATUSES = ("prospect", "active", "dormant", "churned")
+ACTIVITY_TYPES = ("call", "meeting", "visit", "email", "note")
+MAX_PER_PAGE = 200
+MAX_TAGS = 50
+MAX_CUSTOM_FIELDS = 50
+
+SHORT = validate.Length(max=100)
+NAME = validate.Length(min=1, max=200)
+
+
+def _text(max_length: int, **kwargs):
+    return fields.String(validate=validate.Length(max=max_length), allow_none=True, **kwargs)
+
+
+class CustomFieldsField(fields.Dict):
+    """Custom fields: up to 50 keys, each a scalar (string, number, boolean or null)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            keys=fields.String(validate=validate.Length(min=1, max=64)),
+            validate=validate.Length(max=MAX_CUSTOM_FIELDS),
+            **kwargs,
+        )
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        result = super()._deserialize(value, attr, data, **kwargs)
+        for key, item in result.items():
+            if isinstance(item, (dict, list)):
+                raise ValidationError(f"Custom field {key} must be a single value.")
+            if isinstance(item, str) and len(item) > 1000:
+                raise ValidationError(f"Custom field {key} is longer than 1000 characters.")
+        return result
+
+
+class TagsField(fields.List):
+    def __init__(self, **kwargs):
+        super().__init__(
+            fields.String(validate=validate.Length(min=1, max=50)),
+            validate=validate.Length(max=MAX_TAGS),
+            **kwargs,
+        )
+
+
+# -- customers -------------------------------------------------------------------------------
+class CustomerFields(Schema):
+    """Fields a client may write on a customer."""
+
+    name = fields.String(validate=NAME)
+    type = fields.String(validate=validate.OneOf(CUSTOMER_TYPES))
+    industry = _text(100)
+    country = _text(100)
+    province = _text(100)
+    city = _text(100)
+    source = _text(100)
+    tier = fields.String(validate=validate.OneOf(TIERS), allow_none=True)
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    owner_id = fields.UUID(allow_none=True)
+    team_id = fields.UUID(allow_none=True)
+    tags = TagsField()
+    custom_fields = CustomFieldsField()
+    notes = _text(10000)
+
+    @validates("name")
+    def _name_not_blank(self, value, **kwargs):
+        if not value.strip():
+            raise ValidationError("Must not be blank.")
+
+
+class CustomerCreateSchema(CustomerFields):
+    name = fields.String(required=True, validate=NAME)
+    type = fields.String(load_default="company", validate=validate.OneOf(CUSTOMER_TYPES))
+    status = fields.String(load_default="prospect", validate=validate.OneOf(STATUSES))
+
+
+class VersionedUpdate(Schema):
+    version = fields.Integer(
+        required=True,
+        strict=True,
+        validate=validate.Range(min=1),
+        metadata={"description": "The version last read; a stale one answers 409."},
+    )
+
+
+class CustomerUpdateSchema(VersionedUpdate, CustomerFields):
+    pass
+
+
+class CustomerSchema(Schema):
+    id = fields.UUID()
+    name = fields.String()
+    type = fields.String()
+    industry = fields.String(allow_none=True)
+    country = fields.String(allow_none=True)
+    province = fields.String(allow_none=True)
+    city = fields.String(allow_none=True)
+    source = fields.String(allow_none=True)
+    tier = fields.String(allow_none=True)
+    status = fields.String()
+    owner_id = fields.UUID(allow_none=True)
+    team_id = fields.UUID(allow_none=True)
+    tags = fields.List(fields.String())
+    custom_fields = fields.Dict()
+    notes = fields.String(allow_none=True)
+    version = fields.Integer()
+    created_by = fields.UUID(allow_none=True)
+    created_at = UTCDateTime()
+    updated_at = UTCDateTime()
+    deleted_at = UTCDateTime(allow_none=True)
+
+
+class PageQuerySchema(Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_PER_PAGE))
+    sort = fields.String(
+        load_default="-created_at",
+        validate=validate.Length(max=200),
+        metadata={"description": "Comma-separated fields, '-' for descending"},
+    )
+
+
+class CustomerListQuerySchema(PageQuerySchema):
+    q = fields.String(
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "Matches the name, a contact's name, phone or email"},
+    )
+    owner_id = fields.UUID()
+    team_id = fields.UUID()
+    type = fields.String(validate=validate.OneOf(CUSTOMER_TYPES))
+    industry = fields.String(validate=SHORT)
+    country = fields.String(validate=SHORT)
+    province = fields.String(validate=SHORT)
+    city = fields.String(validate=SHORT)
+    source = fields.String(validate=SHORT)
+    tier = fields.String(validate=validate.OneOf(TIERS))
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    tag = fields.String(validate=validate.Length(min=1, max=50))
+    created_from = UTCDateTime()
+    created_to = UTCDateTime()
+
+    @validates_schema
+    def _range(self, data, **kwargs):
+        if data.get("created_from") and data.get("created_to"):
+            if data["created_from"] > data["created_to"]:
+                raise ValidationError("Must not be after created_to.", "created_from")
+
+
+CUSTOMER_SORT_FIELDS = ("created_at", "updated_at", "name", "tier", "status", "city")
+
+
+# -- contacts --------------------------------------------------------------------------------
+class ContactFields(Schema):
+    name = fields.String(validate=NAME)
+    title = _text(100)
+    phone = fields.String(
+        allow_none=True,
+        validate=validate.Regexp(
+            r"^\+?[0-9 ()\-.]{3,40}$",
+            error="Not a valid phone number: use digits, spaces, ()-. and an optional +.",
+        ),
+    )
+    email = fields.Email(allow_none=True, validate=validate.Length(max=254))
+    is_primary = fields.Boolean()
+
+
+class ContactCreateSchema(ContactFields):
+    name = fields.String(required=True, validate=NAME)
+    is_primary = fields.Boolean(load_default=False)
+
+
+class ContactUpdateSchema(VersionedUpdate, ContactFields):
+    pass
+
+
+class ContactSchema(Schema):
+    id = fields.UUID()
+    customer_id = fields.UUID()
+    name = fields.String()
+    title = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
+    is_primary = fields.Boolean()
+    version = fields.Integer()
+    created_at = UTCDateTime()
+    updated_at = UTCDateTime()
+
+
+# -- activities (follow-up records) ---------------------------------------------------------
+class ActivityFields(Schema):
+    type = fields.String(validate=validate.OneOf(ACTIVITY_TYPES))
+    content = fields.String(validate=validate.Length(min=1, max=20000))
+    occurred_at = UTCDateTime()
+    next_follow_up_at = UTCDateTime(allow_none=True)
+    deal_id = fields.UUID(allow_none=True)
+
+
+class ActivityCreateSchema(ActivityFields):
+    type = fields.String(required=True, validate=validate.OneOf(ACTIVITY_TYPES))
+    content = fields.String(required=True, validate=validate.Length(min=1, max=20000))
+
+
+class ActivityUpdateSchema(VersionedUpdate, ActivityFields):
+    pass
+
+
+class ActivitySchema(Schema):
+    id = fields.UUID()
+    customer_id = fields.UUID()
+    type = fields.String()
+    content = fields.String()
+    occurred_at = UTCDateTime()
+    next_follow_up_at = UTCDateTime(allow_none=True)
+    deal_id = fields.UUID(allow_none=True)
+    user_id = fields.UUID(allow_none=True)
+    version = fields.Integer()
+    created_at = UTCDateTime()
+    updated_at = UTCDateTime()
+
+
+class ActivityListQuerySchema(PageQuerySchema):
+    sort = fields.String(load_default="-occurred_at", validate=validate.Length(max=200))
+
+
+ACTIVITY_SORT_FIELDS = ("occurred_at", "created_at", "next_follow_up_at", "type")
+CONTACT_SORT_FIELDS = ("name", "created_at", "updated_at")
+
+
+# -- history ---------------------------------------------------------------------------------
+class FieldChangeSchema(Schema):
+    id = fields.UUID()
+    entity_type = fields.String(metadata={"description": "customer, contact or activity"})
+    entity_id = fields.UUID()
+    entity_version = fields.Integer()
+    action = fields.String(metadata={"description": "created, updated, deleted or restored"})
+    field = fields.String(allow_none=True)
+    old_value = fields.Raw(allow_none=True)
+    new_value = fields.Raw(allow_none=True)
+    actor_id = fields.UUID(allow_none=True)
+    actor_role = fields.String()
+    request_id = fields.String(allow_none=True)
+    changed_at = UTCDateTime()
+
+
+# -- events ----------------------------------------------------------------------------------
+class CustomerRef(Schema):
+    """What a consumer of a contact or activity event needs to know of its customer."""
+
+    customer_name = fields.String()
+    owner_id = fields.UUID(allow_none=True)
+    team_id = fields.UUID(allow_none=True)
+
+
+class ContactEventSchema(ContactSchema, CustomerRef):
+    pass
+
+
+class ActivityEventSchema(ActivitySchema, CustomerRef):
+    pass
+
+
+class CustomerDeletedSchema(CustomerSchema):
+    deleted_by = fields.UUID(allow_none=True)
+
+
+EVENTS = {
+    "customer.created": (CustomerSchema, "A customer was created."),
+    "customer.updated": (CustomerSchema, "A customer's fields changed; data is the new state."),
+    "customer.deleted": (CustomerDeletedSchema, "A customer was moved to the trash."),
+    "customer.restored": (CustomerSchema, "A customer was restored from the trash."),
+    "contact.created": (ContactEventSchema, "A contact was added to a customer."),
+    "contact.updated": (ContactEventSchema, "A contact changed; data is the new state."),
+    "contact.deleted": (ContactEventSchema, "A contact was removed."),
+    "activity.logged": (
+        ActivityEventSchema,
+        "A follow-up record was logged; next_follow_up_at, when set, asks for a reminder.",
+    ),
+    "activity.updated": (
+        ActivityEventSchema,
+        "A follow-up record changed (a moved or cleared next_follow_up_at included).",
+    ),
+}
