@@ -1,0 +1,43 @@
+# The two commands of the README: `make run` (the whole suite, for development) and
+# `make test` (the test suite, also what CI runs). Everything else is a step they share.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+SERVICES := services.customers.service:CustomersService
+export CRM_DATA_DIR ?= $(CURDIR)/var
+
+.PHONY: run test install broker migrate topology seed bench clean
+
+run: install broker migrate topology seed
+	@echo "Starting every service and the gateway on http://localhost:$${CRM_PORT:-8000} (Ctrl-C stops all)"
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho --procfile deploy/Procfile --app-root $(CURDIR) start
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	rm -f $(VENV)/.installed-* && touch $@
+
+broker:
+	@deploy/ensure-rabbitmq.sh
+
+migrate: install
+	$(BIN)/python -m common.migrations
+
+topology: install
+	$(BIN)/python -m common.topology $(SERVICES)
+
+seed: install
+	$(BIN)/python -m gateway.seed --demo
+
+bench: install
+	$(BIN)/python bench/api_load.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,122 @@
+"""The customers service layer driven directly, without a broker (SQLite in memory)."""
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from common.actor import Actor
+from common.db import create_db_engine, make_session_factory
+from common.errors import Conflict, Forbidden, NotFound, ValidationError
+from common.uow import UnitOfWork
+from services.customers import operations as op
+from services.customers.models import Base, platform
+
+EAST, WEST = str(uuid.uuid4()), str(uuid.uuid4())
+SAM = Actor(user_id=str(uuid.uuid4()), role="sales", team_id=EAST)
+SARA = Actor(user_id=str(uuid.uuid4()), role="sales", team_id=WEST)
+MARIA = Actor(user_id=str(uuid.uuid4()), role="manager", team_id=EAST)
+LONER = Actor(user_id=str(uuid.uuid4()), role="manager", team_id=None)
+ALEX = Actor(user_id=str(uuid.uuid4()), role="analyst")
+
+
+@pytest.fixture
+def run():
+    engine = create_db_engine("sqlite://")
+    Base.metadata.create_all(engine)
+    factory = make_session_factory(engine)
+
+    def run(actor, operation, *args):
+        with UnitOfWork(factory, platform, "customers", actor) as uow:
+            return operation(uow, *args)
+
+    run.factory = factory
+    yield run
+    engine.dispose()
+
+
+def outbox_types(factory):
+    with factory() as session:
+        return [row.routing_key for row in session.scalars(
+            sa.select(platform.Outbox).order_by(platform.Outbox.created_at))]
+
+
+def test_create_writes_the_event_in_the_same_transaction(run):
+    customer = run(SAM, op.create_customer, {"name": "  Acme  ", "tags": ["a", "a", "b"]})
+    assert customer["name"] == "Acme" and customer["tags"] == ["a", "b"]
+    assert outbox_types(run.factory) == ["customer.created"]
+
+
+def test_a_failed_write_leaves_neither_row_nor_event(run):
+    with pytest.raises(ValidationError) as error:
+        run(SAM, op.create_customer, {"name": "ok", "tier": "Z"})
+    assert error.value.details == {"tier": ["Must be one of: A, B, C."]}
+    assert run(SAM, op.list_customers, {})["total"] == 0
+    assert outbox_types(run.factory) == []
+
+
+def test_visibility_rules(run):
+    sams = run(SAM, op.create_customer, {"name": "Sam's"})
+    run(SARA, op.create_customer, {"name": "Sara's"})
+    assert run(SAM, op.list_customers, {})["total"] == 1
+    assert run(MARIA, op.list_customers, {})["total"] == 1
+    assert run(ALEX, op.list_customers, {})["total"] == 2
+    assert run(LONER, op.list_customers, {})["total"] == 0
+    with pytest.raises(NotFound):
+        run(SARA, op.get_customer, sams["id"])
+    with pytest.raises(Forbidden):
+        run(ALEX, op.update_customer, sams["id"], {"version": 1, "name": "x"})
+
+
+def test_ownership_rules(run):
+    with pytest.raises(Forbidden):
+        run(SAM, op.create_customer, {"name": "x", "owner_id": SARA.user_id})
+    with pytest.raises(Forbidden):
+        run(MARIA, op.create_customer, {"name": "x", "team_id": WEST})
+    assigned = run(MARIA, op.create_customer, {"name": "x", "owner_id": SAM.user_id})
+    assert assigned["owner_id"] == SAM.user_id and assigned["team_id"] == EAST
+
+
+def test_stale_version_is_a_conflict_and_changes_nothing(run):
+    customer = run(SAM, op.create_customer, {"name": "v"})
+    run(SAM, op.update_customer, customer["id"], {"version": 1, "city": "A"})
+    with pytest.raises(Conflict) as error:
+        run(SAM, op.update_customer, customer["id"], {"version": 1, "city": "B"})
+    assert error.value.details == {"current_version": "2"}
+    assert run(SAM, op.get_customer, customer["id"])["city"] == "A"
+
+
+def test_an_update_that_changes_nothing_writes_nothing(run):
+    customer = run(SAM, op.create_customer, {"name": "same"})
+    again = run(SAM, op.update_customer, customer["id"], {"version": 1, "name": "same"})
+    assert again["version"] == 1
+    assert outbox_types(run.factory) == ["customer.created"]
+
+
+def test_search_matches_contacts(run):
+    customer = run(SAM, op.create_customer, {"name": "Globex"})
+    run(SAM, op.create_contact, customer["id"],
+        {"name": "Zhang Wei", "phone": "+86 (21) 5555-0100", "email": "Zhang@Globex.com"})
+    for needle in ("globex", "zhang wei", "zhang@globex", "2155550100", "5555-0100"):
+        assert run(SAM, op.list_customers, {"q": needle})["total"] == 1, needle
+    assert run(SAM, op.list_customers, {"q": "%"})["total"] == 0
+
+
+def test_follow_up_must_be_after_the_activity(run):
+    customer = run(SAM, op.create_customer, {"name": "t"})
+    with pytest.raises(ValidationError) as error:
+        run(SAM, op.log_activity, customer["id"], {
+            "type": "call", "content": "x", "occurred_at": "2026-01-02T00:00:00Z",
+            "next_follow_up_at": "2026-01-01T00:00:00Z"})
+    assert "next_follow_up_at" in error.value.details
+
+
+def test_trashed_customers_hide_their_contacts(run):
+    customer = run(SAM, op.create_customer, {"name": "t"})
+    contact = run(SAM, op.create_contact, customer["id"], {"name": "c"})
+    run(SAM, op.delete_customer, customer["id"])
+    with pytest.raises(NotFound):
+        run(SAM, op.get_contact, contact["id"])
+    run(SAM, op.restore_customer, customer["id"])
+    assert run(SAM, op.get_contact, contact["id"])["name"] == "c"
+    assert outbox_types(run.factory) == [
+        "customer.created", "contact.created", "customer.deleted", "customer.restored"]
