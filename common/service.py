@@ -19,6 +19,7 @@ from nameko.timer import timer
 
 from common import config
 from common.actor import Actor
+from common.errors import CrmError
 from common.db import (
     PlatformModels,
     create_db_engine,
@@ -30,6 +31,10 @@ from common.outbox import OutboxRelay
 from common.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
+
+# An RPC entrypoint whose typed errors (not found, conflict, validation...) are answers to the
+# caller, not failures of the service: nameko then does not log them as unexpected.
+rpc_method = rpc(expected_exceptions=(CrmError,))
 
 DEAD_LETTER_EXCHANGE = "crm.dead-letter"
 MAX_HANDLER_ATTEMPTS = 8

@@ -1,0 +1,58 @@
+"""A test's own consumer on the event exchanges, as another system would bind one."""
+from __future__ import annotations
+
+import time
+import uuid
+
+from kombu import Connection, Exchange, Queue
+
+
+class EventTap:
+    """A durable-for-the-test queue bound to ``<source>.events`` with ``routing_key``."""
+
+    def __init__(self, amqp_uri: str, source: str, routing_key: str = "#"):
+        self.connection = Connection(amqp_uri)
+        self.queue = Queue(
+            f"test-tap-{uuid.uuid4().hex[:8]}",
+            exchange=Exchange(f"{source}.events", type="topic", durable=True),
+            routing_key=routing_key,
+            auto_delete=False,
+            durable=True,
+        )
+        self.queue(self.connection.default_channel).declare()
+        self.received: list = []
+
+    def wait_for(self, predicate, timeout: float = 20.0):
+        """Poll the queue until a message body satisfies ``predicate``; return it."""
+        deadline = time.monotonic() + timeout
+        bound = self.queue(self.connection.default_channel)
+        while time.monotonic() < deadline:
+            message = bound.get(no_ack=False)
+            if message is None:
+                time.sleep(0.05)
+                continue
+            body = message.decode()
+            message.ack()
+            self.received.append(body)
+            if predicate(body):
+                return body
+        raise AssertionError(f"no matching event within {timeout}s; got {self.received!r}")
+
+    def drain(self, quiet_for: float = 1.0) -> list:
+        """Everything that arrives until nothing has come for ``quiet_for`` seconds."""
+        bound = self.queue(self.connection.default_channel)
+        bodies, last = [], time.monotonic()
+        while time.monotonic() - last < quiet_for:
+            message = bound.get(no_ack=False)
+            if message is None:
+                time.sleep(0.05)
+                continue
+            bodies.append(message.decode())
+            message.ack()
+            last = time.monotonic()
+        self.received.extend(bodies)
+        return bodies
+
+    def close(self) -> None:
+        self.queue(self.connection.default_channel).delete()
+        self.connection.release()

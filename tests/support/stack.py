@@ -1,0 +1,191 @@
+"""Run the real stack for integration tests: fresh databases, an isolated RabbitMQ vhost,
+migrations, topology, seed users, then each service (``nameko run``) and the gateway
+(gunicorn) as subprocesses. Waiting is polling with a deadline, never a bare sleep."""
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import requests
+import sqlalchemy as sa
+
+from common.db import sqlalchemy_url
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+PG_SERVER = os.environ.get("CRM_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
+RABBIT_HOST = os.environ.get("CRM_TEST_RABBIT", "127.0.0.1:5672")
+SERVICE_CLASSES = {"customers": "services.customers.service:CustomersService"}
+DEMO_PASSWORD = "demo-password-1"
+ADMIN_PASSWORD = "admin-password-for-tests"
+
+
+def wait_until(predicate, timeout: float = 30.0, interval: float = 0.1, message: str = ""):
+    """Poll ``predicate`` until it returns a truthy value or the deadline passes."""
+    deadline = time.monotonic() + timeout
+    last_error = None
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except Exception as exc:  # noqa: BLE001 - retried until the deadline
+            last_error = exc
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s: {message or predicate} ({last_error})")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def rabbitmqctl(*args) -> bool:
+    try:
+        return subprocess.run(["rabbitmqctl", *args], capture_output=True, timeout=60).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+class Stack:
+    """One isolated copy of the system. ``backend`` is ``postgresql`` or ``sqlite``."""
+
+    def __init__(self, workdir: Path, backend: str = "postgresql"):
+        self.tag = "crmt_" + secrets.token_hex(4)
+        self.workdir = workdir
+        self.backend = backend
+        self.vhost = self.tag if rabbitmqctl("add_vhost", self.tag) else None
+        if self.vhost:
+            rabbitmqctl("set_permissions", "-p", self.vhost, "guest", ".*", ".*", ".*")
+        vhost_path = quote(self.vhost, safe="") if self.vhost else ""
+        self.amqp_uri = f"amqp://guest:guest@{RABBIT_HOST}/{vhost_path}"
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.processes: dict[str, subprocess.Popen] = {}
+        self.env = {
+            **os.environ,
+            "AMQP_URI": self.amqp_uri,
+            "CRM_DATA_DIR": str(workdir),
+            "CRM_PORT": str(self.port),
+            "CRM_SECRET_KEY": secrets.token_urlsafe(32),
+            "CRM_ADMIN_PASSWORD": ADMIN_PASSWORD,
+            "CRM_SERVICES": ",".join(SERVICE_CLASSES),
+            "GUNICORN_WORKERS": "2",
+            "PYTHONUNBUFFERED": "1",
+        }
+        self.env.pop("CRM_DATABASE", None)
+        for component in ("gateway", *SERVICE_CLASSES):
+            self.env[f"{component.upper()}_DATABASE_URL"] = self.database_url(component)
+
+    def database_url(self, component: str) -> str:
+        if self.backend == "sqlite":
+            return f"sqlite:///{self.workdir / (component + '.db')}"
+        return f"{PG_SERVER}/{self.tag}_{component}"
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def _python(self, *args, check=True):
+        return subprocess.run([sys.executable, *args], cwd=ROOT, env=self.env, check=check,
+                              capture_output=True, text=True, timeout=180)
+
+    def prepare(self) -> None:
+        """Migrate, declare the topology and seed the demo users (each a one-off command)."""
+        for step in (["-m", "common.migrations"],
+                     ["-m", "common.topology", *SERVICE_CLASSES.values()],
+                     ["-m", "gateway.seed", "--demo"]):
+            result = self._python(*step, check=False)
+            if result.returncode != 0:
+                raise RuntimeError(f"{' '.join(step)} failed:\n{result.stdout}\n{result.stderr}")
+
+    def start_service(self, name: str) -> None:
+        log = open(self.workdir / f"{name}.log", "ab")
+        self.processes[name] = subprocess.Popen(
+            [str(BIN / "nameko"), "run", "--config", "deploy/nameko.yml", SERVICE_CLASSES[name]],
+            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+
+    def start_gateway(self) -> None:
+        log = open(self.workdir / "gateway.log", "ab")
+        self.processes["gateway"] = subprocess.Popen(
+            [str(BIN / "gunicorn"), "--config", "deploy/gunicorn.conf.py", "gateway.app:create_app()"],
+            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+
+    def start(self) -> "Stack":
+        self.prepare()
+        for name in SERVICE_CLASSES:
+            self.start_service(name)
+        self.start_gateway()
+        self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        def ready():
+            for name, proc in self.processes.items():
+                if proc.poll() is not None:
+                    raise AssertionError(f"{name} exited: {self.log(name)[-3000:]}")
+            return requests.get(f"{self.base_url}/readyz", timeout=5).status_code == 200
+
+        wait_until(ready, timeout=timeout, interval=0.3, message="stack ready")
+
+    def kill(self, name: str, sig=signal.SIGKILL) -> None:
+        proc = self.processes.pop(name)
+        os.killpg(proc.pid, sig)
+        proc.wait(timeout=30)
+
+    def log(self, name: str) -> str:
+        path = self.workdir / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def stop(self) -> None:
+        for name in list(self.processes):
+            proc = self.processes[name]
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                try:
+                    proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait(timeout=15)
+            self.processes.pop(name)
+        if self.backend == "postgresql":
+            engine = sa.create_engine(sqlalchemy_url(f"{PG_SERVER}/postgres"),
+                                      isolation_level="AUTOCOMMIT")
+            with engine.connect() as conn:
+                for component in ("gateway", *SERVICE_CLASSES):
+                    conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{self.tag}_{component}" WITH (FORCE)'))
+            engine.dispose()
+        if self.vhost:
+            rabbitmqctl("delete_vhost", self.vhost)
+
+    # -- client helpers --------------------------------------------------------------------
+    def login(self, username: str, password: str | None = None) -> "Client":
+        if password is None:
+            password = ADMIN_PASSWORD if username == "admin" else DEMO_PASSWORD
+        response = requests.post(f"{self.base_url}/api/v1/auth/login",
+                                 json={"username": username, "password": password}, timeout=10)
+        assert response.status_code == 200, response.text
+        return Client(self.base_url, response.json()["access_token"])
+
+
+class Client(requests.Session):
+    """An authenticated HTTP client of the gateway's /api/v1."""
+
+    def __init__(self, base_url: str, token: str | None = None):
+        super().__init__()
+        self.base = f"{base_url}/api/v1"
+        if token:
+            self.headers["Authorization"] = f"Bearer {token}"
+
+    def request(self, method, url, *args, **kwargs):
+        kwargs.setdefault("timeout", 20)
+        if url.startswith("/"):
+            url = self.base + url
+        return super().request(method, url, *args, **kwargs)
