@@ -11,7 +11,7 @@ import uuid
 
 import sqlalchemy as sa
 
-from common.db import utcnow
+from common.db import new_id, utcnow
 from common.errors import Conflict, NotFound, ValidationError
 from common.listing import order_by, paginate
 from common.uow import UnitOfWork
@@ -76,7 +76,7 @@ def _customer_event(uow: UnitOfWork, event_type: str, customer: Customer, schema
 def _apply_customer_fields(customer: Customer, data: dict) -> None:
     for field, value in data.items():
         if field == "tags":
-            wanted = list(dict.fromkeys(tag.strip() for tag in value if tag.strip()))
+            wanted = sorted({tag.strip() for tag in value if tag.strip()})
             customer.tag_rows = [CustomerTag(tag=tag) for tag in wanted]
         elif field not in ("version", "owner_id", "team_id"):
             setattr(customer, field, value)
@@ -291,7 +291,7 @@ def create_contact(uow: UnitOfWork, customer_id, payload) -> dict:
     access.require_write(uow.actor)
     data = load(s.ContactCreateSchema(), payload)
     customer = _customer(uow, customer_id)
-    contact = Contact(customer_id=customer.id)
+    contact = Contact(id=new_id(), customer_id=customer.id)
     uow.session.add(contact)
     _apply_contact_fields(uow, contact, data)
     uow.session.flush()

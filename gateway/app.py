@@ -1,0 +1,68 @@
+"""The gateway's Flask application factory: the only HTTP entry of the CRM.
+
+    gunicorn 'gateway.app:create_app()'
+"""
+from __future__ import annotations
+
+from flask import Flask
+from flask_smorest import Api
+
+from common import config
+from gateway import database, errors, request_context
+from gateway.auth.access import SECURITY_SCHEME
+from gateway.blueprints import auth, customers, ops, teams, users
+
+API_PREFIX = "/api/v1"
+
+# (blueprint, url_prefix): every resource of the API, in the order the docs list them.
+BLUEPRINTS = [
+    (ops.blp, None),
+    (auth.blp, API_PREFIX),
+    (users.blp, API_PREFIX),
+    (teams.blp, API_PREFIX),
+    (customers.blp, API_PREFIX),
+]
+
+
+class CrmApi(Api):
+    """flask-smorest's Api, documenting the problem+json body as the error schema."""
+
+    ERROR_SCHEMA = errors.ProblemSchema
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.update(
+        API_TITLE="CRM API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX=API_PREFIX,
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        MAX_CONTENT_LENGTH=10 * 1024 * 1024,
+        DATABASE_URL=config.database_url("gateway"),
+        SECRET_KEY=config.secret_key(),
+        CRM_SERVICES=config.services(),
+        PING_TIMEOUT=2.0,
+    )
+    app.config.update(overrides or {})
+    app.json.sort_keys = False  # keep problem fields in the RFC's order
+
+    api = CrmApi(
+        app,
+        spec_kwargs={
+            "components": {
+                "securitySchemes": {
+                    SECURITY_SCHEME: {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+                }
+            }
+        },
+    )
+    errors.init_app(app)
+    request_context.init_app(app)
+    database.init_app(app)
+    auth.init_app(app)
+    for blueprint, url_prefix in BLUEPRINTS:
+        api.register_blueprint(blueprint, url_prefix=url_prefix)
+    return app

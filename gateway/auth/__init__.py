@@ -1,0 +1,9 @@
+"""Authentication of the gateway: passwords, tokens, login rate limit, and the view guard.
+
+Blueprints use exactly two names from here::
+
+    from gateway.auth import login_required, current_actor
+"""
+from gateway.auth.access import current_actor, login_required
+
+__all__ = ["current_actor", "login_required"]

@@ -1,0 +1,100 @@
+"""Sessions: log in, refresh, log out, and who am I."""
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+from flask import current_app, request
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from common.db import utcnow
+from gateway.auth import current_actor, login_required
+from gateway.auth import tokens
+from gateway.auth.passwords import MAX_LENGTH, verify_password
+from gateway.auth.ratelimit import LoginLimiter
+from gateway.blueprints.users import UserSchema
+from gateway.database import session
+from gateway.errors import RateLimited, Unauthorized
+from gateway.models import User
+
+blp = Blueprint("auth", __name__, description="Log in, refresh and log out")
+
+LIMITER = "login_limiter"
+
+
+class LoginSchema(Schema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    password = fields.String(
+        required=True, load_only=True, validate=validate.Length(min=1, max=MAX_LENGTH)
+    )
+
+
+class RefreshTokenSchema(Schema):
+    refresh_token = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class TokenPairSchema(Schema):
+    access_token = fields.String(required=True)
+    refresh_token = fields.String(required=True)
+    token_type = fields.String(required=True, metadata={"example": "Bearer"})
+    expires_in = fields.Integer(required=True, metadata={"description": "Seconds"})
+
+
+def init_app(app) -> None:
+    app.extensions[LIMITER] = LoginLimiter()
+
+
+@blp.route("/auth/login", methods=["POST"])
+@blp.arguments(LoginSchema)
+@blp.response(200, TokenPairSchema)
+@blp.alt_response(401, response="UNAUTHORIZED")
+@blp.alt_response(429, response="TOO_MANY_REQUESTS")
+def login(credentials):
+    """Exchange a username and password for an access and a refresh token"""
+    limiter: LoginLimiter = current_app.extensions[LIMITER]
+    username = credentials["username"].strip().lower()
+    keys = (f"user:{username}", f"ip:{request.remote_addr}")
+    wait = limiter.retry_after(*keys)
+    if wait:
+        raise RateLimited(f"Too many failed login attempts; try again in {wait} seconds.", wait)
+    db = session()
+    user = db.scalar(sa.select(User).where(User.username == username))
+    matches, new_hash = verify_password(user.password_hash if user else None, credentials["password"])
+    if not matches or not user.active:
+        limiter.failed(*keys)
+        raise Unauthorized("Invalid username or password.")
+    limiter.clear(keys[0])
+    # A Core UPDATE: logging in is not an edit of the user, so its version stays put.
+    changes = {"last_login_at": utcnow(), "updated_at": User.updated_at}
+    if new_hash:
+        changes["password_hash"] = new_hash
+    db.execute(sa.update(User).where(User.id == user.id).values(**changes))
+    pair = tokens.token_pair(db, user)
+    db.commit()
+    return pair
+
+
+@blp.route("/auth/refresh", methods=["POST"])
+@blp.arguments(RefreshTokenSchema)
+@blp.response(200, TokenPairSchema)
+@blp.alt_response(401, response="UNAUTHORIZED")
+def refresh(body):
+    """Spend a refresh token for a new pair (reusing a spent one revokes the session)"""
+    return tokens.rotate(session(), body["refresh_token"])
+
+
+@blp.route("/auth/logout", methods=["POST"])
+@blp.arguments(RefreshTokenSchema)
+@blp.response(204)
+def logout(body):
+    """Revoke the session of a refresh token, and every access token issued with it"""
+    tokens.revoke(session(), body["refresh_token"])
+
+
+@blp.route("/me")
+@login_required()
+@blp.response(200, UserSchema)
+def me():
+    """The authenticated user"""
+    return session().get(User, uuid.UUID(current_actor().user_id))

@@ -1,0 +1,105 @@
+"""Calling the services: one standalone nameko RPC proxy per thread, errors mapped to HTTP.
+
+gunicorn's ``gthread`` workers serve requests on several threads; a standalone proxy is not
+thread-safe (shared, it hangs and corrupts frames) and is too slow to open per request, so
+each thread keeps its own, opened on first use. A proxy broken by a broker restart is dropped
+and the thread's next call opens a new one. Every call carries the caller (``Actor``) in the
+context data, which nameko sends as AMQP headers.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+
+from amqp.exceptions import AMQPError
+from kombu.exceptions import OperationalError
+from nameko.exceptions import RemoteError, RpcTimeout, UnknownService
+from nameko.standalone.rpc import ClusterRpcProxy
+
+from common import config
+from common.actor import Actor
+from common.errors import CrmError
+from gateway.auth import current_actor
+from gateway.errors import GatewayTimeout, InternalError, ServiceUnavailable
+from gateway.request_context import request_id
+
+log = logging.getLogger(__name__)
+
+# What a dead connection raises; nameko's proxy raises RuntimeError once its reply consumer
+# has been disconnected.
+BROKEN_CONNECTION_ERRORS = (OSError, AMQPError, OperationalError, RuntimeError)
+
+_local = threading.local()
+
+
+class _ThreadProxy:
+    def __init__(self):
+        self.timeout = config.rpc_timeout()
+        self.standalone = ClusterRpcProxy(config.nameko_config(), timeout=self.timeout)
+        self.cluster = self.standalone.start()
+
+    def call(self, service: str, method: str, args, kwargs, context: dict, timeout: float):
+        # The worker context and the reply consumer belong to this thread alone.
+        data = self.standalone._worker_ctx.data
+        data.clear()
+        data.update({key: value for key, value in context.items() if value is not None})
+        consumer = self.standalone._reply_listener.queue_consumer
+        consumer.timeout = timeout
+        try:
+            return getattr(self.cluster[service], method)(*args, **kwargs)
+        finally:
+            consumer.timeout = self.timeout
+
+    def close(self):
+        try:
+            self.standalone.stop()
+        except BROKEN_CONNECTION_ERRORS:
+            log.debug("closing a broken RPC proxy failed", exc_info=True)
+
+
+def rpc_call(service: str, method: str, *args, **kwargs):
+    """Call ``service.method`` as the current actor and return its answer.
+
+    Errors of ``common.errors`` raised by the service arrive as their own types and are
+    re-raised; an absent service is 503, a service too slow 504, anything else 500.
+    """
+    return _call(service, method, args, kwargs, current_actor().to_context(), config.rpc_timeout())
+
+
+def ping(service: str, timeout: float = 2) -> dict:
+    """The service's ``ping`` answer, for readiness checks (no caller needed)."""
+    context = Actor.system("readyz").to_context() | {"request_id": request_id()}
+    return _call(service, "ping", (), {}, context, timeout)
+
+
+def _call(service: str, method: str, args, kwargs, context: dict, timeout: float):
+    try:
+        proxy = _thread_proxy()
+        return proxy.call(service, method, args, kwargs, context, timeout)
+    except CrmError:
+        raise
+    except UnknownService:
+        raise ServiceUnavailable(f"The {service} service is not available.") from None
+    except RpcTimeout:
+        raise GatewayTimeout(f"The {service} service did not answer in time.") from None
+    except RemoteError as exc:
+        log.error("%s.%s failed remotely: %s", service, method, exc)
+        raise InternalError() from None
+    except BROKEN_CONNECTION_ERRORS:
+        log.warning("RPC connection broken; dropping this thread's proxy", exc_info=True)
+        _drop_thread_proxy()
+        raise ServiceUnavailable("The broker is not reachable.") from None
+
+
+def _thread_proxy() -> _ThreadProxy:
+    proxy = getattr(_local, "proxy", None)
+    if proxy is None:
+        proxy = _local.proxy = _ThreadProxy()
+    return proxy
+
+
+def _drop_thread_proxy() -> None:
+    proxy = getattr(_local, "proxy", None)
+    _local.proxy = None
+    if proxy is not None:
+        proxy.close()

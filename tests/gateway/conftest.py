@@ -1,0 +1,100 @@
+"""The gateway in-process (Flask's test client) on a fresh PostgreSQL database per session.
+
+No service runs: these tests cover what the gateway owns (identity, tokens, errors, docs).
+"""
+from __future__ import annotations
+
+import secrets
+
+import pytest
+import sqlalchemy as sa
+
+from common.config import env
+from common.db import create_db_engine
+from common.migrations import upgrade
+from gateway import database
+from gateway.app import create_app
+from gateway.auth.passwords import hash_password
+from gateway.models import Team, User
+from tests.gateway.helpers import PASSWORD, bearer, login
+
+PG_SERVER = env("CRM_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
+SECRET = secrets.token_urlsafe(32)
+
+
+@pytest.fixture(scope="session")
+def database_url():
+    name = f"crm_test_gw_{secrets.token_hex(6)}"
+    url = f"{PG_SERVER}/{name}"
+    upgrade("gateway", url)
+    patch = pytest.MonkeyPatch()
+    patch.setenv("GATEWAY_DATABASE_URL", url)
+    patch.setenv("CRM_SECRET_KEY", SECRET)
+    yield url
+    patch.undo()
+    server = create_db_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
+    with server.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    server.dispose()
+
+
+@pytest.fixture
+def app(database_url):
+    """A new app per test: the login rate limiter starts empty. Tables are emptied after."""
+    app = create_app({"TESTING": True})
+    yield app
+    engine = database.engine(app)
+    with engine.begin() as conn:
+        conn.execute(sa.text("TRUNCATE refresh_tokens, users, teams, outbox"))
+    engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def password_hash():
+    return hash_password(PASSWORD)
+
+
+@pytest.fixture
+def db(app):
+    with database.engine(app).connect() as conn, sa.orm.Session(conn) as session:
+        yield session
+
+
+@pytest.fixture
+def make_user(db, password_hash):
+    def make(username: str, role: str = "sales", **fields) -> User:
+        user = User(username=username, password_hash=password_hash, role=role,
+                    display_name=username.title(), **fields)
+        db.add(user)
+        db.commit()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def make_team(db):
+    def make(name: str) -> Team:
+        team = Team(name=name)
+        db.add(team)
+        db.commit()
+        return team
+
+    return make
+
+
+@pytest.fixture
+def admin_headers(client, make_user):
+    make_user("admin", "admin")
+    return bearer(login(client, "admin").get_json()["access_token"])
+
+
+@pytest.fixture
+def sales_headers(client, make_user):
+    make_user("sam", "sales")
+    return bearer(login(client, "sam").get_json()["access_token"])

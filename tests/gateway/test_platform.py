@@ -1,0 +1,129 @@
+"""What every response shares: problem+json errors, request ids, languages, docs, probes."""
+from __future__ import annotations
+
+import pytest
+from flask import g
+
+from common.actor import Actor
+from common import errors as common_errors
+from gateway import errors as gateway_errors
+from gateway import i18n
+from gateway.app import create_app
+from gateway import rpc
+from gateway.errors import HTTP_STATUS_CODES, ServiceUnavailable
+from gateway.rpc import rpc_call
+from tests.gateway.helpers import assert_problem
+
+
+def test_404_and_405_are_problems(client):
+    assert_problem(client.get("/api/v1/nothing-here"), 404, "not_found")
+    response = client.delete("/healthz")
+    assert_problem(response, 405, "method_not_allowed")
+    assert "GET" in response.headers["Allow"]
+
+
+def test_problems_follow_accept_language(client):
+    body = client.get("/nope", headers={"Accept-Language": "zh-TW,zh;q=0.9,en;q=0.5"}).get_json()
+    assert body["title"] == "未找到"
+    body = client.get("/nope", headers={"Accept-Language": "fr, en;q=0.5"}).get_json()
+    assert body["title"] == "Not found"
+
+
+def test_too_large_body_is_413(client):
+    response = client.post("/api/v1/auth/login", data=b"x" * (10 * 1024 * 1024 + 1),
+                           content_type="application/json")
+    assert_problem(response, 413, "payload_too_large")
+
+
+def test_unexpected_error_is_a_500_problem_without_trace(database_url):
+    app = create_app()
+
+    @app.route("/boom")
+    def boom():
+        raise RuntimeError("secret internals")
+
+    response = app.test_client().get("/boom")
+    body = assert_problem(response, 500, "internal_error")
+    assert "secret internals" not in response.get_data(as_text=True) and body["errors"] == {}
+
+
+def test_request_id_is_echoed_or_made(client):
+    assert client.get("/healthz", headers={"X-Request-Id": "abc.DEF-123_x"}).headers["X-Request-Id"] == "abc.DEF-123_x"
+    for bad in ("has space", "x" * 65, "<script>"):
+        made = client.get("/nope", headers={"X-Request-Id": bad})
+        assert made.headers["X-Request-Id"] != bad
+        assert made.get_json()["request_id"] == made.headers["X-Request-Id"]
+
+
+def test_healthz(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.get_json() == {"status": "ok"}
+
+
+def test_readyz_names_a_missing_service(database_url):
+    app = create_app({"CRM_SERVICES": ["no_such_service"], "PING_TIMEOUT": 1})
+    response = app.test_client().get("/readyz")
+    body = assert_problem(response, 503, "service_unavailable")
+    assert "no_such_service" in body["detail"]
+    assert body["checks"]["database"] == "ok" and body["checks"]["no_such_service"] != "ok"
+
+
+def test_rpc_to_a_missing_service_is_503(app):
+    with app.test_request_context():
+        g.actor = Actor(user_id=None, role="admin", request_id="rpc-test")
+        with pytest.raises(ServiceUnavailable, match="no_such_service"):
+            rpc_call("no_such_service", "list")
+    # The context went out without None values (nameko warns on None headers).
+    assert rpc._local.proxy.standalone._worker_ctx.data == {
+        "role": "admin", "scopes": [], "language": "en", "request_id": "rpc-test"}
+
+
+def test_a_broken_rpc_proxy_is_replaced(app, monkeypatch):
+    with app.test_request_context():
+        g.actor = Actor(user_id=None, role="admin")
+        with pytest.raises(ServiceUnavailable):
+            rpc_call("no_such_service", "list")
+        broken = rpc._local.proxy
+        monkeypatch.setattr(broken, "call", lambda *args: (_ for _ in ()).throw(ConnectionResetError()))
+        with pytest.raises(ServiceUnavailable, match="broker"):
+            rpc_call("no_such_service", "list")
+        assert rpc._local.proxy is None
+        with pytest.raises(ServiceUnavailable, match="no_such_service"):
+            rpc_call("no_such_service", "list")
+        assert rpc._local.proxy not in (None, broken)
+
+
+def test_openapi_document(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert spec["info"] == {"title": "CRM API", "version": "v1"} and spec["openapi"] == "3.0.3"
+    for path in ("/api/v1/auth/login", "/api/v1/auth/refresh", "/api/v1/auth/logout", "/api/v1/me",
+                 "/api/v1/users", "/api/v1/users/{user_id}", "/api/v1/teams", "/api/v1/teams/{team_id}"):
+        assert path in spec["paths"], path
+    assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    assert spec["paths"]["/api/v1/users"]["get"]["security"] == [{"bearerAuth": []}]
+    assert "422" not in str(spec["paths"])
+    assert client.get("/api/v1/docs").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "english, chinese",
+    [
+        ("Longer than maximum length 64.", "长度不能超过 64。"),
+        ("Length must be between 3 and 64.", "长度必须在 3 到 64 之间。"),
+        ("Must be greater than or equal to 1 and less than or equal to 200.", "必须大于等于 1 且小于等于 200。"),
+        ("Not a valid aware datetime.", "不是有效的带时区日期时间。"),
+        ("Something only a service says.", "Something only a service says."),
+    ],
+)
+def test_messages_are_translated(english, chinese):
+    assert i18n.translate(english, i18n.CHINESE) == chinese
+    assert i18n.translate(english, i18n.ENGLISH) == english
+
+
+def test_every_problem_code_has_both_languages():
+    classes = [*vars(common_errors).values(), *vars(gateway_errors).values()]
+    codes = {cls.code for cls in classes
+             if isinstance(cls, type) and issubclass(cls, common_errors.CrmError)} - {"error"}
+    codes |= set(HTTP_STATUS_CODES.values()) | {"internal_error"}
+    for code in codes:
+        assert set(i18n.PROBLEMS[code]) == set(i18n.LANGUAGES), code
