@@ -6,8 +6,27 @@ of allowed field names, ``-`` for descending; the primary key breaks ties so pag
 from __future__ import annotations
 
 import sqlalchemy as sa
+from marshmallow import Schema, fields, validate
 
 from common.errors import ValidationError
+
+MAX_PER_PAGE = 200
+DEFAULT_PER_PAGE = 50
+
+
+class PageQuerySchema(Schema):
+    """``?page=&per_page=&sort=`` of every list; a resource subclasses it to add filters and
+    may override ``sort`` to set its default order."""
+
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
+    per_page = fields.Integer(
+        load_default=DEFAULT_PER_PAGE, validate=validate.Range(min=1, max=MAX_PER_PAGE)
+    )
+    sort = fields.String(
+        load_default="",
+        validate=validate.Length(max=200),
+        metadata={"description": "Comma-separated fields, `-` for descending: `-created_at,name`"},
+    )
 
 
 def order_by(model, sort: str, allowed) -> list:

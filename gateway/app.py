@@ -48,6 +48,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     )
     app.config.update(overrides or {})
     app.json.sort_keys = False  # keep problem fields in the RFC's order
+    app.json.ensure_ascii = False  # Chinese messages readable as sent
 
     api = CrmApi(
         app,

@@ -1,7 +1,7 @@
 """The list conventions every resource shares: ``?page=&per_page=&sort=`` in, and
 ``{"items", "page", "per_page", "total"}`` out.
 
-A blueprint subclasses :class:`ListQuerySchema` to add its filters and documents its answer
+A blueprint subclasses ``common.listing.PageQuerySchema`` to add its filters and documents its answer
 with :func:`page_schema`; sorting fields are checked where the query runs
 (``common.listing.order_by``, in the services and in :func:`list_page` for the gateway's own
 users and teams; the items are dumped by the response schema).
@@ -10,26 +10,10 @@ from __future__ import annotations
 
 import functools
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
 from common.listing import order_by, paginate
 from gateway.database import session
-
-MAX_PER_PAGE = 200
-DEFAULT_PER_PAGE = 50
-
-
-class ListQuerySchema(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
-    per_page = fields.Integer(
-        load_default=DEFAULT_PER_PAGE, validate=validate.Range(min=1, max=MAX_PER_PAGE)
-    )
-    sort = fields.String(
-        load_default="",
-        validate=validate.Length(max=200),
-        metadata={"description": "Comma-separated fields, `-` for descending: `-created_at,name`"},
-    )
-
 
 @functools.cache
 def page_schema(item_schema: type[Schema]) -> type[Schema]:
@@ -48,7 +32,7 @@ def page_schema(item_schema: type[Schema]) -> type[Schema]:
 
 
 def list_page(query, model, args: dict, sortable: tuple[str, ...], default_sort: str) -> dict:
-    """One page of a gateway-owned entity; ``args`` were loaded by a :class:`ListQuerySchema`."""
+    """One page of a gateway-owned entity; ``args`` were loaded by a ``PageQuerySchema``."""
     ordered = query.order_by(*order_by(model, args["sort"] or default_sort, sortable))
     return paginate(
         session(), ordered, page=args["page"], per_page=args["per_page"], dump=lambda row: row

@@ -11,7 +11,8 @@ from marshmallow import Schema, fields, validate
 from gateway.auth import login_required
 from gateway.database import check_reference, get_or_404, save
 from gateway.models import Team, User
-from gateway.pagination import ListQuerySchema, list_page, page_schema
+from common.listing import PageQuerySchema
+from gateway.pagination import list_page, page_schema
 from gateway.versioning import load_for_update, version_field
 
 blp = Blueprint("teams", __name__, description="Teams (admin only)")
@@ -38,7 +39,7 @@ class TeamPatchSchema(TeamInputSchema):
     version = version_field()
 
 
-class TeamListQuerySchema(ListQuerySchema):
+class TeamListQuerySchema(PageQuerySchema):
     q = fields.String(validate=validate.Length(max=100), metadata={"description": "Part of the name"})
 
 

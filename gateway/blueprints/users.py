@@ -17,7 +17,8 @@ from gateway.auth.tokens import revoke_user
 from gateway.database import check_reference, get_or_404, save, session
 from gateway.i18n import LANGUAGES
 from gateway.models import Team, User
-from gateway.pagination import ListQuerySchema, list_page, page_schema
+from common.listing import PageQuerySchema
+from gateway.pagination import list_page, page_schema
 from gateway.versioning import load_for_update, version_field
 
 blp = Blueprint("users", __name__, description="Users and roles (admin only)")
@@ -80,7 +81,7 @@ class UserPatchSchema(UserInputSchema):
     version = version_field()
 
 
-class UserListQuerySchema(ListQuerySchema):
+class UserListQuerySchema(PageQuerySchema):
     role = fields.String(validate=validate.OneOf(ROLES))
     team_id = fields.UUID()
     active = fields.Boolean()

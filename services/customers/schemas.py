@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
+from common.listing import PageQuerySchema  # noqa: F401 - part of this contract
 from common.validation import UTCDateTime
 
 CUSTOMER_TYPES = ("company", "person")
 TIERS = ("A", "B", "C")
 STATUSES = ("prospect", "active", "dormant", "churned")
 ACTIVITY_TYPES = ("call", "meeting", "visit", "email", "note")
-MAX_PER_PAGE = 200
 MAX_TAGS = 50
 MAX_CUSTOM_FIELDS = 50
 
@@ -122,17 +122,8 @@ class CustomerSchema(Schema):
     deleted_at = UTCDateTime(allow_none=True)
 
 
-class PageQuerySchema(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_PER_PAGE))
-    sort = fields.String(
-        load_default="-created_at",
-        validate=validate.Length(max=200),
-        metadata={"description": "Comma-separated fields, '-' for descending"},
-    )
-
-
 class CustomerListQuerySchema(PageQuerySchema):
+    sort = fields.String(load_default="-created_at", validate=validate.Length(max=200))
     q = fields.String(
         validate=validate.Length(min=1, max=200),
         metadata={"description": "Matches the name, a contact's name, phone or email"},
