@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import uuid
 
 import sqlalchemy as sa
 from kombu import Connection, Exchange, Producer
@@ -21,6 +22,16 @@ log = logging.getLogger(__name__)
 # A row younger than this is left to the publish that follows its commit.
 SWEEP_GRACE = dt.timedelta(seconds=2)
 SWEEP_BATCH = 200
+
+
+def outbox_row(Outbox, message: dict, exchange: str, routing_key: str):
+    """The outbox row of one message (an event envelope, or a dead letter)."""
+    return Outbox(
+        id=uuid.UUID(message["id"]) if "id" in message else uuid.uuid4(),
+        exchange=exchange,
+        routing_key=routing_key,
+        payload=message,
+    )
 
 
 class OutboxRelay:

@@ -6,7 +6,6 @@ a transaction that did not commit, and nothing committed goes unpublished.
 """
 from __future__ import annotations
 
-import uuid
 from typing import Callable, Iterable
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,6 +15,7 @@ from common.actor import Actor
 from common.db import PlatformModels
 from common.errors import Conflict
 from common.events import envelope, exchange_name
+from common.outbox import outbox_row
 
 
 class UnitOfWork:
@@ -33,7 +33,7 @@ class UnitOfWork:
         self.actor = actor
         self.on_commit = on_commit
         self.session: Session | None = None
-        self._pending: list[dict] = []
+        self._pending: list[tuple[str, str, dict]] = []
         self.committed_event_ids: list = []
 
     def __enter__(self) -> "UnitOfWork":
@@ -63,27 +63,18 @@ class UnitOfWork:
             data=data,
             actor=self.actor.as_event_actor(),
         )
-        self._pending.append(event)
+        self._pending.append((exchange_name(self.source), event_type, event))
         return event
 
     def emit_raw(self, exchange: str, routing_key: str, payload: dict) -> None:
         """Queue a message for an exchange other than this service's event exchange."""
-        self._pending.append({"__exchange": exchange, "__routing_key": routing_key, **payload})
+        self._pending.append((exchange, routing_key, payload))
 
     def commit(self) -> None:
-        Outbox = self.platform.Outbox
-        rows = []
-        for message in self._pending:
-            message = dict(message)
-            exchange = message.pop("__exchange", exchange_name(self.source))
-            routing_key = message.pop("__routing_key", message.get("type"))
-            row = Outbox(
-                id=uuid.UUID(message["id"]) if "id" in message else uuid.uuid4(),
-                exchange=exchange,
-                routing_key=routing_key,
-                payload=message,
-            )
-            rows.append(row)
+        rows = [
+            outbox_row(self.platform.Outbox, message, exchange, routing_key)
+            for exchange, routing_key, message in self._pending
+        ]
         self.session.add_all(rows)
         self.session.flush()
         self.session.commit()

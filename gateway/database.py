@@ -7,21 +7,29 @@ exist, and saving with the 409s a unique name or a concurrent update can cause.
 """
 from __future__ import annotations
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_request_context
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from common.db import create_db_engine, make_session_factory
+from common.db import create_db_engine
 from common.errors import Conflict, NotFound, ValidationError
+from gateway import events
 
 EXTENSION = "identity_db"
 
 
 def init_app(app: Flask) -> None:
     engine = create_db_engine(app.config["DATABASE_URL"])
-    app.extensions[EXTENSION] = make_session_factory(engine)
+    session_factory, relay = events.identity_sessions(engine, actor=_request_actor)
+    app.extensions[EXTENSION] = session_factory
+    sweeper = app.extensions["identity_outbox"] = events.OutboxSweeper(relay)
+    sweeper.start()
     app.teardown_appcontext(_close_session)
+
+
+def _request_actor():
+    return g.get("actor") if has_request_context() else None
 
 
 def engine(app: Flask):

@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from common import config
-from common.db import create_db_engine, make_session_factory
+from common.db import create_db_engine
+from gateway.events import identity_sessions
 from gateway.auth.passwords import hash_password
 from gateway.models import Team, User
 
@@ -72,7 +73,8 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     engine = create_db_engine(config.database_url("gateway"))
     try:
-        with make_session_factory(engine)() as db:
+        session_factory, _ = identity_sessions(engine)
+        with session_factory() as db:
             created = seed(db, args.demo)
     finally:
         engine.dispose()

@@ -43,6 +43,7 @@ def app(database_url):
     """A new app per test: the login rate limiter starts empty. Tables are emptied after."""
     app = create_app({"TESTING": True})
     yield app
+    app.extensions["identity_outbox"].stop()
     engine = database.engine(app)
     with engine.begin() as conn:
         conn.execute(sa.text("TRUNCATE refresh_tokens, users, teams, outbox"))
