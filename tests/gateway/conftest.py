@@ -39,11 +39,24 @@ def database_url():
 
 
 @pytest.fixture
-def app(database_url):
+def make_app(database_url):
+    """Build apps with config overrides; their outbox sweepers stop with the test."""
+    made = []
+
+    def make(overrides=None):
+        made.append(create_app({"TESTING": True, **(overrides or {})}))
+        return made[-1]
+
+    yield make
+    for built in made:
+        built.extensions["identity_outbox"].stop()
+
+
+@pytest.fixture
+def app(make_app):
     """A new app per test: the login rate limiter starts empty. Tables are emptied after."""
-    app = create_app({"TESTING": True})
+    app = make_app()
     yield app
-    app.extensions["identity_outbox"].stop()
     engine = database.engine(app)
     with engine.begin() as conn:
         conn.execute(sa.text("TRUNCATE refresh_tokens, users, teams, outbox"))

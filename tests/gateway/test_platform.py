@@ -8,7 +8,6 @@ from common.actor import Actor
 from common import errors as common_errors
 from gateway import errors as gateway_errors
 from gateway import i18n
-from gateway.app import create_app
 from gateway import rpc
 from gateway.errors import HTTP_STATUS_CODES, ServiceUnavailable
 from gateway.rpc import rpc_call
@@ -35,8 +34,8 @@ def test_too_large_body_is_413(client):
     assert_problem(response, 413, "payload_too_large")
 
 
-def test_unexpected_error_is_a_500_problem_without_trace(database_url):
-    app = create_app()
+def test_unexpected_error_is_a_500_problem_without_trace(make_app):
+    app = make_app({"TESTING": False})
 
     @app.route("/boom")
     def boom():
@@ -60,8 +59,8 @@ def test_healthz(client):
     assert response.status_code == 200 and response.get_json() == {"status": "ok"}
 
 
-def test_readyz_names_a_missing_service(database_url):
-    app = create_app({"CRM_SERVICES": ["no_such_service"], "PING_TIMEOUT": 1})
+def test_readyz_names_a_missing_service(make_app):
+    app = make_app({"CRM_SERVICES": ["no_such_service"], "PING_TIMEOUT": 1})
     response = app.test_client().get("/readyz")
     body = assert_problem(response, 503, "service_unavailable")
     assert "no_such_service" in body["detail"]
