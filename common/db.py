@@ -13,7 +13,7 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, sessionmaker
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +121,19 @@ def ensure_database(url: str) -> None:
 
 def make_session_factory(engine: sa.Engine) -> sessionmaker:
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+class Versioned:
+    """A mutable entity: optimistic concurrency (SQLAlchemy adds ``WHERE version = :old`` to
+    every UPDATE and bumps it) and creation and change times."""
+
+    version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    @declared_attr.directive
+    def __mapper_args__(cls):
+        return {"version_id_col": cls.version}
 
 
 class PlatformModels:

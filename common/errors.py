@@ -67,6 +67,22 @@ class PreconditionFailed(CrmError):
     status = 409
 
 
+@deserialize_to_instance
+class DependencyUnavailable(CrmError):
+    """A service this one depends on is not running (or the broker is not reachable)."""
+
+    code = "service_unavailable"
+    status = 503
+
+
+@deserialize_to_instance
+class DependencyTimeout(CrmError):
+    """A service this one depends on did not answer in time."""
+
+    code = "gateway_timeout"
+    status = 504
+
+
 def flatten_marshmallow(messages, prefix: str = "") -> dict:
     """Turn marshmallow's nested error dict into ``{"a.b": ["msg"]}``."""
     flat: dict[str, list[str]] = {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 from marshmallow import ValidationError as MarshmallowError
 
 from common.errors import ValidationError, flatten_marshmallow
@@ -24,3 +24,14 @@ class UTCDateTime(fields.AwareDateTime):
 
     def _deserialize(self, value, attr, data, **kwargs):
         return super()._deserialize(value, attr, data, **kwargs).astimezone(dt.timezone.utc)
+
+
+class VersionedUpdate(Schema):
+    """The ``version`` every update carries (optimistic concurrency)."""
+
+    version = fields.Integer(
+        required=True,
+        strict=True,
+        validate=validate.Range(min=1),
+        metadata={"description": "The version last read; a stale one answers 409."},
+    )

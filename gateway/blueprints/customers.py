@@ -6,53 +6,31 @@ validates again, checks record-level access and answers. Nothing here decides a 
 """
 from __future__ import annotations
 
-from flask import jsonify, request, url_for
+from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from gateway import forwarding
 from gateway.auth import login_required
+from gateway.forwarding import IF_MATCH_DOC, query_args, versioned_body
 from gateway.pagination import page_schema
-from gateway.rpc import rpc_call
-from gateway.versioning import expected_version
 from services.customers import schemas as s
 
 blp = Blueprint("customers", __name__, description="Customers, contacts and follow-ups")
 
-IF_MATCH_DOC = {
-    "parameters": [{
-        "in": "header", "name": "If-Match", "required": False, "schema": {"type": "string"},
-        "description": 'The version last read, e.g. "3", when the body has no version.',
-    }]
-}
-
 
 def customers(method: str, *args):
     """Call the customers service and answer its result as JSON."""
-    return jsonify(rpc_call("customers", method, *args))
+    return forwarding.answer("customers", method, *args)
 
 
 def created(method: str, *args, location_endpoint: str, id_arg: str):
-    result = rpc_call("customers", method, *args)
-    response = jsonify(result)
-    response.status_code = 201
-    response.headers["Location"] = url_for(location_endpoint, **{id_arg: result["id"]})
-    return response
+    return forwarding.created("customers", method, *args, location_endpoint=location_endpoint,
+                              id_arg=id_arg)
 
 
 def no_content(method: str, *args):
-    rpc_call("customers", method, *args)
-    return "", 204
-
-
-def versioned_body() -> dict:
-    """The PATCH body as sent, with ``version`` from ``If-Match`` when the body has none."""
-    body = dict(request.get_json())
-    body["version"] = expected_version(body)
-    return body
-
-
-def query_args() -> dict:
-    return request.args.to_dict()
+    return forwarding.no_content("customers", method, *args)
 
 
 # -- customers -------------------------------------------------------------------------------

@@ -113,3 +113,13 @@ class FieldChange(Base):
     actor_role: Mapped[str] = mapped_column(sa.String(16))
     request_id: Mapped[str | None] = mapped_column(sa.String(64))
     changed_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+
+
+class IdempotentResult(Base):
+    """What a command with an idempotency key answered: a retry gets the same answer."""
+
+    __tablename__ = "idempotent_results"
+
+    key: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    result: Mapped[dict] = mapped_column(sa.JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -18,7 +18,14 @@ from common.uow import UnitOfWork
 from common.validation import load
 from services.customers import access, history
 from services.customers import schemas as s
-from services.customers.models import Activity, Contact, Customer, CustomerTag, FieldChange
+from services.customers.models import (
+    Activity,
+    Contact,
+    Customer,
+    CustomerTag,
+    FieldChange,
+    IdempotentResult,
+)
 
 customer_out = s.CustomerSchema()
 contact_out = s.ContactSchema()
@@ -87,6 +94,13 @@ def _apply_customer_fields(customer: Customer, data: dict) -> None:
 
 def create_customer(uow: UnitOfWork, payload) -> dict:
     data = load(s.CustomerCreateSchema(), payload)
+    snapshot = customer_out.dump(_new_customer(uow, data))
+    uow.commit()
+    return snapshot
+
+
+def _new_customer(uow: UnitOfWork, data: dict) -> Customer:
+    """A customer created, recorded and announced (not committed)."""
     owner_id, team_id = access.ownership(uow.actor, data.get("owner_id"), data.get("team_id"))
     customer = Customer(
         owner_id=owner_id,
@@ -102,8 +116,29 @@ def create_customer(uow: UnitOfWork, payload) -> dict:
                    entity_id=customer.id, entity_version=customer.version, action="created",
                    before=None, after=snapshot)
     _customer_event(uow, "customer.created", customer)
-    uow.commit()
-    return snapshot
+    return customer
+
+
+def create_customer_with_contact(uow: UnitOfWork, payload, idempotency_key) -> dict:
+    """A customer and its primary contact in one step, at most once per ``idempotency_key``:
+    a caller retrying (after a timeout, or a failure of its own later step) gets the ids made
+    the first time. Answers ``{"customer_id", "contact_id"}``."""
+    key = load(s.IdempotencyKeySchema(), {"key": idempotency_key})["key"]
+    done = uow.session.get(IdempotentResult, key)
+    if done is not None:
+        return done.result
+    data = load(s.CustomerWithContactSchema(), payload)
+    customer = _new_customer(uow, data["customer"])
+    contact = _new_contact(uow, customer, {**data["contact"], "is_primary": True})
+    result = {"customer_id": str(customer.id), "contact_id": str(contact.id)}
+    uow.session.add(IdempotentResult(key=key, result=result))
+    try:
+        uow.commit()
+    except sa.exc.IntegrityError:
+        # The same key committed by a concurrent call a moment ago: answer what it made.
+        uow.rollback()
+        return uow.session.get(IdempotentResult, key).result
+    return result
 
 
 def get_customer(uow: UnitOfWork, customer_id) -> dict:
@@ -290,7 +325,13 @@ def list_contacts(uow: UnitOfWork, customer_id, query_args) -> dict:
 def create_contact(uow: UnitOfWork, customer_id, payload) -> dict:
     access.require_write(uow.actor)
     data = load(s.ContactCreateSchema(), payload)
-    customer = _customer(uow, customer_id)
+    contact = _new_contact(uow, _customer(uow, customer_id), data)
+    uow.commit()
+    return contact_out.dump(contact)
+
+
+def _new_contact(uow: UnitOfWork, customer: Customer, data: dict) -> Contact:
+    """A contact created, recorded and announced (not committed)."""
     contact = Contact(id=new_id(), customer_id=customer.id)
     uow.session.add(contact)
     _apply_contact_fields(uow, contact, data)
@@ -298,8 +339,7 @@ def create_contact(uow: UnitOfWork, customer_id, payload) -> dict:
     after = contact_out.dump(contact)
     _child_changed(uow, customer, contact, "contact", "created", None, after,
                    "contact.created", contact_out.dump)
-    uow.commit()
-    return after
+    return contact
 
 
 def get_contact(uow: UnitOfWork, contact_id) -> dict:

@@ -189,6 +189,22 @@ class ContactSchema(Schema):
     updated_at = UTCDateTime()
 
 
+class CustomerWithContactSchema(Schema):
+    """A customer and its primary contact, made in one step (a lead's conversion)."""
+
+    customer = fields.Nested(CustomerCreateSchema, required=True)
+    contact = fields.Nested(ContactCreateSchema, required=True)
+
+
+class IdempotencyKeySchema(Schema):
+    key = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class CustomerWithContactResultSchema(Schema):
+    customer_id = fields.UUID()
+    contact_id = fields.UUID()
+
+
 # -- activities (follow-up records) ---------------------------------------------------------
 class ActivityFields(Schema):
     type = fields.String(validate=validate.OneOf(ACTIVITY_TYPES))

@@ -24,6 +24,10 @@ class CustomersService(PlatformService):
         return self._run(operations.create_customer, payload)
 
     @rpc_method
+    def create_customer_with_contact(self, payload, idempotency_key):
+        return self._run(operations.create_customer_with_contact, payload, idempotency_key)
+
+    @rpc_method
     def get_customer(self, customer_id):
         return self._run(operations.get_customer, customer_id)
 

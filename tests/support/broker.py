@@ -56,3 +56,13 @@ class EventTap:
     def close(self) -> None:
         self.queue(self.connection.default_channel).delete()
         self.connection.release()
+
+
+def assert_valid_event(event: dict, events: dict) -> None:
+    """``event`` has the envelope and its ``data`` the schema its publisher's ``EVENTS``
+    catalogue names for its type."""
+    from common.events import EnvelopeSchema
+
+    assert EnvelopeSchema().validate(event) == {}, event
+    schema, _ = events[event["type"]]
+    assert schema().validate(event["data"]) == {}, event

@@ -1,0 +1,90 @@
+"""What every service's records share: ids from callers, optimistic concurrency, and
+record-level access by owner and team.
+
+A rep sees the records they own; a manager those of their team (and their own); an admin and
+an analyst see all; an analyst writes nothing. A record the caller may not see is answered as
+not found, never as someone else's data.
+"""
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from common.actor import Actor
+from common.errors import Conflict, Forbidden, NotFound
+
+
+def as_uuid(value, label: str) -> uuid.UUID:
+    """An id from a caller; one that is not a UUID names no record."""
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise NotFound(f"No {label} with id {value}.") from None
+
+
+def optional_uuid(value) -> uuid.UUID | None:
+    return uuid.UUID(str(value)) if value else None
+
+
+def check_version(entity, expected: int) -> None:
+    """Refuse a change based on a version that is no longer the current one."""
+    if expected != entity.version:
+        raise Conflict(
+            f"The record was changed by someone else (version {entity.version}); "
+            "reload it and apply your change again.",
+            {"current_version": str(entity.version)},
+        )
+
+
+def visible(actor: Actor, query, model):
+    """Restrict a select of ``model`` (with ``owner_id`` and ``team_id``) to what ``actor``
+    may see."""
+    if actor.sees_everything:
+        return query
+    own = model.owner_id == optional_uuid(actor.user_id)
+    if actor.role == "manager" and actor.team_id:
+        return query.where(sa.or_(own, model.team_id == optional_uuid(actor.team_id)))
+    return query.where(own)
+
+
+def require_write(actor: Actor, noun: str) -> None:
+    if not actor.can_write:
+        raise Forbidden(f"Your role may read {noun} but not change them.")
+
+
+def ownership(actor: Actor, owner_id, team_id, noun: str):
+    """The owner and team a write by ``actor`` may set; ``None`` means "not asked".
+
+    Returns ``(owner_id, team_id)`` as UUIDs (either may be ``None``).
+    """
+    require_write(actor, noun)
+    me, my_team = optional_uuid(actor.user_id), optional_uuid(actor.team_id)
+    owner_id, team_id = optional_uuid(owner_id), optional_uuid(team_id)
+    if actor.role in ("admin", "system"):
+        return owner_id or me, team_id or (my_team if owner_id in (None, me) else None)
+    if team_id not in (None, my_team):
+        raise Forbidden(f"You may only assign {noun} to your own team.")
+    if actor.role == "sales" and owner_id not in (None, me):
+        raise Forbidden(f"Sales users own the {noun} they create; ask a manager to reassign.")
+    return owner_id or me, my_team
+
+
+def locked_row(session, model, key, **defaults):
+    """The row of ``model`` with primary key ``key``, created with ``defaults`` when missing,
+    locked (``SELECT ... FOR UPDATE``) until the transaction ends: concurrent writers of the
+    same row (a counter, a cursor) take turns."""
+    query = sa.select(model).where(*[column == value for column, value in zip(
+        sa.inspect(model).primary_key, key if isinstance(key, tuple) else (key,))])
+    row = session.scalars(query.with_for_update()).first()
+    if row is not None:
+        return row
+    try:
+        with session.begin_nested():
+            session.add(model(**dict(zip(
+                [column.key for column in sa.inspect(model).primary_key],
+                key if isinstance(key, tuple) else (key,))), **defaults))
+    except IntegrityError:
+        pass  # created at the same moment by another writer: lock theirs
+    return session.scalars(query.with_for_update().execution_options(populate_existing=True)).one()

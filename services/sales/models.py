@@ -1,0 +1,218 @@
+"""The sales service's tables: products, pipeline stages, leads and their assignment rules,
+deals with their lines and stage history, quotes, contracts, number counters, and the
+members and teams learnt from the gateway's events. Only this service reads or writes them."""
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import uuid
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from common.db import Versioned, make_base, new_id, utcnow
+from services.sales import pricing
+
+Base, platform = make_base()
+
+MONEY = sa.Numeric(14, 2)
+RATE = sa.Numeric(5, 4)
+
+
+# -- learnt from gateway.events ---------------------------------------------------------------
+class Member(Base):
+    """A user as the gateway last told us (``user.created`` / ``user.updated``)."""
+
+    __tablename__ = "members"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(150))
+    display_name: Mapped[str | None] = mapped_column(sa.String(200))
+    email: Mapped[str | None] = mapped_column(sa.String(254))
+    role: Mapped[str] = mapped_column(sa.String(16))
+    team_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid, index=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    version: Mapped[int]
+
+
+class Team(Base):
+    """A team as the gateway last told us (``team.created`` / ``team.updated``)."""
+
+    __tablename__ = "teams"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    manager_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
+    version: Mapped[int]
+
+
+# -- catalogue and pipeline -------------------------------------------------------------------
+class Product(Versioned, Base):
+    __tablename__ = "products"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=new_id)
+    sku: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    category: Mapped[str | None] = mapped_column(sa.String(100), index=True)
+    list_price: Mapped[decimal.Decimal] = mapped_column(MONEY)
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class Stage(Base):
+    """One pipeline stage; ``position`` orders them."""
+
+    __tablename__ = "pipeline_stages"
+
+    key: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    probability: Mapped[int]
+    position: Mapped[int]
+
+
+# -- leads ------------------------------------------------------------------------------------
+class AssignmentRule(Versioned, Base):
+    """How a team's new leads find an owner; ``last_assigned_id`` is the round-robin cursor."""
+
+    __tablename__ = "assignment_rules"
+
+    team_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
+    strategy: Mapped[str] = mapped_column(sa.String(16), default="round_robin")
+    region_map: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    last_assigned_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
+
+
+class Lead(Versioned, Base):
+    __tablename__ = "leads"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    company: Mapped[str | None] = mapped_column(sa.String(200))
+    phone: Mapped[str | None] = mapped_column(sa.String(40))
+    phone_normalized: Mapped[str | None] = mapped_column(sa.String(40), index=True)
+    email: Mapped[str | None] = mapped_column(sa.String(254))
+    email_normalized: Mapped[str | None] = mapped_column(sa.String(254), index=True)
+    source: Mapped[str | None] = mapped_column(sa.String(100))
+    country: Mapped[str | None] = mapped_column(sa.String(100), index=True)
+    province: Mapped[str | None] = mapped_column(sa.String(100), index=True)
+    city: Mapped[str | None] = mapped_column(sa.String(100), index=True)
+    status: Mapped[str] = mapped_column(sa.String(16), default="new", index=True)
+    notes: Mapped[str | None] = mapped_column(sa.Text)
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid, index=True)
+    team_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid, index=True)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
+    customer_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid, index=True)
+    contact_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
+    deal_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
+    converted_at: Mapped[dt.datetime | None] = mapped_column()
+
+    @property
+    def region(self) -> dict:
+        return {"country": self.country, "province": self.province, "city": self.city}
+
+
+# -- deals ------------------------------------------------------------------------------------
+class Deal(Versioned, Base):
+    __tablename__ = "deals"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=new_id)
+    customer_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, index=True)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    amount: Mapped[decimal.Decimal] = mapped_column(MONEY, default=decimal.Decimal("0.00"))
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    stage: Mapped[str] = mapped_column(sa.String(40), index=True)
+    probability: Mapped[int]
+    status: Mapped[str] = mapped_column(sa.String(8), default="open", index=True)
+    expected_close_date: Mapped[dt.date | None] = mapped_column(sa.Date, index=True)
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid, index=True)
+    team_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid, index=True)
+    lost_reason: Mapped[str | None] = mapped_column(sa.Text)
+    stage_changed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[dt.datetime | None] = mapped_column()
+    customer_deleted: Mapped[bool] = mapped_column(default=False)
+    lead_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid, unique=True)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
+
+    lines: Mapped[list["DealLine"]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="DealLine.position"
+    )
+
+
+class DealLine(Base):
+    __tablename__ = "deal_lines"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=new_id)
+    deal_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("deals.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int]
+    product_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("products.id"), index=True)
+    quantity: Mapped[decimal.Decimal] = mapped_column(sa.Numeric(12, 3))
+    unit_price: Mapped[decimal.Decimal] = mapped_column(MONEY)
+    discount: Mapped[decimal.Decimal] = mapped_column(RATE, default=decimal.Decimal("0"))
+
+    @property
+    def amount(self) -> decimal.Decimal:
+        return pricing.line(self.quantity, self.unit_price, self.discount).amount
+
+
+class StageChange(Base):
+    """One move of a deal through the pipeline (its creation included: ``from_stage`` null)."""
+
+    __tablename__ = "deal_stage_changes"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=new_id)
+    deal_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("deals.id", ondelete="CASCADE"), index=True
+    )
+    from_stage: Mapped[str | None] = mapped_column(sa.String(40))
+    to_stage: Mapped[str] = mapped_column(sa.String(40))
+    lost_reason: Mapped[str | None] = mapped_column(sa.Text)
+    changed_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    changed_by: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
+    actor_role: Mapped[str] = mapped_column(sa.String(16))
+
+
+# -- quotes and contracts ---------------------------------------------------------------------
+class Quote(Versioned, Base):
+    __tablename__ = "quotes"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=new_id)
+    number: Mapped[str] = mapped_column(sa.String(20), unique=True)
+    deal_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("deals.id"), index=True)
+    status: Mapped[str] = mapped_column(sa.String(10), default="draft", index=True)
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    tax_rate: Mapped[decimal.Decimal] = mapped_column(RATE)
+    valid_until: Mapped[dt.date] = mapped_column(sa.Date, index=True)
+    lines: Mapped[list] = mapped_column(sa.JSON)
+    subtotal: Mapped[decimal.Decimal] = mapped_column(MONEY)
+    discount_total: Mapped[decimal.Decimal] = mapped_column(MONEY)
+    tax: Mapped[decimal.Decimal] = mapped_column(MONEY)
+    total: Mapped[decimal.Decimal] = mapped_column(MONEY)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
+
+
+class Contract(Versioned, Base):
+    __tablename__ = "contracts"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=new_id)
+    number: Mapped[str] = mapped_column(sa.String(20), unique=True)
+    deal_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("deals.id"), index=True)
+    customer_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, index=True)
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid, index=True)
+    team_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid, index=True)
+    amount: Mapped[decimal.Decimal] = mapped_column(MONEY)
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    start_date: Mapped[dt.date] = mapped_column(sa.Date)
+    end_date: Mapped[dt.date] = mapped_column(sa.Date, index=True)
+    status: Mapped[str] = mapped_column(sa.String(10), default="active", index=True)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
+
+
+class Counter(Base):
+    """The last number handed out in a series (``quote:2026``): row-locked while counting."""
+
+    __tablename__ = "counters"
+
+    name: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(default=0)

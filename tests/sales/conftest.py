@@ -1,0 +1,88 @@
+"""The sales service layer driven directly, without a broker: a SQLite file migrated by the
+service's own Alembic history (copied per test), and a stand-in for the customers service."""
+import shutil
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from common import migrations
+from common.actor import Actor
+from common.db import create_db_engine, make_session_factory
+from common.errors import NotFound
+from common.uow import UnitOfWork
+from services.sales.models import platform
+
+EAST, WEST = str(uuid.uuid4()), str(uuid.uuid4())
+SAM = Actor(user_id=str(uuid.uuid4()), role="sales", team_id=EAST)
+SARA = Actor(user_id=str(uuid.uuid4()), role="sales", team_id=WEST)
+MARIA = Actor(user_id=str(uuid.uuid4()), role="manager", team_id=EAST)
+ALEX = Actor(user_id=str(uuid.uuid4()), role="analyst")
+ADMIN = Actor(user_id=str(uuid.uuid4()), role="admin")
+SYSTEM = Actor.system("test")
+
+
+class FakeCustomers:
+    """The customers service as sales sees it: idempotent create, visibility-checked get."""
+
+    def __init__(self):
+        self.by_key = {}
+        self.customers = {}  # id -> payload
+        self.hidden = set()
+
+    def add(self, customer_id=None, hidden=False) -> str:
+        customer_id = customer_id or str(uuid.uuid4())
+        self.customers[customer_id] = {"name": "existing"}
+        if hidden:
+            self.hidden.add(customer_id)
+        return customer_id
+
+    def get_customer(self, customer_id):
+        if customer_id not in self.customers or customer_id in self.hidden:
+            raise NotFound(f"No customer with id {customer_id}.")
+        return {"id": customer_id, **self.customers[customer_id]}
+
+    def create_customer_with_contact(self, payload, key):
+        if key not in self.by_key:
+            customer_id = self.add()
+            self.customers[customer_id] = payload["customer"]
+            self.by_key[key] = {"customer_id": customer_id, "contact_id": str(uuid.uuid4())}
+        return self.by_key[key]
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory):
+    path = tmp_path_factory.mktemp("sales-template") / "sales.db"
+    migrations.upgrade("sales", f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def run(migrated_template, tmp_path):
+    path = tmp_path / "sales.db"
+    shutil.copy(migrated_template, path)
+    engine = create_db_engine(f"sqlite:///{path}")
+    factory = make_session_factory(engine)
+
+    def run(actor, operation, *args):
+        with UnitOfWork(factory, platform, "sales", actor) as uow:
+            return operation(uow, *args)
+
+    run.factory = factory
+    run.customers = FakeCustomers()
+    yield run
+    engine.dispose()
+
+
+def outbox(factory, event_type=None) -> list[dict]:
+    with factory() as session:
+        rows = session.scalars(sa.select(platform.Outbox).order_by(platform.Outbox.created_at))
+        return [row.payload for row in rows if event_type in (None, row.routing_key)]
+
+
+def user_event(user_id, role="sales", team_id=EAST, version=1, active=True) -> dict:
+    return {"id": str(uuid.uuid4()), "type": "user.created", "entity_id": str(user_id),
+            "entity_version": version,
+            "data": {"id": str(user_id), "username": f"u{str(user_id)[:6]}", "display_name": "U",
+                     "email": None, "role": role, "team_id": team_id, "language": "en",
+                     "timezone": "UTC", "active": active, "version": version}}
