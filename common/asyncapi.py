@@ -18,7 +18,9 @@ from common.events import EnvelopeSchema, exchange_name
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGUE = ROOT / "docs" / "asyncapi.yaml"
-PUBLISHERS = {"gateway": "gateway.events", "customers": "services.customers.schemas"}
+PUBLISHERS = {"gateway": "gateway.events", "customers": "services.customers.schemas",
+              "sales": "services.sales.schemas",
+              "notifications": "services.notifications.schemas"}
 
 
 def _schema_name(schema_cls) -> str:

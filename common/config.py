@@ -70,12 +70,59 @@ def gateway_port() -> int:
 
 def services() -> list[str]:
     """The services the gateway's readiness check pings."""
-    return env("CRM_SERVICES", "customers").split(",")
+    return env("CRM_SERVICES", "customers,sales,notifications").split(",")
 
 
 def rpc_timeout() -> float:
     """Seconds a caller waits for an RPC reply before answering 504."""
     return float(env("CRM_RPC_TIMEOUT", "10"))
+
+
+def smtp_url() -> str | None:
+    """``smtp://host:port`` of the mail server; unset, mail is written as ``.eml`` files
+    under ``$CRM_DATA_DIR/mail/``."""
+    return env("SMTP_URL")
+
+
+def mail_from() -> str:
+    return env("CRM_MAIL_FROM", "CRM <crm@localhost>")
+
+
+def webhook_allow_private() -> bool:
+    """Allow webhook URLs resolving to loopback, link-local or private addresses (tests,
+    development); refused otherwise."""
+    return env("CRM_WEBHOOK_ALLOW_PRIVATE", "0").lower() in ("1", "true", "yes")
+
+
+def scheduler_interval() -> float:
+    """Seconds between two sweeps of the reminder scheduler and of the delivery queue."""
+    return float(env("CRM_SCHEDULER_INTERVAL", "1"))
+
+
+def delivery_retry() -> tuple[float, float, int]:
+    """``(first delay, longest delay, attempts)`` of the back-off of a failed mail or
+    webhook delivery: first, 2 x first, 4 x first ... at most longest; failed after
+    ``attempts`` tries."""
+    return (
+        float(env("CRM_DELIVERY_RETRY_BASE", "10")),
+        float(env("CRM_DELIVERY_RETRY_MAX", "900")),
+        int(env("CRM_DELIVERY_MAX_ATTEMPTS", "8")),
+    )
+
+
+def delivery_timeout() -> float:
+    """Seconds one SMTP conversation or webhook request may take."""
+    return float(env("CRM_DELIVERY_TIMEOUT", "10"))
+
+
+def deal_closing_days() -> int:
+    """A deal's "closes soon" reminder comes this many days before its expected close."""
+    return int(env("CRM_DEAL_CLOSING_DAYS", "3"))
+
+
+def deal_stale_days() -> int:
+    """An open deal with no stage change and no activity for this many days is stale."""
+    return int(env("CRM_DEAL_STALE_DAYS", "14"))
 
 
 NAMEKO_CONFIG_FILE = Path(__file__).resolve().parent.parent / "deploy" / "nameko.yml"

@@ -22,6 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS = {
     "gateway": ROOT / "gateway" / "migrations",
     "customers": ROOT / "services" / "customers" / "migrations",
+    "sales": ROOT / "services" / "sales" / "migrations",
+    "notifications": ROOT / "services" / "notifications" / "migrations",
 }
 
 

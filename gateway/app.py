@@ -11,6 +11,8 @@ from common import config
 from gateway import database, errors, request_context
 from gateway.auth.access import SECURITY_SCHEME
 from gateway.blueprints import auth, customers, ops, teams, users
+from gateway.blueprints import notifications
+from gateway.blueprints import sales
 
 API_PREFIX = "/api/v1"
 
@@ -21,6 +23,8 @@ BLUEPRINTS = [
     (users.blp, API_PREFIX),
     (teams.blp, API_PREFIX),
     (customers.blp, API_PREFIX),
+    (sales.blp, API_PREFIX),
+    (notifications.blp, API_PREFIX),
 ]
 
 

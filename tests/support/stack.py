@@ -22,7 +22,9 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 PG_SERVER = os.environ.get("CRM_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
 RABBIT_HOST = os.environ.get("CRM_TEST_RABBIT", "127.0.0.1:5672")
-SERVICE_CLASSES = {"customers": "services.customers.service:CustomersService"}
+SERVICE_CLASSES = {"customers": "services.customers.service:CustomersService",
+                   "sales": "services.sales.service:SalesService",
+                   "notifications": "services.notifications.service:NotificationsService"}
 DEMO_PASSWORD = "demo-password-1"
 ADMIN_PASSWORD = "admin-password-for-tests"
 
@@ -104,11 +106,12 @@ class Stack:
             if result.returncode != 0:
                 raise RuntimeError(f"{' '.join(step)} failed:\n{result.stdout}\n{result.stderr}")
 
-    def start_service(self, name: str) -> None:
+    def start_service(self, name: str, **extra_env: str) -> None:
+        """Start one service; ``extra_env`` adds to the stack's environment for it alone."""
         log = open(self.workdir / f"{name}.log", "ab")
         self.processes[name] = subprocess.Popen(
             [str(BIN / "nameko"), "run", "--config", "deploy/nameko.yml", SERVICE_CLASSES[name]],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=ROOT, env={**self.env, **extra_env}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
 
     def start_gateway(self) -> None:

@@ -1,0 +1,20 @@
+"""Who may do what here: reminders, the inbox and preferences belong to the signed-in user
+(another user's record is not found, never shown); webhooks are for admins."""
+from __future__ import annotations
+
+import uuid
+
+from common.errors import Forbidden
+from common.uow import UnitOfWork
+
+
+def me(uow: UnitOfWork) -> uuid.UUID:
+    if not uow.actor.user_id:
+        raise Forbidden("Reminders and notifications belong to a user; sign in as one.")
+    return uuid.UUID(uow.actor.user_id)
+
+
+def require_admin(uow: UnitOfWork) -> None:
+    if uow.actor.role not in ("admin", "system"):
+        raise Forbidden("Only admins manage webhooks.")
+

@@ -1,0 +1,169 @@
+"""What the service does with each event it consumes: plan reminders, keep recipients, and
+hand every event to the webhooks subscribed to its type.
+
+An entity's event is applied only when its ``entity_version`` is newer than the one held
+(:func:`reminders.newer`), so out-of-order delivery never goes backwards; the platform's
+``handles`` makes a repeated delivery a no-op.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from common import config
+from common.db import utcnow
+from common.uow import UnitOfWork
+from services.notifications import reminders, webhooks
+from services.notifications.models import Recipient
+from services.notifications.reminders import Wanted, morning_of, parse_time, plan
+
+CONTRACT_NOTICE_DAYS = (30, 7, 1)
+CONTRACT_ENDED = ("terminated", "cancelled", "expired")
+
+
+def apply(uow: UnitOfWork, event: dict) -> None:
+    HANDLERS[event["type"]](uow, event)
+    webhooks.fan_out(uow, event)
+
+
+def _version(event: dict):
+    version = event.get("entity_version")
+    return version if version is not None else event["data"].get("version")
+
+
+# -- customers -------------------------------------------------------------------------------
+def on_activity(uow: UnitOfWork, event: dict) -> None:
+    data = event["data"]
+    if data.get("deal_id") and data.get("occurred_at"):
+        deal_activity(uow, data["deal_id"], parse_time(data["occurred_at"]))
+    if reminders.newer(uow, "activity", data["id"], _version(event)) is None:
+        return
+    wanted = []
+    if data.get("next_follow_up_at") and data.get("owner_id"):
+        due = parse_time(data["next_follow_up_at"])
+        context = {"customer_name": data.get("customer_name") or "",
+                   "customer_id": data.get("customer_id")}
+        wanted.append(Wanted(f"follow_up:{data['id']}:{due.isoformat()}", due, context))
+    plan(uow, kind="follow_up", source_id=data["id"], user_id=data.get("owner_id"),
+         wanted=wanted, entity_type="customer", entity_id=data.get("customer_id"))
+
+
+def on_customer_deleted(uow: UnitOfWork, event: dict) -> None:
+    reminders.cancel_about(uow, "follow_up", "customer", event["data"]["id"])
+
+
+# -- sales -----------------------------------------------------------------------------------
+def on_lead_assigned(uow: UnitOfWork, event: dict) -> None:
+    data = event["data"]
+    if not data.get("owner_id") or reminders.newer(
+            uow, "lead", data["id"], _version(event)) is None:
+        return
+    key = f"lead_assigned:{data['id']}:{_version(event) or event['id']}"
+    context = {"name": data.get("name") or "", "company": data.get("company") or ""}
+    plan(uow, kind="lead_assigned", source_id=data["id"], user_id=data["owner_id"],
+         wanted=[Wanted(key, utcnow(), context)], entity_type="lead", entity_id=data["id"])
+
+
+DEAL_FIELDS = ("title", "owner_id", "status", "amount", "currency", "expected_close_date",
+               "customer_id")
+
+
+def on_deal(uow: UnitOfWork, event: dict) -> None:
+    data = event["data"]
+    row = reminders.newer(uow, "deal", data["id"], _version(event))
+    if row is None:
+        return
+    state = {**row.state, **{name: data.get(name) for name in DEAL_FIELDS}}
+    state["stage_changed_at"] = (data.get("stage_changed_at") or row.state.get("stage_changed_at")
+                                 or event["occurred_at"])
+    row.state = state
+    plan_deal(uow, data["id"], state)
+
+
+def deal_activity(uow: UnitOfWork, deal_id, occurred_at: dt.datetime) -> None:
+    """A follow-up on a deal: its idle period starts again."""
+    row = reminders.tracked(uow, "deal", deal_id)
+    last = row.state.get("last_activity_at")
+    if last and parse_time(last) >= occurred_at:
+        return
+    row.state = {**row.state, "last_activity_at": occurred_at.isoformat()}
+    if row.state.get("status"):
+        plan_deal(uow, deal_id, row.state)
+
+
+def plan_deal(uow: UnitOfWork, deal_id, state: dict) -> None:
+    """"Closes in N days" while open, and "no activity for N days" once per idle period."""
+    owner = state.get("owner_id")
+    is_open = state.get("status") == "open" and owner
+    context = {name: state.get(name) for name in ("title", "amount", "currency")}
+    closing, stale = [], []
+    if is_open and state.get("expected_close_date"):
+        days = config.deal_closing_days()
+        close_date = dt.date.fromisoformat(state["expected_close_date"])
+        timezone = reminders.settings_of(uow.session, owner).timezone
+        due = morning_of(close_date - dt.timedelta(days=days), timezone)
+        if due > utcnow():
+            closing.append(Wanted(f"deal_closing:{deal_id}:{close_date.isoformat()}", due,
+                                  {**context, "days": days, "close_date": close_date.isoformat()}))
+    if is_open:
+        days = config.deal_stale_days()
+        idle_since = max(parse_time(moment) for moment in (
+            state.get("stage_changed_at"), state.get("last_activity_at")) if moment)
+        stale.append(Wanted(f"deal_stale:{deal_id}:{idle_since.isoformat()}",
+                            idle_since + dt.timedelta(days=days),
+                            {**context, "days": days, "idle_since": idle_since.isoformat()}))
+    for kind, wanted in (("deal_closing", closing), ("deal_stale", stale)):
+        plan(uow, kind=kind, source_id=deal_id, user_id=owner, wanted=wanted,
+             entity_type="deal", entity_id=deal_id)
+
+
+def on_contract(uow: UnitOfWork, event: dict) -> None:
+    data = event["data"]
+    if reminders.newer(uow, "contract", data["id"], _version(event)) is None:
+        return
+    owner, wanted = data.get("owner_id"), []
+    if owner and data.get("end_date") and data.get("status") not in CONTRACT_ENDED:
+        end_date = dt.date.fromisoformat(data["end_date"])
+        timezone = reminders.settings_of(uow.session, owner).timezone
+        context = {name: data.get(name) for name in ("number", "amount", "currency", "end_date")}
+        for days in CONTRACT_NOTICE_DAYS:
+            due = morning_of(end_date - dt.timedelta(days=days), timezone)
+            if due > utcnow():
+                wanted.append(Wanted(f"contract_expiry:{data['id']}:{days}:{end_date.isoformat()}",
+                                     due, {**context, "days": days}))
+    plan(uow, kind="contract_expiry", source_id=data["id"], user_id=owner, wanted=wanted,
+         entity_type="contract", entity_id=data["id"])
+
+
+# -- gateway ---------------------------------------------------------------------------------
+RECIPIENT_FIELDS = ("username", "display_name", "email", "role", "team_id", "language",
+                    "timezone", "active")
+
+
+def on_user(uow: UnitOfWork, event: dict) -> None:
+    data = event["data"]
+    if reminders.newer(uow, "user", data["id"], _version(event)) is None:
+        return
+    user_id = reminders.as_uuid(data["id"])
+    recipient = uow.session.get(Recipient, user_id) or Recipient(user_id=user_id)
+    for name in RECIPIENT_FIELDS:
+        if name in data:
+            value = data[name]
+            setattr(recipient, name, reminders.as_uuid(value) if name == "team_id" and value else value)
+    uow.session.add(recipient)
+
+
+HANDLERS = {
+    "activity.logged": on_activity,
+    "activity.updated": on_activity,
+    "customer.deleted": on_customer_deleted,
+    "lead.assigned": on_lead_assigned,
+    "deal.created": on_deal,
+    "deal.updated": on_deal,
+    "deal.stage_changed": on_deal,
+    "deal.won": on_deal,
+    "deal.lost": on_deal,
+    "contract.created": on_contract,
+    "contract.updated": on_contract,
+    "user.created": on_user,
+    "user.updated": on_user,
+}

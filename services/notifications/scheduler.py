@@ -1,0 +1,98 @@
+"""The scheduler: send every reminder that is due, exactly once, with several instances.
+
+Each sweep claims a batch of due pending reminders in one transaction, locked with
+``FOR UPDATE SKIP LOCKED`` on PostgreSQL (so instances running at once take different rows;
+SQLite serialises writers), and in that same transaction moves each from pending to sent,
+records its lateness, writes the inbox entry, queues its deliveries on the user's other
+channels and puts ``reminder.sent`` and ``notification.created`` into the outbox. Either all
+of that commits or none of it: a reminder is sent once, and a crash leaves it pending for the
+next sweep. Lateness is bounded by the sweep interval plus the time to send the batches ahead
+of it (see docs/operations.md).
+"""
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from typing import Callable
+
+import sqlalchemy as sa
+
+from common.db import utcnow
+from common.uow import UnitOfWork
+from services.notifications import reminders as r
+from services.notifications import schemas as s
+from services.notifications.models import Delivery, Notification, Reminder
+from services.notifications.templates import render
+
+BATCH = 200
+INSTANCE = f"{socket.gethostname()}:{os.getpid()}"
+notification_out = s.NotificationEventSchema()
+
+
+def claim_due(uow: UnitOfWork, limit: int = BATCH) -> list[Reminder]:
+    query = (
+        sa.select(Reminder)
+        .where(Reminder.status == "pending", Reminder.due_at <= utcnow())
+        .order_by(Reminder.due_at)
+        .limit(limit)
+    )
+    if uow.session.bind.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return uow.session.scalars(query).all()
+
+
+def send_due(unit_of_work: Callable[[], UnitOfWork], limit: int = BATCH) -> int:
+    """Send what is due, a batch per transaction, until nothing is left; returns the count."""
+    sent = 0
+    while True:
+        with unit_of_work() as uow:
+            batch = claim_due(uow, limit)
+            settings = r.settings_of_many(uow.session, {reminder.user_id for reminder in batch})
+            outcomes = [send(uow, reminder, settings[reminder.user_id]) for reminder in batch]
+            uow.session.flush()  # one round of batched statements for the whole batch
+            for outcome in outcomes:
+                announce(uow, *outcome)
+            uow.commit()
+        sent += len(batch)
+        if len(batch) < limit:
+            return sent
+
+
+def send(uow: UnitOfWork, reminder: Reminder, settings: r.Settings):
+    """pending -> sent in the caller's transaction: the inbox entry and the deliveries on
+    the user's other channels. Returns what :func:`announce` publishes once flushed."""
+    now = utcnow()
+    reminder.sent_at = now
+    reminder.sent_by = INSTANCE
+    reminder.lateness_ms = int((now - reminder.due_at).total_seconds() * 1000)
+    if not settings.active:
+        reminder.status = "failed"
+        return reminder, None, [], "The user is deactivated."
+    reminder.status = "sent"
+    title, body = render(reminder.kind, settings.language, settings.timezone, reminder.due_at,
+                         {"subject": reminder.subject or "", **reminder.context})
+    notification = Notification(id=uuid.uuid4(), user_id=reminder.user_id,
+                                reminder_id=reminder.id, kind=reminder.kind, title=title,
+                                body=body, entity_type=reminder.entity_type,
+                                entity_id=reminder.entity_id, created_at=now)
+    uow.session.add(notification)
+    channels = ["in_app"]
+    if "email" in settings.channels and settings.email:
+        channels.append("email")
+        uow.session.add(Delivery(
+            dedup_key=f"email:{reminder.id}", channel="email", target=settings.email,
+            reminder_id=reminder.id, event_type="reminder.sent",
+            payload={"subject": title, "body": body, "language": settings.language}))
+    return reminder, notification, channels, None
+
+
+def announce(uow: UnitOfWork, reminder: Reminder, notification: Notification | None,
+             channels: list[str], cause: str | None) -> None:
+    """``reminder.sent`` and ``notification.created`` (or ``reminder.failed``)."""
+    if notification is None:
+        r.emit(uow, "reminder.failed", reminder, cause=cause)
+        return
+    r.emit(uow, "reminder.sent", reminder)
+    r.publish(uow, "notification.created", notification.id, None,
+              {**notification_out.dump(notification), "channels": channels})

@@ -1,0 +1,200 @@
+"""Webhook subscriptions (admins only): other systems receive the events they subscribe to,
+signed with their secret, retried with back-off, every delivery logged and replayable.
+
+A URL whose host resolves to a loopback, link-local, private or otherwise non-public address
+is refused, at subscription and again at each delivery (the name may resolve differently by
+then), unless ``CRM_WEBHOOK_ALLOW_PRIVATE=1``.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import secrets
+import socket
+import uuid
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+
+from common import config
+from common.db import utcnow
+from common.errors import NotFound, ValidationError
+from common.listing import order_by, paginate
+from common.records import check_version
+from common.uow import UnitOfWork
+from common.validation import load
+from services.notifications import schemas as s
+from services.notifications.access import require_admin
+from services.notifications.models import Delivery, DeliveryAttempt, Webhook
+
+webhook_out = s.WebhookSchema()
+created_out = s.WebhookCreatedSchema()
+delivery_out = s.DeliverySchema()
+PRIVATE_URL = "The URL resolves to a loopback, link-local or private address."
+
+
+# -- signing and address checks (also used when sending) -------------------------------------
+def signature(secret: str, timestamp: int, body: bytes) -> str:
+    """``X-CRM-Signature``: ``t=<unix>,v1=<hex HMAC-SHA256 of "t.body">``."""
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"t={timestamp},v1={digest.hexdigest()}"
+
+
+def verify(secret: str, header: str, body: bytes) -> bool:
+    """What a receiver does (documented, and used by the tests)."""
+    parts = dict(item.split("=", 1) for item in header.split(",") if "=" in item)
+    expected = signature(secret, int(parts.get("t", "0")), body)
+    return hmac.compare_digest(expected, header)
+
+
+def is_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+def refused_reason(url: str) -> str | None:
+    """Why ``url`` may not be called, or ``None``."""
+    if config.webhook_allow_private():
+        return None
+    host = urlsplit(url).hostname
+    if not host:
+        return "Not a valid URL."
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except (socket.gaierror, UnicodeError):
+        return "The URL's host does not resolve."
+    if not addresses or not all(is_public(address) for address in addresses):
+        return PRIVATE_URL
+    return None
+
+
+def _check_url(url: str) -> None:
+    reason = refused_reason(url)
+    if reason:
+        raise ValidationError("Invalid input.", {"url": [reason]})
+
+
+# -- fan-out ---------------------------------------------------------------------------------
+def _subscriptions(uow: UnitOfWork) -> list[Webhook]:
+    """The live subscriptions, read once per transaction."""
+    cached = uow.session.info.get("crm_webhooks")
+    if cached is None:
+        cached = uow.session.scalars(sa.select(Webhook).where(
+            Webhook.active.is_(True), Webhook.deleted_at.is_(None))).all()
+        uow.session.info["crm_webhooks"] = cached
+    return cached
+
+
+def fan_out(uow: UnitOfWork, event: dict) -> int:
+    """Queue a delivery of ``event`` to each webhook subscribed to its type."""
+    queued = 0
+    for webhook in _subscriptions(uow):
+        if event["type"] in webhook.event_types:
+            uow.session.add(Delivery(
+                dedup_key=f"webhook:{webhook.id}:{event['id']}", channel="webhook",
+                target=webhook.url, payload=event, webhook_id=webhook.id,
+                event_id=str(event["id"]), event_type=event["type"]))
+            queued += 1
+    return queued
+
+
+# -- administration --------------------------------------------------------------------------
+def _webhook(uow: UnitOfWork, webhook_id) -> Webhook:
+    require_admin(uow)
+    try:
+        webhook = uow.session.get(Webhook, uuid.UUID(str(webhook_id)))
+    except ValueError:
+        webhook = None
+    if webhook is None or webhook.deleted_at is not None:
+        raise NotFound(f"No webhook with id {webhook_id}.")
+    return webhook
+
+
+def create_webhook(uow: UnitOfWork, payload) -> dict:
+    require_admin(uow)
+    data = load(s.WebhookCreateSchema(), payload)
+    _check_url(data["url"])
+    data.setdefault("secret", secrets.token_urlsafe(32))
+    data["event_types"] = sorted(set(data["event_types"]))
+    webhook = Webhook(created_by=uuid.UUID(uow.actor.user_id) if uow.actor.user_id else None,
+                      **data)
+    uow.session.add(webhook)
+    uow.session.flush()
+    uow.commit()
+    return created_out.dump(webhook)
+
+
+def list_webhooks(uow: UnitOfWork, query_args) -> dict:
+    require_admin(uow)
+    args = load(s.PageQuerySchema(), {"sort": "created_at", **(query_args or {})})
+    query = sa.select(Webhook).where(Webhook.deleted_at.is_(None)).order_by(
+        *order_by(Webhook, args["sort"], s.WEBHOOK_SORT_FIELDS))
+    return paginate(uow.session, query, page=args["page"], per_page=args["per_page"],
+                    dump=webhook_out.dump)
+
+
+def get_webhook(uow: UnitOfWork, webhook_id) -> dict:
+    return webhook_out.dump(_webhook(uow, webhook_id))
+
+
+def update_webhook(uow: UnitOfWork, webhook_id, payload) -> dict:
+    require_admin(uow)
+    data = load(s.WebhookUpdateSchema(), payload)
+    webhook = _webhook(uow, webhook_id)
+    check_version(webhook, data.pop("version"))
+    if "url" in data:
+        _check_url(data["url"])
+    if "event_types" in data:
+        data["event_types"] = sorted(set(data["event_types"]))
+    for name, value in data.items():
+        setattr(webhook, name, value)
+    uow.session.flush()
+    uow.commit()
+    return webhook_out.dump(webhook)
+
+
+def delete_webhook(uow: UnitOfWork, webhook_id) -> None:
+    webhook = _webhook(uow, webhook_id)
+    webhook.deleted_at, webhook.active = utcnow(), False
+    uow.commit()
+
+
+def _dump_delivery(uow: UnitOfWork, delivery: Delivery) -> dict:
+    attempts = uow.session.scalars(sa.select(DeliveryAttempt).where(
+        DeliveryAttempt.delivery_id == delivery.id).order_by(DeliveryAttempt.number)).all()
+    delivery.attempt_log = attempts
+    return delivery_out.dump(delivery)
+
+
+def list_deliveries(uow: UnitOfWork, webhook_id, query_args) -> dict:
+    args = load(s.DeliveryListQuerySchema(), query_args)
+    webhook = _webhook(uow, webhook_id)
+    query = sa.select(Delivery).where(Delivery.webhook_id == webhook.id)
+    if "status" in args:
+        query = query.where(Delivery.status == args["status"])
+    query = query.order_by(*order_by(Delivery, args["sort"], s.DELIVERY_SORT_FIELDS))
+    return paginate(uow.session, query, page=args["page"], per_page=args["per_page"],
+                    dump=lambda delivery: _dump_delivery(uow, delivery))
+
+
+def replay_delivery(uow: UnitOfWork, webhook_id, delivery_id) -> dict:
+    """Send a logged delivery's event again, as a new delivery (the log keeps both)."""
+    webhook = _webhook(uow, webhook_id)
+    try:
+        original = uow.session.get(Delivery, uuid.UUID(str(delivery_id)))
+    except ValueError:
+        original = None
+    if original is None or original.webhook_id != webhook.id:
+        raise NotFound(f"No delivery with id {delivery_id}.")
+    replay_id = uuid.uuid4()
+    replay = Delivery(id=replay_id, dedup_key=f"replay:{replay_id}", channel="webhook",
+                      target=webhook.url, payload=original.payload, webhook_id=webhook.id,
+                      event_id=original.event_id, event_type=original.event_type,
+                      replay_of=original.id)
+    uow.session.add(replay)
+    uow.session.flush()
+    uow.commit()
+    return _dump_delivery(uow, replay)

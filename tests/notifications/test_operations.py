@@ -1,0 +1,383 @@
+"""The notifications service layer driven directly, without a broker (SQLite in memory):
+planning reminders from events, the scheduler, the inbox, templates, webhooks, back-off."""
+import datetime as dt
+import hashlib
+import hmac
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from common.actor import Actor
+from common.db import create_db_engine, make_session_factory, utcnow
+from common.errors import Forbidden, NotFound, PreconditionFailed, ValidationError
+from common.events import envelope
+from common.uow import UnitOfWork
+from services.notifications import consumers, delivery, inbox, reminders, scheduler, webhooks
+from services.notifications.models import (
+    Base, Delivery, DeliveryAttempt, Notification, Recipient, Reminder, platform,
+)
+from services.notifications.templates import render
+
+SAM = Actor(user_id=str(uuid.uuid4()), role="sales", team_id=str(uuid.uuid4()))
+SARA = Actor(user_id=str(uuid.uuid4()), role="sales", team_id=str(uuid.uuid4()))
+ADMIN = Actor(user_id=str(uuid.uuid4()), role="admin")
+SYSTEM = Actor.system("test")
+
+
+@pytest.fixture
+def db():
+    engine = create_db_engine("sqlite://")
+    Base.metadata.create_all(engine)
+    factory = make_session_factory(engine)
+
+    def unit_of_work(actor=SYSTEM):
+        return UnitOfWork(factory, platform, "notifications", actor)
+
+    def run(actor, operation, *args):
+        with unit_of_work(actor) as uow:
+            return operation(uow, *args)
+
+    def consume(event):
+        with unit_of_work() as uow:
+            consumers.apply(uow, event)
+            uow.commit()
+
+    def rows(model, *where):
+        with factory() as session:
+            return session.scalars(sa.select(model).where(*where)).all()
+
+    def outbox():
+        with factory() as session:
+            return [row.routing_key for row in session.scalars(
+                sa.select(platform.Outbox).order_by(platform.Outbox.created_at))]
+
+    run.factory, run.uow, run.consume, run.rows, run.outbox = (
+        factory, unit_of_work, consume, rows, outbox)
+    yield run
+    engine.dispose()
+
+
+def event(source, event_type, data, version):
+    return envelope(source=source, event_type=event_type, entity_id=data["id"],
+                    entity_version=version, data=data, actor=None)
+
+
+def activity(version, next_follow_up_at, activity_id=None, customer_id=None, **extra):
+    data = {"id": activity_id or str(uuid.uuid4()), "customer_id": customer_id or str(uuid.uuid4()),
+            "customer_name": "Acme", "owner_id": SAM.user_id, "team_id": SAM.team_id,
+            "user_id": SAM.user_id, "occurred_at": utcnow().isoformat(),
+            "next_follow_up_at": next_follow_up_at and next_follow_up_at.isoformat(), **extra}
+    return event("customers", "activity.logged" if version == 1 else "activity.updated", data,
+                 version)
+
+
+def pending(run, kind=None):
+    where = [Reminder.status == "pending"] + ([Reminder.kind == kind] if kind else [])
+    return run.rows(Reminder, *where)
+
+
+def send_due(run):
+    return scheduler.send_due(run.uow)
+
+
+# -- follow-ups ------------------------------------------------------------------------------
+def test_a_follow_up_makes_one_reminder_however_often_its_event_comes(db):
+    due = utcnow() + dt.timedelta(hours=1)
+    logged = activity(1, due)
+    db.consume(logged)
+    db.consume(logged)
+    # The same fact in a new envelope (a replay with a new id) finds the same dedup key.
+    db.consume({**logged, "id": str(uuid.uuid4()), "entity_version": 2})
+    (reminder,) = db.rows(Reminder)
+    assert reminder.kind == "follow_up" and reminder.due_at == due and reminder.status == "pending"
+    assert reminder.user_id == uuid.UUID(SAM.user_id)
+    assert reminder.dedup_key == f"follow_up:{logged['data']['id']}:{due.isoformat()}"
+    assert db.outbox() == ["reminder.created"]
+
+
+def test_a_moved_follow_up_moves_and_a_cleared_one_is_cancelled(db):
+    first, moved = utcnow() + dt.timedelta(hours=1), utcnow() + dt.timedelta(hours=2)
+    logged = activity(1, first)
+    activity_id = logged["data"]["id"]
+    db.consume(logged)
+    db.consume(activity(2, moved, activity_id))
+    assert [r.due_at for r in pending(db)] == [moved]
+    # An older event arriving late does not go backwards.
+    db.consume(activity(1, first, activity_id))
+    assert [r.due_at for r in pending(db)] == [moved]
+    db.consume(activity(3, None, activity_id))
+    assert pending(db) == []
+    assert sorted(r.status for r in db.rows(Reminder)) == ["cancelled", "cancelled"]
+    # Moved back to the first time: that reminder comes back, no new row.
+    db.consume(activity(4, first, activity_id))
+    assert [r.due_at for r in pending(db)] == [first] and len(db.rows(Reminder)) == 2
+
+
+def test_a_deleted_customer_cancels_its_follow_ups(db):
+    customer_id = str(uuid.uuid4())
+    db.consume(activity(1, utcnow() + dt.timedelta(hours=1), customer_id=customer_id))
+    db.consume(activity(1, utcnow() + dt.timedelta(hours=2), customer_id=customer_id))
+    db.consume(event("customers", "customer.deleted", {"id": customer_id}, 3))
+    assert pending(db) == [] and db.outbox().count("reminder.cancelled") == 2
+
+
+# -- deals, contracts, leads -----------------------------------------------------------------
+def deal(version, event_type="deal.updated", status="open", close_in_days=10, deal_id=None,
+         stage_changed_at=None):
+    data = {"id": deal_id or str(uuid.uuid4()), "title": "Big deal", "customer_id": str(uuid.uuid4()),
+            "owner_id": SAM.user_id, "team_id": SAM.team_id, "amount": "1000.00",
+            "currency": "CNY", "stage": "proposal", "status": status,
+            "expected_close_date": (utcnow().date() + dt.timedelta(days=close_in_days)).isoformat(),
+            "stage_changed_at": (stage_changed_at or utcnow()).isoformat(), "version": version}
+    return event("sales", event_type, data, version)
+
+
+def test_deal_closing_and_stale_reminders_follow_the_deal(db):
+    changed = utcnow() - dt.timedelta(days=1)
+    created = deal(1, "deal.created", stage_changed_at=changed)
+    deal_id = created["data"]["id"]
+    db.consume(created)
+    (closing,) = pending(db, "deal_closing")
+    close_date = dt.date.fromisoformat(created["data"]["expected_close_date"])
+    assert closing.due_at == dt.datetime.combine(close_date - dt.timedelta(days=3), dt.time(9),
+                                                 tzinfo=dt.timezone.utc)
+    (stale,) = pending(db, "deal_stale")
+    assert stale.due_at == changed + dt.timedelta(days=14)
+    # An activity on the deal starts a new idle period: the stale reminder moves.
+    touched = utcnow()
+    db.consume(activity(1, None, deal_id=deal_id, occurred_at=touched.isoformat()))
+    (stale,) = pending(db, "deal_stale")
+    assert stale.due_at == touched + dt.timedelta(days=14)
+    # A new expected close date moves the closing reminder.
+    db.consume(deal(2, close_in_days=20, deal_id=deal_id, stage_changed_at=changed))
+    (closing,) = pending(db, "deal_closing")
+    assert closing.due_at.date() == utcnow().date() + dt.timedelta(days=17)
+    db.consume(deal(3, "deal.won", status="won", deal_id=deal_id, stage_changed_at=changed))
+    assert pending(db) == []
+
+
+def test_a_stale_deal_is_reminded_once_per_idle_period(db):
+    idle_since = utcnow() - dt.timedelta(days=15)
+    created = deal(1, "deal.created", stage_changed_at=idle_since)
+    db.consume(created)
+    assert send_due(db) == 1
+    # More events with nothing new: the same idle period, no second reminder.
+    db.consume(deal(2, deal_id=created["data"]["id"], stage_changed_at=idle_since))
+    assert send_due(db) == 0
+    assert [r.status for r in db.rows(Reminder, Reminder.kind == "deal_stale")] == ["sent"]
+    # A stage change starts a new idle period, with its own reminder in 14 days.
+    db.consume(deal(3, deal_id=created["data"]["id"], stage_changed_at=utcnow()))
+    assert len(pending(db, "deal_stale")) == 1
+
+
+def contract(version, end_in_days, status="active", contract_id=None):
+    data = {"id": contract_id or str(uuid.uuid4()), "number": "C-2026-0001",
+            "deal_id": str(uuid.uuid4()), "customer_id": str(uuid.uuid4()),
+            "owner_id": SAM.user_id, "team_id": SAM.team_id, "amount": "5000.00",
+            "currency": "CNY", "start_date": utcnow().date().isoformat(),
+            "end_date": (utcnow().date() + dt.timedelta(days=end_in_days)).isoformat(),
+            "status": status}
+    return event("sales", "contract.updated" if version > 1 else "contract.created", data, version)
+
+
+def test_contract_expiry_reminders_30_7_1_days_before_and_cancelled_when_terminated(db):
+    created = contract(1, 40)
+    db.consume(created)
+    assert sorted(r.context["days"] for r in pending(db)) == [1, 7, 30]
+    db.consume(contract(2, 40, status="terminated", contract_id=created["data"]["id"]))
+    assert pending(db) == []
+    db.consume(contract(1, 5))  # a new contract ending in 5 days: only the 1-day notice
+    assert [r.context["days"] for r in pending(db)] == [1]
+
+
+def test_a_lead_assignment_notifies_the_new_owner_at_once(db):
+    data = {"id": str(uuid.uuid4()), "name": "Li Lei", "company": "Acme", "owner_id": SARA.user_id,
+            "team_id": SARA.team_id, "previous_owner_id": SAM.user_id, "region": "East",
+            "status": "new", "version": 2}
+    db.consume(event("sales", "lead.assigned", data, 2))
+    db.consume(event("sales", "lead.assigned", data, 2))
+    assert send_due(db) == 1
+    (note,) = db(SARA, inbox.list_notifications, {})["items"]
+    assert note["title"] == "Lead assigned to you: Li Lei" and note["kind"] == "lead_assigned"
+
+
+# -- the scheduler, the inbox, preferences, templates ----------------------------------------
+def user_event(actor, version=1, **fields):
+    data = {"id": actor.user_id, "username": "u", "display_name": "U", "email": "u@example.com",
+            "role": actor.role, "team_id": actor.team_id, "language": "en", "timezone": "UTC",
+            "active": True, "version": version, **fields}
+    return event("gateway", "user.updated" if version > 1 else "user.created", data, version)
+
+
+def test_the_scheduler_sends_a_due_reminder_once_with_its_lateness_and_channels(db):
+    db.consume(user_event(SAM))
+    db.consume(activity(1, utcnow() - dt.timedelta(seconds=1)))
+    db.consume(activity(1, utcnow() + dt.timedelta(hours=1)))
+    assert send_due(db) == 1
+    assert send_due(db) == 0
+    (sent,) = db.rows(Reminder, Reminder.status == "sent")
+    assert sent.sent_at >= sent.due_at and sent.lateness_ms >= 1000 and sent.sent_by
+    (mail,) = db.rows(Delivery)
+    assert (mail.channel, mail.target, mail.reminder_id) == ("email", "u@example.com", sent.id)
+    assert mail.payload["subject"] == "Follow up with Acme"
+    assert db.outbox().count("reminder.sent") == 1 and db.outbox().count("notification.created") == 1
+    assert db(SAM, inbox.unread_count) == {"count": 1}
+
+
+def test_a_user_turning_mail_off_gets_the_inbox_only_and_a_deactivated_user_nothing(db):
+    db.consume(user_event(SAM))
+    db(SAM, inbox.set_preferences, {"channels": []})
+    assert db(SAM, inbox.get_preferences)["channels"] == ["in_app"]
+    db.consume(activity(1, utcnow()))
+    assert send_due(db) == 1 and db.rows(Delivery) == []
+    db.consume(user_event(SAM, version=2, active=False))
+    db.consume(activity(1, utcnow()))
+    send_due(db)
+    assert [r.status for r in db.rows(Reminder, Reminder.status == "failed")] == ["failed"]
+
+
+def test_the_inbox_unread_filter_count_read_and_read_all(db):
+    for _ in range(3):
+        db.consume(activity(1, utcnow()))
+    send_due(db)
+    items = db(SAM, inbox.list_notifications, {"unread": "true"})["items"]
+    assert len(items) == 3
+    assert db(SAM, inbox.mark_read, items[0]["id"])["read_at"] is not None
+    assert db(SAM, inbox.unread_count) == {"count": 2}
+    assert db(SAM, inbox.list_notifications, {"unread": "false"})["total"] == 1
+    with pytest.raises(NotFound):
+        db(SARA, inbox.mark_read, items[1]["id"])
+    assert db(SAM, inbox.mark_all_read) == {"updated": 2}
+    assert db(SAM, inbox.unread_count) == {"count": 0}
+
+
+def test_chinese_template_in_the_users_time_zone(db):
+    db.consume(user_event(SAM, language="zh-CN", timezone="Asia/Shanghai"))
+    due = dt.datetime(2030, 1, 2, 1, 30, tzinfo=dt.timezone.utc)
+    title, body = render("follow_up", "zh-CN", "Asia/Shanghai", due, {"customer_name": "阿克米"})
+    assert title == "跟进提醒：阿克米"
+    assert body == "您与 阿克米 的跟进时间是 2030年01月02日 09:30（Asia/Shanghai）。"
+    title, body = render("follow_up", "en", "America/New_York", due, {"customer_name": "Acme"})
+    assert body == "Your follow-up with Acme is due at 2030-01-01 20:30 (America/New_York)."
+    # Preferences override the profile.
+    db(SAM, inbox.set_preferences, {"channels": ["email"], "language": "en", "timezone": None})
+    assert db(SAM, inbox.get_preferences) == {
+        "channels": ["in_app", "email"], "language": "en", "timezone": "Asia/Shanghai"}
+    with pytest.raises(ValidationError):
+        db(SAM, inbox.set_preferences, {"channels": [], "timezone": "Mars/Olympus"})
+
+
+# -- reminders set by hand -------------------------------------------------------------------
+def test_manual_reminders_belong_to_their_user(db):
+    due = (utcnow() + dt.timedelta(hours=1)).isoformat()
+    created = db(SAM, reminders.create_reminder, {"due_at": due, "subject": "Call back"})
+    assert created["kind"] == "manual" and created["status"] == "pending"
+    assert db(SAM, reminders.list_reminders, {})["total"] == 1
+    assert db(SARA, reminders.list_reminders, {})["total"] == 0
+    with pytest.raises(NotFound):
+        db(SARA, reminders.update_reminder, created["id"], {"version": 1, "subject": "x"})
+    changed = db(SAM, reminders.update_reminder, created["id"], {"version": 1, "subject": "Call"})
+    assert changed["subject"] == "Call" and changed["version"] == 2
+    db(SAM, reminders.cancel_reminder, created["id"])
+    assert db(SAM, reminders.get_reminder, created["id"])["status"] == "cancelled"
+    with pytest.raises(PreconditionFailed):
+        db(SAM, reminders.update_reminder, created["id"], {"version": 3, "subject": "late"})
+    with pytest.raises(Forbidden):
+        db(SYSTEM, reminders.list_reminders, {})
+
+
+# -- webhooks --------------------------------------------------------------------------------
+def test_signature_is_hmac_sha256_of_timestamp_dot_body():
+    body = b'{"type":"reminder.sent"}'
+    header = webhooks.signature("s3cret-s3cret-s3cret", 1700000000, body)
+    expected = hmac.new(b"s3cret-s3cret-s3cret", b"1700000000." + body, hashlib.sha256).hexdigest()
+    assert header == f"t=1700000000,v1={expected}"
+    assert webhooks.verify("s3cret-s3cret-s3cret", header, body)
+    assert not webhooks.verify("s3cret-s3cret-s3cret", header, body + b" ")
+
+
+@pytest.mark.parametrize("url", [
+    "http://127.0.0.1/hook", "http://localhost:8080/hook", "http://10.1.2.3/hook",
+    "http://192.168.0.10/hook", "http://169.254.169.254/latest", "http://[::1]/hook",
+    "http://100.64.0.1/hook", "http://0.0.0.0/hook",
+])
+def test_private_webhook_urls_are_refused(db, monkeypatch, url):
+    monkeypatch.delenv("CRM_WEBHOOK_ALLOW_PRIVATE", raising=False)
+    with pytest.raises(ValidationError) as error:
+        db(ADMIN, webhooks.create_webhook, {"url": url, "event_types": ["reminder.sent"]})
+    assert error.value.details == {"url": [webhooks.PRIVATE_URL]}
+    monkeypatch.setenv("CRM_WEBHOOK_ALLOW_PRIVATE", "1")
+    assert db(ADMIN, webhooks.create_webhook, {"url": url, "event_types": ["reminder.sent"]})["secret"]
+
+
+def test_public_addresses_pass_and_only_admins_manage_webhooks(db, monkeypatch):
+    monkeypatch.delenv("CRM_WEBHOOK_ALLOW_PRIVATE", raising=False)
+    assert webhooks.refused_reason("https://93.184.216.34/hook") is None
+    with pytest.raises(Forbidden):
+        db(SAM, webhooks.list_webhooks, {})
+
+
+def test_back_off_doubles_up_to_the_maximum(monkeypatch):
+    monkeypatch.setenv("CRM_DELIVERY_RETRY_BASE", "2")
+    monkeypatch.setenv("CRM_DELIVERY_RETRY_MAX", "10")
+    assert [delivery.retry_delay(n).total_seconds() for n in range(1, 6)] == [2, 4, 8, 10, 10]
+
+
+def test_a_webhook_delivery_is_retried_then_delivered_and_replayable(db, monkeypatch):
+    monkeypatch.setenv("CRM_WEBHOOK_ALLOW_PRIVATE", "1")
+    monkeypatch.setenv("CRM_DELIVERY_RETRY_BASE", "0")
+    hook = db(ADMIN, webhooks.create_webhook,
+              {"url": "http://127.0.0.1:9/hook", "event_types": ["activity.logged"]})
+    db.consume(activity(1, None))
+    calls = []
+
+    def flaky(job):
+        calls.append(job)
+        if len(calls) < 3:
+            raise delivery.DeliveryFailed("HTTP 503", status_code=503)
+        return 200
+
+    senders = {"webhook": flaky}
+    for _ in range(3):
+        delivery.run_due(db.factory, db.uow, senders)
+    assert [job.attempt for job in calls] == [1, 2, 3] and calls[0].secret == hook["secret"]
+    (logged,) = db(ADMIN, webhooks.list_deliveries, hook["id"], {})["items"]
+    assert logged["status"] == "delivered" and logged["attempts"] == 3
+    assert [(a["ok"], a["status_code"]) for a in logged["attempt_log"]] == [
+        (False, 503), (False, 503), (True, 200)]
+    replay = db(ADMIN, webhooks.replay_delivery, hook["id"], logged["id"])
+    assert replay["replay_of"] == logged["id"] and replay["status"] == "pending"
+    delivery.run_due(db.factory, db.uow, senders)
+    assert calls[-1].payload == calls[0].payload
+
+
+def test_a_mail_that_keeps_failing_is_marked_failed_with_its_cause(db, monkeypatch):
+    monkeypatch.setenv("CRM_DELIVERY_RETRY_BASE", "0")
+    monkeypatch.setenv("CRM_DELIVERY_MAX_ATTEMPTS", "2")
+    db.consume(user_event(SAM))
+    db.consume(activity(1, utcnow()))
+    send_due(db)
+
+    def refused(job):
+        raise ConnectionRefusedError("SMTP down")
+
+    for _ in range(3):
+        delivery.run_due(db.factory, db.uow, {"email": refused})
+    (mail,) = db.rows(Delivery)
+    assert mail.status == "failed" and "SMTP down" in mail.last_error and mail.attempts == 2
+    assert len(db.rows(DeliveryAttempt)) == 2
+    assert db.outbox().count("reminder.failed") == 1
+
+
+def test_without_smtp_url_mail_is_written_as_eml_files(db, monkeypatch, tmp_path):
+    monkeypatch.delenv("SMTP_URL", raising=False)
+    monkeypatch.setenv("CRM_DATA_DIR", str(tmp_path))
+    db.consume(user_event(SAM))
+    db.consume(activity(1, utcnow()))
+    send_due(db)
+    delivery.run_due(db.factory, db.uow)
+    (mail,) = db.rows(Delivery)
+    assert mail.status == "delivered"
+    text = (tmp_path / "mail" / f"{mail.id}.eml").read_text()
+    assert "Subject: Follow up with Acme" in text and "To: u@example.com" in text
