@@ -6,23 +6,11 @@ import datetime as dt
 import uuid
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from common.db import make_base, new_id, utcnow
+from common.db import Versioned, make_base, new_id, utcnow
 
 Base, platform = make_base()
-
-
-class Versioned:
-    """Optimistic concurrency: SQLAlchemy adds ``WHERE version = :old`` to every UPDATE."""
-
-    version: Mapped[int] = mapped_column(default=1)
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
-
-    @declared_attr.directive
-    def __mapper_args__(cls):
-        return {"version_id_col": cls.version}
 
 
 class Customer(Versioned, Base):

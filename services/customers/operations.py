@@ -12,8 +12,9 @@ import uuid
 import sqlalchemy as sa
 
 from common.db import new_id, utcnow
-from common.errors import Conflict, NotFound, ValidationError
+from common.errors import NotFound, ValidationError
 from common.listing import order_by, paginate
+from common.records import as_uuid, check_version
 from common.uow import UnitOfWork
 from common.validation import load
 from services.customers import access, history
@@ -47,26 +48,10 @@ def normalize_email(email: str | None) -> str | None:
     return email.strip().lower() if email else None
 
 
-def _as_uuid(value, field: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise NotFound(f"No {field} with id {value}.") from None
-
-
-def _check_version(entity, payload: dict) -> None:
-    if payload["version"] != entity.version:
-        raise Conflict(
-            f"The record was changed by someone else (version {entity.version}); "
-            "reload it and apply your change again.",
-            {"current_version": str(entity.version)},
-        )
-
-
 # -- customers -------------------------------------------------------------------------------
 def _customer(uow: UnitOfWork, customer_id, *, deleted: bool = False, lock: bool = False):
     query = access.visible_customers(
-        uow.actor, sa.select(Customer).where(Customer.id == _as_uuid(customer_id, "customer"))
+        uow.actor, sa.select(Customer).where(Customer.id == as_uuid(customer_id, "customer"))
     )
     query = query.where(Customer.deleted_at.is_not(None) if deleted else Customer.deleted_at.is_(None))
     customer = uow.session.scalars(query).first()
@@ -195,7 +180,7 @@ def update_customer(uow: UnitOfWork, customer_id, payload) -> dict:
     access.require_write(uow.actor)
     data = load(s.CustomerUpdateSchema(), payload)
     customer = _customer(uow, customer_id)
-    _check_version(customer, data)
+    check_version(customer, data["version"])
     before = customer_out.dump(customer)
     if "owner_id" in data or "team_id" in data:
         customer.owner_id, customer.team_id = access.ownership(
@@ -247,7 +232,7 @@ def customer_history(uow: UnitOfWork, customer_id, query_args) -> dict:
     args = load(s.PageQuerySchema(), query_args)
     customer = uow.session.scalars(
         access.visible_customers(
-            uow.actor, sa.select(Customer).where(Customer.id == _as_uuid(customer_id, "customer"))
+            uow.actor, sa.select(Customer).where(Customer.id == as_uuid(customer_id, "customer"))
         )
     ).first()
     if customer is None:
@@ -272,7 +257,7 @@ def _customer_ref(customer: Customer) -> dict:
 
 
 def _child(uow: UnitOfWork, model, child_id, label: str):
-    child = uow.session.get(model, _as_uuid(child_id, label))
+    child = uow.session.get(model, as_uuid(child_id, label))
     if child is None or getattr(child, "deleted_at", None) is not None:
         raise NotFound(f"No {label} with id {child_id}.")
     # Visible only through a visible, live customer.
@@ -351,7 +336,7 @@ def update_contact(uow: UnitOfWork, contact_id, payload) -> dict:
     access.require_write(uow.actor)
     data = load(s.ContactUpdateSchema(), payload)
     contact, customer = _child(uow, Contact, contact_id, "contact")
-    _check_version(contact, data)
+    check_version(contact, data["version"])
     before = contact_out.dump(contact)
     _apply_contact_fields(uow, contact, data)
     uow.session.flush()
@@ -422,7 +407,7 @@ def update_activity(uow: UnitOfWork, activity_id, payload) -> dict:
     access.require_write(uow.actor)
     data = load(s.ActivityUpdateSchema(), payload)
     activity, customer = _child(uow, Activity, activity_id, "activity")
-    _check_version(activity, data)
+    check_version(activity, data["version"])
     before = activity_out.dump(activity)
     for field, value in data.items():
         if field != "version":

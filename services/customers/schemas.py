@@ -9,7 +9,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
 from common.listing import PageQuerySchema  # noqa: F401 - part of this contract
-from common.validation import UTCDateTime
+from common.validation import UTCDateTime, VersionedUpdate
 
 CUSTOMER_TYPES = ("company", "person")
 TIERS = ("A", "B", "C")
@@ -84,15 +84,6 @@ class CustomerCreateSchema(CustomerFields):
     name = fields.String(required=True, validate=NAME)
     type = fields.String(load_default="company", validate=validate.OneOf(CUSTOMER_TYPES))
     status = fields.String(load_default="prospect", validate=validate.OneOf(STATUSES))
-
-
-class VersionedUpdate(Schema):
-    version = fields.Integer(
-        required=True,
-        strict=True,
-        validate=validate.Range(min=1),
-        metadata={"description": "The version last read; a stale one answers 409."},
-    )
 
 
 class CustomerUpdateSchema(VersionedUpdate, CustomerFields):
