@@ -22,6 +22,10 @@ class EventTap:
         self.queue(self.connection.default_channel).declare()
         self.received: list = []
 
+    def reconnect(self) -> None:
+        """A new connection to the same (durable) queue, after a broker restart."""
+        self.connection = Connection(self.connection.as_uri(include_password=True))
+
     def wait_for(self, predicate, timeout: float = 20.0):
         """Poll the queue until a message body satisfies ``predicate``; return it."""
         deadline = time.monotonic() + timeout
