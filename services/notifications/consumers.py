@@ -38,7 +38,8 @@ def on_activity(uow: UnitOfWork, event: dict) -> None:
     if reminders.newer(uow, "activity", data["id"], _version(event)) is None:
         return
     wanted = []
-    if data.get("next_follow_up_at") and data.get("owner_id"):
+    in_trash = reminders.tracked(uow, "customer", data["customer_id"]).state.get("deleted")
+    if data.get("next_follow_up_at") and data.get("owner_id") and not in_trash:
         due = parse_time(data["next_follow_up_at"])
         context = {"customer_name": data.get("customer_name") or "",
                    "customer_id": data.get("customer_id")}
@@ -48,7 +49,32 @@ def on_activity(uow: UnitOfWork, event: dict) -> None:
 
 
 def on_customer_deleted(uow: UnitOfWork, event: dict) -> None:
-    reminders.cancel_about(uow, "follow_up", "customer", event["data"]["id"])
+    """Cancel the customer's follow-ups, remembering which, so a restore brings them back;
+    while it is in the trash its activities plan nothing."""
+    customer = reminders.newer(uow, "customer", event["data"]["id"], _version(event))
+    if customer is None:
+        return
+    cancelled = reminders.cancel_about(uow, "follow_up", "customer", event["data"]["id"])
+    customer.state = {**customer.state, "deleted": True,
+                      "cancelled_follow_ups": [str(r.id) for r in cancelled]}
+
+
+def on_customer_restored(uow: UnitOfWork, event: dict) -> None:
+    customer = reminders.newer(uow, "customer", event["data"]["id"], _version(event))
+    if customer is None:
+        return
+    reminders.reopen(uow, customer.state.get("cancelled_follow_ups", []))
+    customer.state = {key: value for key, value in customer.state.items()
+                      if key not in ("deleted", "cancelled_follow_ups")}
+
+
+def on_customer_updated(uow: UnitOfWork, event: dict) -> None:
+    """A new owner takes over the customer's pending follow-ups."""
+    data = event["data"]
+    if reminders.newer(uow, "customer", data["id"], _version(event)) is None:
+        return
+    if data.get("owner_id"):
+        reminders.reassign_about(uow, "follow_up", "customer", data["id"], data["owner_id"])
 
 
 # -- sales -----------------------------------------------------------------------------------
@@ -155,7 +181,9 @@ def on_user(uow: UnitOfWork, event: dict) -> None:
 HANDLERS = {
     "activity.logged": on_activity,
     "activity.updated": on_activity,
+    "customer.updated": on_customer_updated,
     "customer.deleted": on_customer_deleted,
+    "customer.restored": on_customer_restored,
     "lead.assigned": on_lead_assigned,
     "deal.created": on_deal,
     "deal.updated": on_deal,

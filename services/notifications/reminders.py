@@ -168,14 +168,39 @@ def cancel(uow: UnitOfWork, reminder: Reminder) -> None:
     emit(uow, "reminder.cancelled", reminder)
 
 
-def cancel_about(uow: UnitOfWork, kind: str, entity_type: str, entity_id) -> int:
-    """Cancel the pending reminders of ``kind`` about one entity (a deleted customer...)."""
-    pending = uow.session.scalars(sa.select(Reminder).where(
+def _pending_about(uow: UnitOfWork, kind: str, entity_type: str, entity_id) -> list[Reminder]:
+    return uow.session.scalars(sa.select(Reminder).where(
         Reminder.kind == kind, Reminder.entity_type == entity_type,
         Reminder.entity_id == str(entity_id), Reminder.status == "pending")).all()
+
+
+def cancel_about(uow: UnitOfWork, kind: str, entity_type: str, entity_id) -> list[Reminder]:
+    """Cancel the pending reminders of ``kind`` about one entity (a deleted customer...)."""
+    pending = _pending_about(uow, kind, entity_type, entity_id)
     for reminder in pending:
         cancel(uow, reminder)
-    return len(pending)
+    return pending
+
+
+def reopen(uow: UnitOfWork, reminder_ids) -> None:
+    """Bring back cancelled reminders that are still in the future (a restored customer)."""
+    if not reminder_ids:
+        return
+    now = utcnow()
+    for reminder in uow.session.scalars(sa.select(Reminder).where(
+            Reminder.id.in_([as_uuid(value) for value in reminder_ids]),
+            Reminder.status == "cancelled")):
+        if reminder.due_at > now:
+            reminder.status, reminder.cancelled_at = "pending", None
+            emit(uow, "reminder.updated", reminder)
+
+
+def reassign_about(uow: UnitOfWork, kind: str, entity_type: str, entity_id, user_id) -> None:
+    """Give the pending reminders of ``kind`` about one entity to a new owner."""
+    for reminder in _pending_about(uow, kind, entity_type, entity_id):
+        if str(reminder.user_id) != str(user_id):
+            reminder.user_id = as_uuid(user_id)
+            emit(uow, "reminder.updated", reminder)
 
 
 # -- reminders users set by hand -------------------------------------------------------------

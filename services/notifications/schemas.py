@@ -25,7 +25,8 @@ DELIVERY_STATUSES = ("pending", "delivered", "failed")
 
 # What a webhook may subscribe to: the events this service consumes, and its own.
 CONSUMED_EVENTS = {
-    "customers": ("activity.logged", "activity.updated", "customer.deleted"),
+    "customers": ("activity.logged", "activity.updated", "customer.updated", "customer.deleted",
+                  "customer.restored"),
     "sales": (
         "lead.assigned", "deal.created", "deal.updated", "deal.stage_changed", "deal.won",
         "deal.lost", "contract.created", "contract.updated",
@@ -33,8 +34,8 @@ CONSUMED_EVENTS = {
     "gateway": ("user.created", "user.updated"),
 }
 OWN_EVENTS = (
-    "reminder.created", "reminder.sent", "reminder.cancelled", "reminder.failed",
-    "notification.created",
+    "reminder.created", "reminder.updated", "reminder.sent", "reminder.cancelled",
+    "reminder.failed", "notification.created",
 )
 WEBHOOK_EVENT_TYPES = tuple(
     sorted({kind for kinds in CONSUMED_EVENTS.values() for kind in kinds} | set(OWN_EVENTS))
@@ -230,6 +231,8 @@ class NotificationEventSchema(NotificationSchema):
 
 EVENTS = {
     "reminder.created": (ReminderEventSchema, "A reminder was scheduled."),
+    "reminder.updated": (ReminderEventSchema, "A reminder was re-planned: given to a new owner "
+                                              "or brought back when its customer was restored."),
     "reminder.sent": (
         ReminderEventSchema,
         "A reminder was sent (once): in the inbox, and queued for the user's other channels.",

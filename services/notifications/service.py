@@ -53,8 +53,16 @@ class NotificationsService(PlatformService):
     def on_activity_updated(self, uow, event):
         consumers.apply(uow, event)
 
+    @handles("customers", "customer.updated")
+    def on_customer_updated(self, uow, event):
+        consumers.apply(uow, event)
+
     @handles("customers", "customer.deleted")
     def on_customer_deleted(self, uow, event):
+        consumers.apply(uow, event)
+
+    @handles("customers", "customer.restored")
+    def on_customer_restored(self, uow, event):
         consumers.apply(uow, event)
 
     @handles("sales", "lead.assigned")

@@ -122,6 +122,27 @@ def test_a_deleted_customer_cancels_its_follow_ups(db):
     assert pending(db) == [] and db.outbox().count("reminder.cancelled") == 2
 
 
+def test_a_restored_customer_gets_its_future_follow_ups_back(db):
+    customer_id = str(uuid.uuid4())
+    db.consume(activity(1, utcnow() + dt.timedelta(hours=1), customer_id=customer_id))
+    db.consume(event("customers", "customer.deleted", {"id": customer_id}, 3))
+    # While in the trash, a follow-up logged on it plans nothing.
+    db.consume(activity(1, utcnow() + dt.timedelta(hours=3), customer_id=customer_id))
+    assert pending(db) == []
+    db.consume(event("customers", "customer.restored", {"id": customer_id}, 4))
+    assert len(pending(db)) == 1 and db.outbox().count("reminder.updated") == 1
+    # A late copy of the deletion does not cancel them again.
+    db.consume(event("customers", "customer.deleted", {"id": customer_id}, 3))
+    assert len(pending(db)) == 1
+
+
+def test_a_new_customer_owner_takes_over_its_follow_ups(db):
+    customer_id, new_owner = str(uuid.uuid4()), str(uuid.uuid4())
+    db.consume(activity(1, utcnow() + dt.timedelta(hours=1), customer_id=customer_id))
+    db.consume(event("customers", "customer.updated", {"id": customer_id, "owner_id": new_owner}, 2))
+    assert [str(r.user_id) for r in pending(db)] == [new_owner]
+
+
 # -- deals, contracts, leads -----------------------------------------------------------------
 def deal(version, event_type="deal.updated", status="open", close_in_days=10, deal_id=None,
          stage_changed_at=None):
