@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import requests
 import sqlalchemy as sa
+from eventlet.greenpool import GreenPool
 
 from common import config
 from common.db import utcnow
@@ -26,6 +27,7 @@ from services.notifications import reminders, webhooks
 from services.notifications.models import Delivery, DeliveryAttempt, Reminder, Webhook
 
 BATCH = 50
+CONCURRENT_SENDS = 10
 
 
 class DeliveryFailed(Exception):
@@ -88,8 +90,8 @@ def run_due(session_factory, unit_of_work: Callable[[], UnitOfWork],
             senders: dict[str, Callable[[Job], int | None]] | None = None) -> int:
     """Try every due delivery once; returns how many were tried."""
     senders = senders or SENDERS
-    jobs = claim_due(session_factory)
-    for job in jobs:
+
+    def attempt(job: Job) -> None:
         started, clock = utcnow(), time.monotonic()
         try:
             status_code, error, permanent = senders[job.channel](job), None, False
@@ -99,6 +101,12 @@ def run_due(session_factory, unit_of_work: Callable[[], UnitOfWork],
             status_code, error, permanent = None, f"{type(exc).__name__}: {exc}", False
         duration_ms = int((time.monotonic() - clock) * 1000)
         record(unit_of_work, job, started, duration_ms, status_code, error, permanent)
+
+    jobs = claim_due(session_factory)
+    # Side by side, so one slow receiver (a webhook taking its whole timeout) does not hold
+    # up the mail and calls queued behind it.
+    for _ in GreenPool(CONCURRENT_SENDS).imap(attempt, jobs):
+        pass
     return len(jobs)
 
 
