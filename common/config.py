@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -51,10 +52,21 @@ def secret_key() -> str:
     if configured:
         return configured
     key_file = data_dir() / "secret_key"
-    if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(48))
-        key_file.chmod(0o600)
-    return key_file.read_text().strip()
+    try:
+        # Exclusive create: of several processes starting together, one writes the key and
+        # every other reads that one.
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    for _ in range(50):
+        key = key_file.read_text().strip()
+        if key:
+            return key
+        time.sleep(0.01)  # another process created the file and is writing it
+    raise RuntimeError(f"{key_file} is empty; delete it or set CRM_SECRET_KEY")
 
 
 def admin_password() -> str:

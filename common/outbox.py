@@ -101,13 +101,17 @@ class OutboxRelay:
         """Publish the given rows now (right after their commit). Never raises."""
         if not ids:
             return 0
-        with self.session_factory() as session:
-            rows = session.scalars(
-                sa.select(self.Outbox)
-                .where(self.Outbox.id.in_(list(ids)), self.Outbox.published_at.is_(None))
-                .order_by(self.Outbox.created_at)
-            ).all()
-            return self._publish_and_mark(session, rows)
+        try:
+            with self.session_factory() as session:
+                rows = session.scalars(
+                    sa.select(self.Outbox)
+                    .where(self.Outbox.id.in_(list(ids)), self.Outbox.published_at.is_(None))
+                    .order_by(self.Outbox.created_at)
+                ).all()
+                return self._publish_and_mark(session, rows)
+        except Exception:  # noqa: BLE001 - the change is committed; the sweep publishes it
+            log.exception("outbox: publishing after commit failed; left to the sweep")
+            return 0
 
     def sweep(self) -> int:
         """Publish rows left behind. Safe with several relays: rows are locked, skip-locked."""

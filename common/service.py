@@ -197,7 +197,9 @@ def handles(source_service: str, event_type: str):
             return self.db.apply_event(event, handler, lambda uow: fn(self, uow, event))
 
         entrypoint.crm_subscription = (source_service, event_type)
-        return event_handler(source_service, event_type)(entrypoint)
+        # Handler errors are parked by apply_event; what still escapes is the database being
+        # unreachable, and then the message must go back to the queue, not be acked away.
+        return event_handler(source_service, event_type, requeue_on_error=True)(entrypoint)
 
     return decorator
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Callable, Iterable
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -52,6 +53,10 @@ class UnitOfWork:
             raise Conflict(
                 "The record was changed by someone else at the same time; reload it."
             ) from exc
+        if exc_type is not None and issubclass(exc_type, IntegrityError):
+            # A unique key taken by a concurrent writer after our own checks passed.
+            raise Conflict("The change conflicts with another made at the same time; "
+                           "reload and try again.") from exc
 
     def emit(self, event_type: str, entity_id, entity_version: int | None, data: dict) -> dict:
         """Record a domain event; it is written to the outbox when the unit commits."""

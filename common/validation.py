@@ -3,6 +3,7 @@ its caller, not even the gateway that validated the same request a moment before
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 from marshmallow import Schema, fields, validate
 from marshmallow import ValidationError as MarshmallowError
@@ -13,17 +14,47 @@ from common.errors import ValidationError, flatten_marshmallow
 def load(schema: Schema, payload, *, partial: bool = False) -> dict:
     if not isinstance(payload, dict):
         raise ValidationError("Invalid input.", {"_schema": ["Invalid input type."]})
+    problems = dict(unstorable(payload))
+    if problems:
+        raise ValidationError("Invalid input.", problems)
     try:
         return schema.load(payload, partial=partial)
     except MarshmallowError as exc:
         raise ValidationError("Invalid input.", flatten_marshmallow(exc.messages)) from None
 
 
+def unstorable(value, path: str = ""):
+    """Values no database stores: NUL characters in text, and numbers that are not finite
+    (``NaN``, ``Infinity``, ``1e400``), anywhere in the payload. Yields ``(field, [message])``."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from unstorable(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for item in value:
+            yield from unstorable(item, path)
+    elif isinstance(value, str) and "\x00" in value:
+        yield path or "_schema", ["Must not contain NUL characters."]
+    elif isinstance(value, float) and not math.isfinite(value):
+        yield path or "_schema", ["Not a valid number."]
+
+
+OUT_OF_RANGE = "Must be between the years 1900 and 2999."
+
+
 class UTCDateTime(fields.AwareDateTime):
-    """An ISO 8601 time with an offset, stored and answered in UTC."""
+    """An ISO 8601 time with an offset, stored and answered in UTC, between the years 1900
+    and 2999 (outside them a time is a typing mistake, and near year 1 or 9999 it cannot even
+    be moved to UTC)."""
 
     def _deserialize(self, value, attr, data, **kwargs):
-        return super()._deserialize(value, attr, data, **kwargs).astimezone(dt.timezone.utc)
+        parsed = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            utc = parsed.astimezone(dt.timezone.utc)
+        except OverflowError:
+            utc = None
+        if utc is None or not 1900 <= utc.year <= 2999:
+            raise MarshmallowError(OUT_OF_RANGE)
+        return utc
 
 
 class VersionedUpdate(Schema):

@@ -15,6 +15,7 @@ from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 
 from common.errors import CrmError, ValidationError, flatten_marshmallow
+from common.validation import unstorable
 from gateway.i18n import problem_text, translate, translate_errors
 from gateway.request_context import language, request_id
 
@@ -164,6 +165,19 @@ class ArgumentParser(FlaskParser):
             for field, messages in flatten_marshmallow(location_messages).items():
                 errors.setdefault(field, []).extend(messages)
         raise ValidationError("", errors)
+
+    def _raw_load_json(self, req):
+        try:
+            return super()._raw_load_json(req)
+        except RecursionError:
+            raise BadRequest("The request body is not valid JSON.") from None
+
+    def load_json(self, req, schema):
+        data = super().load_json(req, schema)
+        problems = dict(unstorable(data)) if isinstance(data, dict) else {}
+        if problems:
+            raise ValidationError("", problems)
+        return data
 
     def _handle_invalid_json_error(self, error, req, *args, **kwargs):
         raise BadRequest("The request body is not valid JSON.")

@@ -90,6 +90,8 @@ MESSAGES: list[tuple[str, str]] = [
     (r"Not a valid utf-8 string\.", "不是有效的 UTF-8 字符串。"),
     (r"Not a valid integer\.", "不是有效的整数。"),
     (r"Not a valid number\.", "不是有效的数字。"),
+    (r"Must not contain NUL characters\.", "不能包含 NUL 字符。"),
+    (r"Must be between the years 1900 and 2999\.", "必须在 1900 年至 2999 年之间。"),
     (r"Not a valid UUID\.", "不是有效的 UUID。"),
     (r"Not a valid datetime\.", "不是有效的日期时间。"),
     (r"Not a valid aware datetime\.", "不是有效的带时区日期时间。"),

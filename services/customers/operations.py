@@ -36,7 +36,8 @@ change_out = s.FieldChangeSchema()
 
 # -- normalisation (duplicate detection and search use the same rules) -----------------------
 def normalize_name(name: str) -> str:
-    return re.sub(r"\s+", " ", name).strip().casefold()
+    # casefold can lengthen a name ("ß" -> "ss"); the column holds 200 characters.
+    return re.sub(r"\s+", " ", name).strip().casefold()[:200]
 
 
 def normalize_phone(phone: str | None) -> str | None:
@@ -187,10 +188,12 @@ def update_customer(uow: UnitOfWork, customer_id, payload) -> dict:
             uow.actor, data.get("owner_id", customer.owner_id), data.get("team_id", customer.team_id)
         )
     _apply_customer_fields(customer, data)
+    if customer_out.dump(customer) == before:
+        return before
+    # Tags live in their own table: touch the row so its version moves with every change.
+    customer.updated_at = utcnow()
     uow.session.flush()
     after = customer_out.dump(customer)
-    if after == before:
-        return before
     history.record(uow.session, uow.actor, customer_id=customer.id, entity_type="customer",
                    entity_id=customer.id, entity_version=customer.version, action="updated",
                    before=before, after=after)
@@ -275,7 +278,8 @@ def _child_changed(uow, customer, entity, label, action, before, after, event_ty
     uow.emit(event_type, entity.id, entity.version, {**dump(entity), **_customer_ref(customer)})
 
 
-def _apply_contact_fields(uow: UnitOfWork, contact: Contact, data: dict) -> None:
+def _apply_contact_fields(uow: UnitOfWork, customer: Customer, contact: Contact,
+                          data: dict) -> None:
     for field, value in data.items():
         if field != "version":
             setattr(contact, field, value.strip() if isinstance(value, str) else value)
@@ -292,7 +296,11 @@ def _apply_contact_fields(uow: UnitOfWork, contact: Contact, data: dict) -> None
             )
         )
         for other in others:
+            before = contact_out.dump(other)
             other.is_primary = False
+            uow.session.flush()
+            _child_changed(uow, customer, other, "contact", "updated", before,
+                           contact_out.dump(other), "contact.updated", contact_out.dump)
 
 
 def list_contacts(uow: UnitOfWork, customer_id, query_args) -> dict:
@@ -319,7 +327,7 @@ def _new_contact(uow: UnitOfWork, customer: Customer, data: dict) -> Contact:
     """A contact created, recorded and announced (not committed)."""
     contact = Contact(id=new_id(), customer_id=customer.id)
     uow.session.add(contact)
-    _apply_contact_fields(uow, contact, data)
+    _apply_contact_fields(uow, customer, contact, data)
     uow.session.flush()
     after = contact_out.dump(contact)
     _child_changed(uow, customer, contact, "contact", "created", None, after,
@@ -338,7 +346,7 @@ def update_contact(uow: UnitOfWork, contact_id, payload) -> dict:
     contact, customer = _child(uow, Contact, contact_id, "contact")
     check_version(contact, data["version"])
     before = contact_out.dump(contact)
-    _apply_contact_fields(uow, contact, data)
+    _apply_contact_fields(uow, customer, contact, data)
     uow.session.flush()
     after = contact_out.dump(contact)
     if after == before:

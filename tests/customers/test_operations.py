@@ -120,3 +120,45 @@ def test_trashed_customers_hide_their_contacts(run):
     assert run(SAM, op.get_contact, contact["id"])["name"] == "c"
     assert outbox_types(run.factory) == [
         "customer.created", "contact.created", "customer.deleted", "customer.restored"]
+
+
+def test_a_tags_only_change_moves_the_version(run):
+    customer = run(SAM, op.create_customer, {"name": "tagged"})
+    changed = run(SAM, op.update_customer, customer["id"], {"version": 1, "tags": ["a", "b"]})
+    assert changed["version"] == 2 and changed["tags"] == ["a", "b"]
+    with pytest.raises(Conflict):
+        run(SAM, op.update_customer, customer["id"], {"version": 1, "tags": ["c"]})
+    assert run(SAM, op.get_customer, customer["id"])["tags"] == ["a", "b"]
+
+
+def test_a_demoted_primary_contact_is_recorded_and_published(run):
+    customer = run(SAM, op.create_customer, {"name": "two contacts"})
+    first = run(SAM, op.create_contact, customer["id"], {"name": "First", "is_primary": True})
+    run(SAM, op.create_contact, customer["id"], {"name": "Second", "is_primary": True})
+    assert run(SAM, op.get_contact, first["id"])["is_primary"] is False
+    assert outbox_types(run.factory).count("contact.updated") == 1
+    history = run(SAM, op.customer_history, customer["id"], {})["items"]
+    assert any(h["entity_id"] == first["id"] and h["field"] == "is_primary" for h in history)
+
+
+@pytest.mark.parametrize("payload, field", [
+    ({"name": "nul\x00byte"}, "name"),
+    ({"name": "ok", "custom_fields": {"score": float("nan")}}, "custom_fields.score"),
+    ({"name": "ok", "custom_fields": {"score": float("inf")}}, "custom_fields.score"),
+])
+def test_values_no_database_stores_are_refused(run, payload, field):
+    with pytest.raises(ValidationError) as error:
+        run(SAM, op.create_customer, payload)
+    assert field in error.value.details
+
+
+def test_dates_far_outside_the_calendar_are_refused(run):
+    with pytest.raises(ValidationError) as error:
+        run(SAM, op.list_customers, {"created_from": "0001-01-01T00:00:00+01:00"})
+    assert "created_from" in error.value.details
+
+
+def test_a_name_that_grows_when_normalised_still_fits(run):
+    customer = run(SAM, op.create_customer, {"name": "ß" * 200})
+    assert run(SAM, op.list_customers, {"q": "ss"})["total"] == 1
+    assert len(customer["name"]) == 200
