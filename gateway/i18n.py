@@ -165,6 +165,9 @@ MESSAGES: list[tuple[str, str]] = [
     (r"Your role may read sales records but not change them\.", "您的角色只能查看销售记录，不能修改。"),
     (r"You may only assign leads to your own team\.", "您只能将线索分配给自己的团队。"),
     (r"You may only assign deals to your own team\.", "您只能将商机分配给自己的团队。"),
+    (r"You may only assign deals to members of your own team\.", "您只能将商机分配给本团队的成员。"),
+    (r"The total would be larger than ([\d.]+); split it into several deals\.",
+     "合计将超过 {0}；请拆分为多个商机。"),
     (
         r"Sales users own the leads they create; ask a manager to reassign\.",
         "销售人员创建的线索归其本人所有；如需转交请联系经理。",

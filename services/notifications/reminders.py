@@ -251,7 +251,7 @@ def update_reminder(uow: UnitOfWork, reminder_id, payload) -> dict:
     _assign(reminder, **data)
     if "subject" in data:
         reminder.context = {**reminder.context, "subject": data["subject"]}
-    uow.session.flush()
+    emit(uow, "reminder.updated", reminder)
     uow.commit()
     return reminder_out.dump(reminder)
 

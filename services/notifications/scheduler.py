@@ -30,6 +30,9 @@ INSTANCE = f"{socket.gethostname()}:{os.getpid()}"
 notification_out = s.NotificationEventSchema()
 
 
+MAX_LATENESS_MS = 2**31 - 1  # the column is a 32-bit integer
+
+
 def claim_due(uow: UnitOfWork, limit: int = BATCH) -> list[Reminder]:
     query = (
         sa.select(Reminder)
@@ -65,13 +68,18 @@ def send(uow: UnitOfWork, reminder: Reminder, settings: r.Settings):
     now = utcnow()
     reminder.sent_at = now
     reminder.sent_by = INSTANCE
-    reminder.lateness_ms = int((now - reminder.due_at).total_seconds() * 1000)
+    # A reminder set long in the past is sent at once; its lateness is capped to the column.
+    reminder.lateness_ms = min(int((now - reminder.due_at).total_seconds() * 1000), MAX_LATENESS_MS)
     if not settings.active:
         reminder.status = "failed"
         return reminder, None, [], "The user is deactivated."
+    try:
+        title, body = render(reminder.kind, settings.language, settings.timezone, reminder.due_at,
+                             {"subject": reminder.subject or "", **reminder.context})
+    except Exception as exc:  # noqa: BLE001 - one unrenderable reminder must not stop the rest
+        reminder.status = "failed"
+        return reminder, None, [], f"Could not render the message: {exc}"[:2000]
     reminder.status = "sent"
-    title, body = render(reminder.kind, settings.language, settings.timezone, reminder.due_at,
-                         {"subject": reminder.subject or "", **reminder.context})
     notification = Notification(id=uuid.uuid4(), user_id=reminder.user_id,
                                 reminder_id=reminder.id, kind=reminder.kind, title=title,
                                 body=body, entity_type=reminder.entity_type,

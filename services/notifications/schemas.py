@@ -231,8 +231,9 @@ class NotificationEventSchema(NotificationSchema):
 
 EVENTS = {
     "reminder.created": (ReminderEventSchema, "A reminder was scheduled."),
-    "reminder.updated": (ReminderEventSchema, "A reminder was re-planned: given to a new owner "
-                                              "or brought back when its customer was restored."),
+    "reminder.updated": (ReminderEventSchema, "A reminder changed: edited by its owner, given to "
+                                              "a new owner, or brought back when its customer "
+                                              "was restored."),
     "reminder.sent": (
         ReminderEventSchema,
         "A reminder was sent (once): in the inbox, and queued for the user's other channels.",

@@ -2,9 +2,11 @@
 move), won and lost, and what happens to them when their customer is trashed or merged."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 import sqlalchemy as sa
 
-from common.errors import NotFound, PreconditionFailed, ValidationError
+from common.errors import Forbidden, NotFound, PreconditionFailed, ValidationError
 from common.listing import order_by, paginate
 from common.db import new_id, utcnow
 from common.records import check_version, optional_uuid, ownership, visible
@@ -36,6 +38,10 @@ def check_customer(customers, customer_id) -> None:
 
 def deal_ownership(uow: UnitOfWork, owner_id, team_id):
     owner_id, team_id = ownership(uow.actor, owner_id, team_id, "deals")
+    me = optional_uuid(uow.actor.user_id)
+    if (uow.actor.role == "manager" and owner_id not in (None, me)
+            and members.team_of(uow.session, owner_id) != optional_uuid(uow.actor.team_id)):
+        raise Forbidden("You may only assign deals to members of your own team.")
     if owner_id is not None and team_id is None:
         team_id = members.team_of(uow.session, owner_id)
     return owner_id, team_id
@@ -69,6 +75,9 @@ def _apply_amount(uow: UnitOfWork, item: Deal, data: dict) -> None:
         _set_lines(uow, item, data["lines"])
     if item.lines:
         computed = pricing.deal_amount(item.lines)
+        pricing.check_fits("lines", computed, sum(
+            (pricing.line(row.quantity, row.unit_price, row.discount).subtotal for row in item.lines),
+            Decimal("0.00")))
         if "amount" in data and data["amount"] != computed:
             raise ValidationError("Invalid input.", {"amount": [
                 "With lines, the amount is their sum after discount; leave it out."]})
@@ -81,7 +90,7 @@ def _apply_amount(uow: UnitOfWork, item: Deal, data: dict) -> None:
 def _enter_stage(uow: UnitOfWork, item: Deal, key: str, lost_reason: str | None) -> str | None:
     """Move ``item`` into stage ``key`` by the rules; record the move; return the stage left."""
     target = catalogue.stage(uow.session, key)
-    if key == s.WON and not item.amount > 0:
+    if key == s.WON and not (item.amount or 0) > 0:
         raise PreconditionFailed("A deal is won only with an amount greater than zero.")
     reason = (lost_reason or "").strip() or None
     if key == s.LOST and reason is None:

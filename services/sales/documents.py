@@ -72,6 +72,7 @@ def _price(uow: UnitOfWork, quote: Quote, deal: Deal) -> None:
             "subtotal": figure.subtotal, "discount_amount": figure.discount_amount,
             "amount": figure.amount}))
     totals = pricing.quote_totals(figures, quote.tax_rate)
+    pricing.check_fits("tax_rate", *totals)
     quote.lines, quote.currency = lines, deal.currency
     quote.subtotal, quote.discount_total = totals.subtotal, totals.discount_total
     quote.tax, quote.total = totals.tax, totals.total

@@ -5,6 +5,9 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Iterable, NamedTuple
 
+from common.errors import ValidationError
+from services.sales.schemas import MAX_MONEY
+
 CENT = Decimal("0.01")
 
 
@@ -22,6 +25,13 @@ def line(quantity, unit_price, discount) -> LineFigures:
     subtotal = cents(Decimal(quantity) * Decimal(unit_price))
     discount_amount = cents(subtotal * Decimal(discount))
     return LineFigures(subtotal, discount_amount, subtotal - discount_amount)
+
+
+def check_fits(field: str, *amounts: Decimal) -> None:
+    """Refuse totals the money columns cannot hold (more than 999,999,999,999.99)."""
+    if any(abs(amount) > MAX_MONEY for amount in amounts):
+        raise ValidationError("Invalid input.", {field: [
+            f"The total would be larger than {MAX_MONEY}; split it into several deals."]})
 
 
 def deal_amount(lines: Iterable) -> Decimal:

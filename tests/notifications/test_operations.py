@@ -402,3 +402,12 @@ def test_without_smtp_url_mail_is_written_as_eml_files(db, monkeypatch, tmp_path
     assert mail.status == "delivered"
     text = (tmp_path / "mail" / f"{mail.id}.eml").read_text()
     assert "Subject: Follow up with Acme" in text and "To: u@example.com" in text
+
+
+def test_a_reminder_long_overdue_is_sent_and_does_not_block_the_others(db):
+    long_ago = utcnow() - dt.timedelta(days=400)
+    for due in (long_ago, utcnow() - dt.timedelta(seconds=1)):
+        db.consume(activity(1, due))
+    assert send_due(db) == 2
+    assert sorted(r.status for r in db.rows(Reminder)) == ["sent", "sent"]
+    assert max(r.lateness_ms for r in db.rows(Reminder)) == scheduler.MAX_LATENESS_MS

@@ -353,3 +353,23 @@ def test_contracts_from_won_deals_or_directly(run):
         run(SARA, documents.get_contract, contract["id"])
     assert run(ALEX, documents.list_contracts, {})["total"] == 2
     assert_events_valid(run)
+
+
+# -- found in review ---------------------------------------------------------------------------
+def test_a_deal_created_won_without_an_amount_is_refused_not_crashed(run):
+    with pytest.raises(PreconditionFailed):
+        deal(run, stage="won")
+
+
+def test_totals_the_money_columns_cannot_hold_are_refused(run):
+    dear = product(run, price="999999999999.00")
+    with pytest.raises(ValidationError) as error:
+        deal(run, lines=[{"product_id": dear["id"], "quantity": "100000000", "discount": "0"}])
+    assert "lines" in error.value.details
+
+
+def test_a_manager_assigns_deals_only_within_the_team(run):
+    east_rep, west_rep = member(run), member(run, team=WEST)
+    assert deal(run, actor=MARIA, owner_id=east_rep)["owner_id"] == east_rep
+    with pytest.raises(Forbidden):
+        deal(run, actor=MARIA, owner_id=west_rep)
