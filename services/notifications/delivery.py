@@ -16,7 +16,6 @@ from email.utils import make_msgid
 from typing import Callable
 from urllib.parse import urlsplit
 
-import requests
 import sqlalchemy as sa
 from eventlet.greenpool import GreenPool
 
@@ -181,8 +180,12 @@ def send_webhook(job: Job) -> int:
         "X-CRM-Delivery": str(job.id),
         "X-CRM-Signature": webhooks.signature(job.secret, int(time.time()), body),
     }
-    response = requests.post(job.target, data=body, headers=headers,
-                             timeout=config.delivery_timeout(), allow_redirects=False)
+    try:
+        with webhooks.http_session() as session:
+            response = session.post(job.target, data=body, headers=headers,
+                                    timeout=config.delivery_timeout(), allow_redirects=False)
+    except webhooks.PrivatePeer as exc:
+        raise DeliveryFailed(str(exc), permanent=True) from None
     if not 200 <= response.status_code < 300:
         raise DeliveryFailed(f"HTTP {response.status_code}", status_code=response.status_code)
     return response.status_code

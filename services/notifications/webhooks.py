@@ -15,7 +15,11 @@ import socket
 import uuid
 from urllib.parse import urlsplit
 
+import requests
 import sqlalchemy as sa
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from common import config
 from common.db import utcnow
@@ -69,6 +73,56 @@ def refused_reason(url: str) -> str | None:
     if not addresses or not all(is_public(address) for address in addresses):
         return PRIVATE_URL
     return None
+
+
+class PrivatePeer(Exception):
+    """The connection reached a private address although the name resolved to a public one
+    when checked (DNS rebinding): nothing is sent."""
+
+
+def _refuse_private_peer(connection) -> None:
+    if not config.webhook_allow_private() and not is_public(connection.sock.getpeername()[0]):
+        connection.sock.close()
+        raise PrivatePeer(PRIVATE_URL)
+
+
+class _PublicHTTPConnection(HTTPConnection):
+    def connect(self):
+        super().connect()
+        _refuse_private_peer(self)
+
+
+class _PublicHTTPSConnection(HTTPSConnection):
+    def connect(self):
+        super().connect()
+        _refuse_private_peer(self)
+
+
+class _PublicHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _PublicHTTPConnection
+
+
+class _PublicHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _PublicHTTPSConnection
+
+
+class _PublicOnlyAdapter(HTTPAdapter):
+    """Checks the address actually connected to, not only the one the name resolved to."""
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _PublicHTTPPool,
+                                                   "https": _PublicHTTPSPool}
+
+
+def http_session() -> requests.Session:
+    """A session for calling webhooks: no redirects followed by the caller, and no connection
+    kept to a private address (unless CRM_WEBHOOK_ALLOW_PRIVATE)."""
+    session = requests.Session()
+    session.trust_env = False  # no proxies from the environment: we check the real peer
+    for scheme in ("http://", "https://"):
+        session.mount(scheme, _PublicOnlyAdapter())
+    return session
 
 
 def _check_url(url: str) -> None:

@@ -411,3 +411,36 @@ def test_a_reminder_long_overdue_is_sent_and_does_not_block_the_others(db):
     assert send_due(db) == 2
     assert sorted(r.status for r in db.rows(Reminder)) == ["sent", "sent"]
     assert max(r.lateness_ms for r in db.rows(Reminder)) == scheduler.MAX_LATENESS_MS
+
+
+def test_a_name_rebound_to_a_private_address_after_the_check_gets_nothing(monkeypatch):
+    """DNS rebinding: the name looked public when checked, the connection lands on loopback."""
+    import http.server
+    import threading
+
+    received = []
+
+    class Receiver(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's name
+            received.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.delenv("CRM_WEBHOOK_ALLOW_PRIVATE", raising=False)
+    monkeypatch.setattr(webhooks, "refused_reason", lambda url: None)  # "resolved public"
+    job = delivery.Job(id=uuid.uuid4(), channel="webhook",
+                       target=f"http://127.0.0.1:{server.server_port}/hook",
+                       payload={"type": "deal.won"}, attempt=1, secret="s3cret")
+    try:
+        with pytest.raises(delivery.DeliveryFailed) as failure:
+            delivery.send_webhook(job)
+        assert failure.value.permanent and received == []
+        monkeypatch.setenv("CRM_WEBHOOK_ALLOW_PRIVATE", "1")
+        assert delivery.send_webhook(job) == 200 and received == ["/hook"]
+    finally:
+        server.shutdown()
