@@ -166,6 +166,8 @@ MESSAGES: list[tuple[str, str]] = [
     (r"You may only assign leads to your own team\.", "您只能将线索分配给自己的团队。"),
     (r"You may only assign deals to your own team\.", "您只能将商机分配给自己的团队。"),
     (r"You may only assign deals to members of your own team\.", "您只能将商机分配给本团队的成员。"),
+    (r"You may only give records to members of your own team\.", "您只能将记录分配给本团队的成员。"),
+    (r"No active user has this id\.", "没有此 ID 的在职用户。"),
     (r"The total would be larger than ([\d.]+); split it into several deals\.",
      "合计将超过 {0}；请拆分为多个商机。"),
     (

@@ -6,13 +6,12 @@ validates again, checks record-level access and answers. Nothing here decides a 
 """
 from __future__ import annotations
 
-from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from gateway import forwarding
 from gateway.auth import login_required
-from gateway.forwarding import IF_MATCH_DOC, query_args, versioned_body
+from gateway.forwarding import IF_MATCH_DOC, query_args, request_body, versioned_body
 from gateway.pagination import page_schema
 from services.customers import schemas as s
 
@@ -48,7 +47,7 @@ class Customers(MethodView):
     @blp.response(201, s.CustomerSchema)
     def post(self, _data):
         """Create a customer (a sales rep owns what they create)."""
-        return created("create_customer", request.get_json(),
+        return created("create_customer", request_body(),
                        location_endpoint="customers.Customer", id_arg="customer_id")
 
 
@@ -119,7 +118,7 @@ class CustomerContacts(MethodView):
     @blp.response(201, s.ContactSchema)
     def post(self, _data, customer_id):
         """Add a contact; a new primary contact replaces the old one."""
-        return created("create_contact", str(customer_id), request.get_json(),
+        return created("create_contact", str(customer_id), request_body(),
                        location_endpoint="customers.Contact", id_arg="contact_id")
 
 
@@ -161,7 +160,7 @@ class CustomerActivities(MethodView):
     @blp.response(201, s.ActivitySchema)
     def post(self, _data, customer_id):
         """Log a follow-up; next_follow_up_at asks for a reminder."""
-        return created("log_activity", str(customer_id), request.get_json(),
+        return created("log_activity", str(customer_id), request_body(),
                        location_endpoint="customers.Activity", id_arg="activity_id")
 
 

@@ -7,13 +7,12 @@ webhooks are for admins.
 """
 from __future__ import annotations
 
-from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from gateway import forwarding
 from gateway.auth import login_required
-from gateway.forwarding import IF_MATCH_DOC, query_args, versioned_body
+from gateway.forwarding import IF_MATCH_DOC, query_args, request_body, versioned_body
 from gateway.pagination import page_schema
 from services.notifications import schemas as s
 
@@ -42,7 +41,7 @@ class Reminders(MethodView):
     @blp.response(201, s.ReminderSchema)
     def post(self, _data):
         """Set yourself a reminder."""
-        return forwarding.created("notifications", "create_reminder", request.get_json(),
+        return forwarding.created("notifications", "create_reminder", request_body(),
                                   location_endpoint="notifications.Reminder", id_arg="reminder_id")
 
 
@@ -121,7 +120,7 @@ class Preferences(MethodView):
     def put(self, _data):
         """Choose channels (in_app is always on), and a language or time zone (null: your
         profile's)."""
-        return notifications("set_preferences", request.get_json())
+        return notifications("set_preferences", request_body())
 
 
 # -- webhooks (admin) ------------------------------------------------------------------------
@@ -140,7 +139,7 @@ class Webhooks(MethodView):
     def post(self, _data):
         """Subscribe a URL to event types; the secret is shown once. Private, loopback and
         link-local addresses are refused."""
-        return forwarding.created("notifications", "create_webhook", request.get_json(),
+        return forwarding.created("notifications", "create_webhook", request_body(),
                                   location_endpoint="notifications.Webhook", id_arg="webhook_id")
 
 

@@ -6,13 +6,12 @@ again, checks record-level access and the business rules, and answers.
 """
 from __future__ import annotations
 
-from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from gateway import forwarding
 from gateway.auth import login_required
-from gateway.forwarding import IF_MATCH_DOC, query_args, versioned_body
+from gateway.forwarding import IF_MATCH_DOC, query_args, request_body, versioned_body
 from gateway.pagination import page_schema
 from services.sales import schemas as s
 
@@ -47,7 +46,7 @@ class Products(MethodView):
     @blp.response(201, s.ProductSchema)
     def post(self, _data):
         """Add a product (admins and managers); the SKU is unique."""
-        return created("create_product", request.get_json(),
+        return created("create_product", request_body(),
                        location_endpoint="sales.Product", id_arg="product_id")
 
 
@@ -82,7 +81,7 @@ class PipelineStages(MethodView):
     @blp.response(200, s.PipelineSchema)
     def put(self, _data):
         """Replace the stages (admin); won and lost stay; a stage a deal is in cannot go."""
-        return sales("set_pipeline", request.get_json())
+        return sales("set_pipeline", request_body())
 
 
 # -- leads -----------------------------------------------------------------------------------
@@ -101,7 +100,7 @@ class Leads(MethodView):
     def post(self, _data):
         """Capture a lead: a rep owns what they create; with a team and no owner, the team's
         rule assigns it. Leads with the same email or phone come back as ``duplicates``."""
-        return created("create_lead", request.get_json(),
+        return created("create_lead", request_body(),
                        location_endpoint="sales.Lead", id_arg="lead_id")
 
 
@@ -129,7 +128,7 @@ class LeadConversion(MethodView):
     @blp.response(200, s.ConversionSchema)
     def post(self, _data, lead_id):
         """Convert a lead into a customer, its primary contact and a deal, once (409 after)."""
-        return sales("convert_lead", str(lead_id), request.get_json())
+        return sales("convert_lead", str(lead_id), request_body())
 
 
 @blp.route("/assignment-rules")
@@ -149,7 +148,7 @@ class AssignmentRule(MethodView):
     @blp.response(200, s.AssignmentRuleSchema)
     def put(self, _data, team_id):
         """Set a team's rule (admin, or that team's manager)."""
-        return sales("put_assignment_rule", str(team_id), request.get_json())
+        return sales("put_assignment_rule", str(team_id), request_body())
 
 
 # -- deals -----------------------------------------------------------------------------------
@@ -167,7 +166,7 @@ class Deals(MethodView):
     @blp.response(201, s.DealSchema)
     def post(self, _data):
         """Open a deal with a customer you may see; with lines, the amount is their sum."""
-        return created("create_deal", request.get_json(),
+        return created("create_deal", request_body(),
                        location_endpoint="sales.Deal", id_arg="deal_id")
 
 
@@ -195,7 +194,7 @@ class DealStage(MethodView):
     @blp.response(200, s.DealSchema)
     def post(self, _data, deal_id):
         """Move a deal to a stage: won needs an amount, lost a reason; moving back reopens."""
-        return sales("move_deal_stage", str(deal_id), request.get_json())
+        return sales("move_deal_stage", str(deal_id), request_body())
 
 
 @blp.route("/deals/<uuid:deal_id>/history")
@@ -223,7 +222,7 @@ class DealQuotes(MethodView):
     @blp.response(201, s.QuoteSchema)
     def post(self, _data, deal_id):
         """A draft quote from the deal's lines, numbered Q-<year>-<n>."""
-        return created("create_quote", str(deal_id), request.get_json(),
+        return created("create_quote", str(deal_id), request_body(),
                        location_endpoint="sales.Quote", id_arg="quote_id")
 
 
@@ -259,7 +258,7 @@ class Contracts(MethodView):
     @blp.response(201, s.ContractSchema)
     def post(self, _data):
         """A contract from a won deal, or directly for a customer you may see."""
-        return created("create_contract", request.get_json(),
+        return created("create_contract", request_body(),
                        location_endpoint="sales.Contract", id_arg="contract_id")
 
 

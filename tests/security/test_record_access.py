@@ -83,3 +83,17 @@ def test_no_token_is_401(stack):
     response = anonymous.get("/customers")
     assert response.status_code == 401
     assert response.headers["Content-Type"].startswith("application/problem+json")
+
+
+def test_a_manager_gives_records_only_to_members_of_the_team(users):
+    sam, sara, maria = users["sam"], users["sara"], users["maria"]
+    given = maria.post("/customers", json={"name": "For Sam", "owner_id": sam.me["id"]})
+    assert given.status_code == 201 and given.json()["owner_id"] == sam.me["id"]
+    assert maria.post("/customers", json={"name": "For Sara", "owner_id": sara.me["id"]}).status_code == 403
+    moved = maria.patch(f"/customers/{given.json()['id']}", json={"version": 1, "owner_id": sara.me["id"]})
+    assert moved.status_code == 403
+    assert sam.get(f"/customers/{given.json()['id']}").status_code == 200
+    assert sara.get(f"/customers/{given.json()['id']}").status_code == 404
+    nobody = maria.post("/customers", json={"name": "For nobody",
+                                             "owner_id": "00000000-0000-4000-8000-000000000000"})
+    assert nobody.status_code == 400 and "owner_id" in nobody.json()["errors"]
