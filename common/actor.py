@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 from nameko.extensions import DependencyProvider
 
 ROLES = ("admin", "manager", "sales", "analyst")
+# Another system calling with an API key: it sees and writes what its scopes allow, which
+# the gateway checks; services treat it like an admin for record-level access.
+INTEGRATION = "integration"
 CONTEXT_KEYS = ("user_id", "role", "team_id", "scopes", "language", "request_id")
 
 
@@ -30,7 +33,7 @@ class Actor:
     @classmethod
     def from_context(cls, data: dict) -> "Actor":
         role = data.get("role")
-        if role not in ROLES:
+        if role not in (*ROLES, INTEGRATION):
             return cls.system()
         return cls(
             user_id=data.get("user_id"),
@@ -53,7 +56,7 @@ class Actor:
 
     @property
     def sees_everything(self) -> bool:
-        return self.role in ("admin", "analyst", "system")
+        return self.role in ("admin", "analyst", "system", INTEGRATION)
 
     @property
     def can_write(self) -> bool:

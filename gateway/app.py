@@ -9,12 +9,9 @@ from flask_smorest import Api
 
 from common import config
 from gateway import database, errors, request_context
-from gateway.auth.access import SECURITY_SCHEME
-from gateway.blueprints import auth, customers, ops, teams, users
-from gateway.blueprints import notifications
-from gateway.blueprints import sales
+from gateway.auth.access import API_KEY_HEADER, API_KEY_SCHEME, API_PREFIX, SECURITY_SCHEME
+from gateway.blueprints import api_keys, auth, customers, notifications, ops, sales, teams, users
 
-API_PREFIX = "/api/v1"
 
 # (blueprint, url_prefix): every resource of the API, in the order the docs list them.
 BLUEPRINTS = [
@@ -22,6 +19,7 @@ BLUEPRINTS = [
     (auth.blp, API_PREFIX),
     (users.blp, API_PREFIX),
     (teams.blp, API_PREFIX),
+    (api_keys.blp, API_PREFIX),
     (customers.blp, API_PREFIX),
     (sales.blp, API_PREFIX),
     (notifications.blp, API_PREFIX),
@@ -59,7 +57,8 @@ def create_app(overrides: dict | None = None) -> Flask:
         spec_kwargs={
             "components": {
                 "securitySchemes": {
-                    SECURITY_SCHEME: {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+                    SECURITY_SCHEME: {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                    API_KEY_SCHEME: {"type": "apiKey", "in": "header", "name": API_KEY_HEADER},
                 }
             }
         },

@@ -156,7 +156,7 @@ MESSAGES: list[tuple[str, str]] = [
     (r"Only a pending reminder you set by hand can be changed\.", "只能修改您手动设置且尚未发送的提醒。"),
     (r"The reminder is already (\S+)\.", "该提醒已是 {0} 状态。"),
     (r"Reminders and notifications belong to a user; sign in as one\.", "提醒和通知属于用户，请以用户身份登录。"),
-    (r"Only admins manage webhooks\.", "只有管理员可以管理 Webhook。"),
+    (r"Only admins and API keys manage webhooks\.", "只有管理员和 API 密钥可以管理 Webhook。"),
     (
         r"The record was changed by someone else \(version (\d+)\); reload it and apply your change again\.",
         "记录已被他人修改（版本 {0}），请重新加载后再次修改。",

@@ -1,4 +1,5 @@
-"""The identity database, the only data the gateway owns: users, teams and refresh tokens.
+"""The identity database, the only data the gateway owns: users, teams, refresh tokens and
+API keys.
 
 Built on a base from ``common.db.make_base`` so the gateway's database also carries the
 outbox tables (``user.*`` and ``team.*`` events go through them like any service's).
@@ -85,4 +86,21 @@ class RefreshToken(Base):
     issued_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[dt.datetime]
     used_at: Mapped[dt.datetime | None]
+    revoked_at: Mapped[dt.datetime | None]
+
+
+class ApiKey(Base):
+    """A key another system calls the API with (``X-API-Key``), limited to its scopes. Only
+    its SHA-256 is stored; the key itself is shown once, when it is made."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (sa.UniqueConstraint("key_hash", name="uq_api_keys_key_hash"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    prefix: Mapped[str] = mapped_column(sa.String(16))
+    key_hash: Mapped[str] = mapped_column(sa.String(64))
+    scopes: Mapped[list] = mapped_column(sa.JSON)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[dt.datetime | None]

@@ -3,6 +3,12 @@
 Every request with a bearer token looks up its user and its refresh-token family by primary
 key, so a deactivated user or a logged-out session is refused at once rather than when the
 token expires; the role and team come from the user as stored now, not from the token.
+
+Another system calls with ``X-API-Key`` instead: it acts as an ``integration`` and may call
+a route only when the key holds the route's scope, ``<resource>:read`` for GET and
+``<resource>:write`` otherwise, the resource being the first segment of the path after
+``/api/v1`` (``/customers/{id}/contacts`` needs ``customers:read``). Identity routes
+(users, teams, keys, sessions) have no scope: no key reaches them.
 """
 from __future__ import annotations
 
@@ -12,17 +18,22 @@ from copy import deepcopy
 from typing import Iterable
 
 import jwt
+import sqlalchemy as sa
 from flask import g, request
 
-from common.actor import Actor
+from common.actor import INTEGRATION, Actor
 from common.errors import Forbidden
+from gateway.auth.api_keys import key_hash
 from gateway.auth.tokens import decode_access_token, family_revoked
 from gateway.database import session
 from gateway.errors import Unauthorized
-from gateway.models import User
+from gateway.models import ApiKey, User
 from gateway.request_context import language, request_id
 
 SECURITY_SCHEME = "bearerAuth"
+API_KEY_SCHEME = "apiKey"
+API_KEY_HEADER = "X-API-Key"
+API_PREFIX = "/api/v1"
 INVALID_TOKEN = "Invalid or expired token."
 
 
@@ -38,13 +49,17 @@ def login_required(roles: Iterable[str] | None = None):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
             actor = _authenticate()
-            if allowed is not None and actor.role not in allowed:
+            if actor.role == INTEGRATION:
+                needed = required_scope()
+                if needed not in actor.scopes:
+                    raise Forbidden(f"This API key does not have the scope {needed}.")
+            elif allowed is not None and actor.role not in allowed:
                 raise Forbidden("Your role may not do this action.")
             return view(*args, **kwargs)
 
         wrapper._apidoc = deepcopy(getattr(view, "_apidoc", {}))
         manual = wrapper._apidoc.setdefault("manual_doc", {})
-        manual["security"] = [{SECURITY_SCHEME: []}]
+        manual["security"] = [{SECURITY_SCHEME: []}, {API_KEY_SCHEME: []}]
         responses = wrapper._apidoc.setdefault("response", {}).setdefault("responses", {})
         responses.setdefault(401, []).append("UNAUTHORIZED")
         if allowed is not None:
@@ -62,7 +77,15 @@ def current_actor() -> Actor:
     return actor
 
 
+def required_scope() -> str:
+    """The scope an API key needs for this request."""
+    resource = request.path.removeprefix(API_PREFIX).strip("/").split("/", 1)[0]
+    return f"{resource}:{'read' if request.method in ('GET', 'HEAD') else 'write'}"
+
+
 def _authenticate() -> Actor:
+    if API_KEY_HEADER in request.headers:
+        return _authenticate_key(request.headers[API_KEY_HEADER])
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Authentication required.")
@@ -80,6 +103,22 @@ def _authenticate() -> Actor:
         user_id=str(user.id),
         role=user.role,
         team_id=str(user.team_id) if user.team_id else None,
+        language=language(),
+        request_id=request_id(),
+    )
+    return g.actor
+
+
+def _authenticate_key(presented: str) -> Actor:
+    key = session().scalars(
+        sa.select(ApiKey).where(ApiKey.key_hash == key_hash(presented.strip()))
+    ).first()
+    if key is None or key.revoked_at is not None:
+        raise Unauthorized("Invalid or revoked API key.")
+    g.actor = Actor(
+        user_id=None,
+        role=INTEGRATION,
+        scopes=tuple(key.scopes),
         language=language(),
         request_id=request_id(),
     )

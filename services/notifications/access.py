@@ -1,9 +1,10 @@
 """Who may do what here: reminders, the inbox and preferences belong to the signed-in user
-(another user's record is not found, never shown); webhooks are for admins."""
+(another user's record is not found, never shown); webhooks are for admins and API keys."""
 from __future__ import annotations
 
 import uuid
 
+from common.actor import INTEGRATION
 from common.errors import Forbidden
 from common.uow import UnitOfWork
 
@@ -15,6 +16,6 @@ def me(uow: UnitOfWork) -> uuid.UUID:
 
 
 def require_admin(uow: UnitOfWork) -> None:
-    if uow.actor.role not in ("admin", "system"):
-        raise Forbidden("Only admins manage webhooks.")
+    if uow.actor.role not in ("admin", "system", INTEGRATION):
+        raise Forbidden("Only admins and API keys manage webhooks.")
 

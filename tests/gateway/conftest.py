@@ -59,7 +59,7 @@ def app(make_app):
     yield app
     engine = database.engine(app)
     with engine.begin() as conn:
-        conn.execute(sa.text("TRUNCATE refresh_tokens, users, teams, outbox"))
+        conn.execute(sa.text("TRUNCATE refresh_tokens, api_keys, users, teams, outbox"))
     engine.dispose()
 
 

@@ -99,7 +99,9 @@ def test_openapi_document(client):
                  "/api/v1/users", "/api/v1/users/{user_id}", "/api/v1/teams", "/api/v1/teams/{team_id}"):
         assert path in spec["paths"], path
     assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
-    assert spec["paths"]["/api/v1/users"]["get"]["security"] == [{"bearerAuth": []}]
+    assert spec["components"]["securitySchemes"]["apiKey"] == {
+        "type": "apiKey", "in": "header", "name": "X-API-Key"}
+    assert spec["paths"]["/api/v1/users"]["get"]["security"] == [{"bearerAuth": []}, {"apiKey": []}]
     assert "422" not in str(spec["paths"])
     assert client.get("/api/v1/docs").status_code == 200
 
