@@ -49,6 +49,8 @@ class Team(Base):
 # -- catalogue and pipeline -------------------------------------------------------------------
 class Product(Versioned, Base):
     __tablename__ = "products"
+    # SKUs are unique whatever their case, also between two writers at the same moment.
+    __table_args__ = (sa.Index("uq_products_sku_lower", sa.func.lower(sa.text("sku")), unique=True),)
 
     id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=new_id)
     sku: Mapped[str] = mapped_column(sa.String(64), unique=True)
