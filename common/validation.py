@@ -57,6 +57,16 @@ class UTCDateTime(fields.AwareDateTime):
         return utc
 
 
+class BoundedDate(fields.Date):
+    """A calendar date between the years 1900 and 2999 (reminders count days back from it)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        parsed = super()._deserialize(value, attr, data, **kwargs)
+        if not 1900 <= parsed.year <= 2999:
+            raise MarshmallowError(OUT_OF_RANGE)
+        return parsed
+
+
 class VersionedUpdate(Schema):
     """The ``version`` every update carries (optimistic concurrency)."""
 

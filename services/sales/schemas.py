@@ -15,7 +15,7 @@ import decimal
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
 from common.listing import PageQuerySchema  # noqa: F401 - part of this contract
-from common.validation import UTCDateTime, VersionedUpdate
+from common.validation import BoundedDate, UTCDateTime, VersionedUpdate
 
 LEAD_STATUSES = ("new", "working", "qualified", "disqualified", "converted")
 OPEN_LEAD_STATUSES = ("new", "working", "qualified")
@@ -259,7 +259,7 @@ class ConvertDealSchema(Schema):
     title = fields.String(validate=NAME)
     amount = money()
     currency = currency(load_default=DEFAULT_CURRENCY)
-    expected_close_date = fields.Date(allow_none=True)
+    expected_close_date = BoundedDate(allow_none=True)
 
 
 class ConvertLeadSchema(Schema):
@@ -294,7 +294,7 @@ class DealFields(Schema):
     title = fields.String(validate=NAME)
     amount = money(metadata={"description": "With lines, their sum after discount"})
     currency = currency()
-    expected_close_date = fields.Date(allow_none=True)
+    expected_close_date = BoundedDate(allow_none=True)
     owner_id = fields.UUID(allow_none=True)
     team_id = fields.UUID(allow_none=True)
     lines = fields.List(fields.Nested(LineInputSchema), validate=validate.Length(max=MAX_LINES))
@@ -334,7 +334,7 @@ class DealSchema(Schema):
     stage = fields.String()
     probability = fields.Integer()
     status = fields.String(metadata={"enum": list(DEAL_STATUSES)})
-    expected_close_date = fields.Date(allow_none=True)
+    expected_close_date = BoundedDate(allow_none=True)
     owner_id = fields.UUID(allow_none=True)
     team_id = fields.UUID(allow_none=True)
     lost_reason = fields.String(allow_none=True)
@@ -380,13 +380,13 @@ class StageChangeSchema(Schema):
 # -- quotes ----------------------------------------------------------------------------------
 class QuoteCreateSchema(Schema):
     tax_rate = rate(load_default=decimal.Decimal("0"))
-    valid_until = fields.Date(required=True)
+    valid_until = BoundedDate(required=True)
 
 
 class QuoteUpdateSchema(VersionedUpdate):
     status = fields.String(validate=validate.OneOf(("sent", "accepted", "rejected")))
     tax_rate = rate()
-    valid_until = fields.Date()
+    valid_until = BoundedDate()
 
 
 class QuoteLineSchema(Schema):
@@ -408,7 +408,7 @@ class QuoteSchema(Schema):
     status = fields.String(metadata={"enum": list(QUOTE_STATUSES)})
     currency = fields.String()
     tax_rate = rate()
-    valid_until = fields.Date()
+    valid_until = BoundedDate()
     lines = fields.List(fields.Nested(QuoteLineSchema))
     subtotal = money()
     discount_total = money()
@@ -431,8 +431,8 @@ QUOTE_SORT_FIELDS = ("created_at", "number", "valid_until", "total", "status")
 class ContractFields(Schema):
     amount = money()
     currency = currency()
-    start_date = fields.Date()
-    end_date = fields.Date()
+    start_date = BoundedDate()
+    end_date = BoundedDate()
 
     @validates_schema
     def _dates(self, data, **kwargs):
@@ -447,8 +447,8 @@ class ContractCreateSchema(ContractFields):
     deal_id = fields.UUID()
     customer_id = fields.UUID()
     owner_id = fields.UUID(allow_none=True)
-    start_date = fields.Date(required=True)
-    end_date = fields.Date(required=True)
+    start_date = BoundedDate(required=True)
+    end_date = BoundedDate(required=True)
 
     @validates_schema
     def _source(self, data, **kwargs):
@@ -471,8 +471,8 @@ class ContractSchema(Schema):
     team_id = fields.UUID(allow_none=True)
     amount = money()
     currency = fields.String()
-    start_date = fields.Date()
-    end_date = fields.Date()
+    start_date = BoundedDate()
+    end_date = BoundedDate()
     status = fields.String(metadata={"enum": list(CONTRACT_STATUSES)})
     created_by = fields.UUID(allow_none=True)
     version = fields.Integer()
