@@ -17,7 +17,7 @@ from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 from nameko.timer import timer
 
-from common import config
+from common import config, metrics
 from common.actor import Actor
 from common.errors import CrmError
 from common.db import (
@@ -137,6 +137,24 @@ class ServiceDatabase:
                 )
             uow.commit()
 
+    def platform_metrics(self) -> list[dict]:
+        """The outbox backlog and the parked events, as every service reports them."""
+        platform = self._provider.platform
+        with self.session_factory() as session:
+            pending = session.scalar(sa.select(sa.func.count()).where(
+                platform.Outbox.published_at.is_(None)))
+            parked = dict(session.execute(
+                sa.select(platform.ParkedEvent.status, sa.func.count())
+                .group_by(platform.ParkedEvent.status)).all())
+        return [
+            metrics.family("crm_outbox_pending", "gauge",
+                           "Events committed and not yet published", [("", {}, pending)]),
+            metrics.family("crm_parked_events", "gauge",
+                           "Events whose handler failed: retrying, or dead-lettered",
+                           [("", {"status": status}, parked.get(status, 0))
+                            for status in ("retrying", "dead")]),
+        ]
+
     def due_parked_events(self) -> list[tuple[str, dict]]:
         Parked = self._provider.platform.ParkedEvent
         with self.session_factory() as session:
@@ -213,6 +231,15 @@ class PlatformService:
     @rpc
     def ping(self):
         return {"service": self.name, "status": "ok"}
+
+    @rpc
+    def metrics(self):
+        """Metric families for the gateway's /metrics (see ``common.metrics``)."""
+        return self.db.platform_metrics() + self.service_metrics()
+
+    def service_metrics(self) -> list[dict]:
+        """A service's own metric families; none by default."""
+        return []
 
     @timer(interval=5)
     def relay_outbox(self):

@@ -6,6 +6,7 @@ Reads CRM_PORT and CRM_LOG_LEVEL (the names every process shares, see common/con
 three settings of this server only: GUNICORN_WORKERS, GUNICORN_THREADS, FORWARDED_ALLOW_IPS.
 """
 import os
+import tempfile
 
 from common import config as crm  # not "config": that is a gunicorn setting
 
@@ -67,3 +68,14 @@ loglevel = crm.env("CRM_LOG_LEVEL", "INFO").lower()
 # networks). gunicorn's default trusts only localhost; never "*" where clients can reach
 # the gateway directly (they could forge their address).
 forwarded_allow_ips = crm.env("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+
+# /metrics sums the request metrics of every worker: prometheus_client's multiprocess mode,
+# its files in a directory made before the workers fork (inherited through the environment).
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="crm-gateway-metrics-")
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

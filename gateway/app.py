@@ -8,7 +8,7 @@ from flask import Flask
 from flask_smorest import Api
 
 from common import config
-from gateway import database, errors, request_context
+from gateway import database, errors, metrics, request_context
 from gateway.auth.access import API_KEY_HEADER, API_KEY_SCHEME, API_PREFIX, SECURITY_SCHEME
 from gateway.blueprints import api_keys, auth, customers, notifications, ops, sales, teams, users
 
@@ -65,6 +65,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     )
     errors.init_app(app)
     request_context.init_app(app)
+    metrics.init_app(app)
     database.init_app(app)
     auth.init_app(app)
     for blueprint, url_prefix in BLUEPRINTS:

@@ -68,8 +68,13 @@ def rpc_call(service: str, method: str, *args, **kwargs):
 
 def ping(service: str, timeout: float = 2) -> dict:
     """The service's ``ping`` answer, for readiness checks (no caller needed)."""
-    context = Actor.system("readyz").to_context() | {"request_id": request_id()}
-    return _call(service, "ping", (), {}, context, timeout)
+    return system_call(service, "ping", timeout)
+
+
+def system_call(service: str, method: str, timeout: float = 2):
+    """Call a platform entrypoint (``ping``, ``metrics``) as the gateway itself."""
+    context = Actor.system(method).to_context() | {"request_id": request_id()}
+    return _call(service, method, (), {}, context, timeout)
 
 
 def _call(service: str, method: str, args, kwargs, context: dict, timeout: float):

@@ -1,10 +1,11 @@
-"""Liveness and readiness probes, at the root (outside ``/api/v1``) where orchestrators look."""
+"""Liveness and readiness probes and metrics, at the root (outside ``/api/v1``) where
+orchestrators and Prometheus look."""
 from __future__ import annotations
 
 import functools
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import Response, current_app
 from flask_smorest import Blueprint
 from kombu import Connection
 from marshmallow import Schema, fields
@@ -13,7 +14,8 @@ from common import config
 from common.errors import CrmError
 from gateway.database import session
 from gateway.errors import problem
-from gateway.rpc import ping
+from gateway.metrics import gateway_exposition, services_exposition
+from gateway.rpc import ping, system_call
 
 blp = Blueprint("ops", __name__, description="Health and readiness")
 
@@ -71,3 +73,20 @@ def readyz():
             503, "service_unavailable", f"Not ready: {', '.join(failed)}.", extra={"checks": results}
         )
     return {"status": "ok", "checks": results}
+
+
+@blp.route("/metrics")
+@blp.doc(responses={200: {"description": "Prometheus text format",
+                          "content": {"text/plain": {"schema": {"type": "string"}}}}})
+def metrics():
+    """Request counts and durations, each service's outbox backlog and parked events, and
+    reminder lateness (crm_reminder_lateness_seconds)"""
+    timeout = current_app.config["PING_TIMEOUT"]
+    reports = {}
+    for service in current_app.config["CRM_SERVICES"]:
+        try:
+            reports[service] = system_call(service, "metrics", timeout)
+        except Exception:  # noqa: BLE001 - a silent service is reported as down, not an error
+            reports[service] = None
+    body = gateway_exposition() + services_exposition(reports)
+    return Response(body, mimetype="text/plain; version=0.0.4")

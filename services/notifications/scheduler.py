@@ -18,6 +18,7 @@ from typing import Callable
 
 import sqlalchemy as sa
 
+from common import metrics
 from common.db import utcnow
 from common.uow import UnitOfWork
 from services.notifications import reminders as r
@@ -104,3 +105,30 @@ def announce(uow: UnitOfWork, reminder: Reminder, notification: Notification | N
     r.emit(uow, "reminder.sent", reminder)
     r.publish(uow, "notification.created", notification.id, None,
               {**notification_out.dump(notification), "channels": channels})
+
+
+LATENESS_BUCKETS = (0.5, 1, 2, 5, 10, 30, 60, 300, 3600)
+
+
+def metrics_of(session) -> list[dict]:
+    """Reminder lateness (sent - due) as a histogram, and what is waiting, from the database:
+    whichever instance is asked answers for all of them."""
+    sent = Reminder.status == "sent"
+    row = session.execute(sa.select(
+        sa.func.count(), sa.func.coalesce(sa.func.sum(Reminder.lateness_ms), 0),
+        *[sa.func.count().filter(Reminder.lateness_ms <= bound * 1000) for bound in LATENESS_BUCKETS],
+    ).where(sent, Reminder.lateness_ms.is_not(None))).one()
+    count, total_ms, buckets = row[0], row[1], row[2:]
+    pending = session.scalar(sa.select(sa.func.count()).where(Reminder.status == "pending"))
+    failed_deliveries = session.scalar(
+        sa.select(sa.func.count()).where(Delivery.status == "failed"))
+    return [
+        metrics.histogram("crm_reminder_lateness_seconds",
+                          "How late reminders were sent (sent_at - due_at)",
+                          LATENESS_BUCKETS, buckets, total_ms / 1000, count),
+        metrics.family("crm_reminders_pending", "gauge", "Reminders waiting for their time",
+                       [("", {}, pending)]),
+        metrics.family("crm_deliveries_failed", "gauge",
+                       "Mail and webhook deliveries that failed for good",
+                       [("", {}, failed_deliveries)]),
+    ]

@@ -35,6 +35,10 @@ class NotificationsService(PlatformService):
         return UnitOfWork(self.db.session_factory, platform, self.name, Actor.system("scheduler"),
                           on_commit=lambda ids: eventlet.spawn_n(relay.publish_ids, ids))
 
+    def service_metrics(self):
+        with self.db.session_factory() as session:
+            return scheduler.metrics_of(session)
+
     # -- timers ----------------------------------------------------------------------------
     @timer(interval=TICK)
     def send_due_reminders(self):

@@ -444,3 +444,18 @@ def test_a_name_rebound_to_a_private_address_after_the_check_gets_nothing(monkey
         assert delivery.send_webhook(job) == 200 and received == ["/hook"]
     finally:
         server.shutdown()
+
+
+def test_lateness_is_exported_as_a_histogram(db):
+    for seconds_late in (0.2, 3, 400):
+        db.consume(activity(1, utcnow() - dt.timedelta(seconds=seconds_late)))
+    send_due(db)
+    with db.factory() as session:
+        families = {f["name"]: f for f in scheduler.metrics_of(session)}
+    buckets = {labels["le"]: value for suffix, labels, value in
+               families["crm_reminder_lateness_seconds"]["samples"] if suffix == "_bucket"}
+    lateness = [r.lateness_ms / 1000 for r in db.rows(Reminder)]
+    for bound in scheduler.LATENESS_BUCKETS:
+        assert buckets[repr(float(bound))] == sum(1 for late in lateness if late <= bound)
+    assert buckets["+Inf"] == 3 and buckets["1.0"] < 3 and buckets["3600.0"] == 3
+    assert families["crm_reminders_pending"]["samples"] == [["", {}, 0.0]]
