@@ -3,7 +3,9 @@ its caller, not even the gateway that validated the same request a moment before
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
+import zoneinfo
 
 from marshmallow import Schema, fields, validate
 from marshmallow import ValidationError as MarshmallowError
@@ -65,6 +67,17 @@ class BoundedDate(fields.Date):
         if not 1900 <= parsed.year <= 2999:
             raise MarshmallowError(OUT_OF_RANGE)
         return parsed
+
+
+@functools.cache
+def _time_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def time_zone(value: str) -> None:
+    """A validator: an IANA time zone name such as ``Asia/Shanghai``."""
+    if value not in _time_zones():
+        raise MarshmallowError("Unknown time zone.")
 
 
 class VersionedUpdate(Schema):

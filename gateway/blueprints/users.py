@@ -1,23 +1,22 @@
 """Users, their roles, teams and preferences (admins only)."""
 from __future__ import annotations
 
-import functools
 import uuid
-import zoneinfo
 
 import sqlalchemy as sa
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, ValidationError as MarshmallowError, fields, validate
+from marshmallow import Schema, fields, validate
 
 from common.actor import ROLES
+from common.listing import PageQuerySchema
+from common.validation import time_zone
 from gateway.auth import login_required
 from gateway.auth.passwords import MAX_LENGTH, MIN_LENGTH, hash_password
 from gateway.auth.tokens import revoke_user
 from gateway.database import check_reference, get_or_404, save, session
 from gateway.i18n import LANGUAGES
 from gateway.models import Team, User
-from common.listing import PageQuerySchema
 from gateway.pagination import list_page, page_schema
 from gateway.versioning import load_for_update, version_field
 
@@ -25,16 +24,6 @@ blp = Blueprint("users", __name__, description="Users and roles (admin only)")
 
 SORTABLE = ("username", "display_name", "role", "created_at", "updated_at", "last_login_at")
 ADMIN = ("admin",)
-
-
-@functools.cache
-def _time_zones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
-
-
-def _valid_time_zone(value: str) -> None:
-    if value not in _time_zones():
-        raise MarshmallowError("Unknown time zone.")
 
 
 class Username(fields.String):
@@ -73,7 +62,7 @@ class UserInputSchema(Schema):
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
     team_id = fields.UUID(allow_none=True)
     language = fields.String(validate=validate.OneOf(LANGUAGES))
-    timezone = fields.String(validate=[validate.Length(max=64), _valid_time_zone])
+    timezone = fields.String(validate=[validate.Length(max=64), time_zone])
     active = fields.Boolean()
 
 

@@ -7,13 +7,10 @@ catalogue ``docs/asyncapi.yaml`` is generated from :data:`EVENTS`.
 """
 from __future__ import annotations
 
-import functools
-import zoneinfo
-
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, fields, validate
 
 from common.listing import PageQuerySchema
-from common.validation import UTCDateTime
+from common.validation import UTCDateTime, time_zone
 
 LANGUAGES = ("en", "zh-CN")
 CHANNELS = ("in_app", "email")
@@ -40,16 +37,6 @@ OWN_EVENTS = (
 WEBHOOK_EVENT_TYPES = tuple(
     sorted({kind for kinds in CONSUMED_EVENTS.values() for kind in kinds} | set(OWN_EVENTS))
 )
-
-
-@functools.cache
-def _time_zones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
-
-
-def _valid_time_zone(value: str) -> None:
-    if value not in _time_zones():
-        raise ValidationError("Unknown time zone.")
 
 
 # -- reminders -------------------------------------------------------------------------------
@@ -136,7 +123,7 @@ class PreferencesSchema(Schema):
     )
     language = fields.String(validate=validate.OneOf(LANGUAGES), allow_none=True,
                              load_default=None)
-    timezone = fields.String(validate=_valid_time_zone, allow_none=True, load_default=None,
+    timezone = fields.String(validate=time_zone, allow_none=True, load_default=None,
                              metadata={"example": "Asia/Shanghai"})
 
 

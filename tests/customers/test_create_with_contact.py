@@ -3,7 +3,7 @@ import pytest
 
 from common.errors import Forbidden
 from services.customers import operations as op
-from tests.customers.test_operations import ALEX, SAM, outbox_types, run  # noqa: F401
+from tests.customers.conftest import ALEX, SAM, outbox_types
 
 PAYLOAD = {"customer": {"name": "Acme", "province": "Zhejiang"},
            "contact": {"name": "Li Lei", "email": "li@acme.cn"}}

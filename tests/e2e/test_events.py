@@ -3,9 +3,8 @@ import uuid
 
 import pytest
 
-from common.events import EnvelopeSchema
 from services.customers.schemas import EVENTS
-from tests.support.broker import EventTap
+from tests.support.broker import EventTap, assert_valid_event
 
 
 @pytest.fixture
@@ -16,9 +15,7 @@ def tap(stack):
 
 
 def assert_valid(event):
-    assert EnvelopeSchema().validate(event) == {}
-    schema, _ = EVENTS[event["type"]]
-    assert schema().validate(event["data"]) == {}, event
+    assert_valid_event(event, EVENTS)
 
 
 def test_customer_created_reaches_a_bound_consumer(stack, users, tap):

@@ -15,7 +15,7 @@ from common.events import envelope
 from common.uow import UnitOfWork
 from services.notifications import consumers, delivery, inbox, reminders, scheduler, webhooks
 from services.notifications.models import (
-    Base, Delivery, DeliveryAttempt, Notification, Recipient, Reminder, platform,
+    Base, Delivery, DeliveryAttempt, Reminder, platform,
 )
 from services.notifications.templates import render
 
