@@ -41,6 +41,56 @@ def upgrade(component: str, url: str | None = None) -> None:
     command.upgrade(alembic_config(component, url), "head")
 
 
+def create_platform_tables() -> None:
+    """The outbox, processed and parked events every component's database has (see
+    ``common.db.make_base``); each component's first revision calls this."""
+    import sqlalchemy as sa
+    from alembic import op
+
+    op.create_table(
+        "outbox",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("exchange", sa.String(length=100), nullable=False),
+        sa.Column("routing_key", sa.String(length=100), nullable=False),
+        sa.Column("payload", sa.JSON(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_outbox_created_at", "outbox", ["created_at"])
+    op.create_index("ix_outbox_published_at", "outbox", ["published_at"])
+    op.create_table(
+        "parked_events",
+        sa.Column("event_id", sa.String(length=64), nullable=False),
+        sa.Column("handler", sa.String(length=120), nullable=False),
+        sa.Column("payload", sa.JSON(), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_error", sa.Text(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("parked_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("event_id", "handler"),
+    )
+    op.create_index("ix_parked_events_next_attempt_at", "parked_events", ["next_attempt_at"])
+    op.create_index("ix_parked_events_status", "parked_events", ["status"])
+    op.create_table(
+        "processed_events",
+        sa.Column("event_id", sa.String(length=64), nullable=False),
+        sa.Column("handler", sa.String(length=120), nullable=False),
+        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("event_id", "handler"),
+    )
+
+
+def drop_platform_tables() -> None:
+    from alembic import op
+
+    for table in ("processed_events", "parked_events", "outbox"):
+        op.drop_table(table)
+
+
 def _render_item(type_, obj, autogen_context):
     """Render our UTC type decorator as the plain column type it stores."""
     from common.db import UTCDateTime

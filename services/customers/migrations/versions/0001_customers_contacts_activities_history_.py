@@ -7,6 +7,8 @@ Create Date: 2026-11-23 15:59:05.033912
 from alembic import op
 import sqlalchemy as sa
 
+from common.migrations import create_platform_tables, drop_platform_tables
+
 
 revision = '0001'
 down_revision = None
@@ -15,6 +17,7 @@ depends_on = None
 
 
 def upgrade() -> None:
+    create_platform_tables()
     op.create_table('customers',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
@@ -72,42 +75,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_field_changes_customer_id'), ['customer_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_field_changes_entity_id'), ['entity_id'], unique=False)
 
-    op.create_table('outbox',
-    sa.Column('id', sa.Uuid(), nullable=False),
-    sa.Column('exchange', sa.String(length=100), nullable=False),
-    sa.Column('routing_key', sa.String(length=100), nullable=False),
-    sa.Column('payload', sa.JSON(), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('published_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('last_error', sa.Text(), nullable=True),
-    sa.PrimaryKeyConstraint('id')
-    )
-    with op.batch_alter_table('outbox', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_outbox_created_at'), ['created_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_outbox_published_at'), ['published_at'], unique=False)
-
-    op.create_table('parked_events',
-    sa.Column('event_id', sa.String(length=64), nullable=False),
-    sa.Column('handler', sa.String(length=120), nullable=False),
-    sa.Column('payload', sa.JSON(), nullable=False),
-    sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('last_error', sa.Text(), nullable=False),
-    sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('parked_at', sa.DateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('event_id', 'handler')
-    )
-    with op.batch_alter_table('parked_events', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_parked_events_next_attempt_at'), ['next_attempt_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_parked_events_status'), ['status'], unique=False)
-
-    op.create_table('processed_events',
-    sa.Column('event_id', sa.String(length=64), nullable=False),
-    sa.Column('handler', sa.String(length=120), nullable=False),
-    sa.Column('processed_at', sa.DateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('event_id', 'handler')
-    )
     op.create_table('activities',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('customer_id', sa.Uuid(), nullable=False),
@@ -182,17 +149,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_activities_customer_id'))
 
     op.drop_table('activities')
-    op.drop_table('processed_events')
-    with op.batch_alter_table('parked_events', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_parked_events_status'))
-        batch_op.drop_index(batch_op.f('ix_parked_events_next_attempt_at'))
-
-    op.drop_table('parked_events')
-    with op.batch_alter_table('outbox', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_outbox_published_at'))
-        batch_op.drop_index(batch_op.f('ix_outbox_created_at'))
-
-    op.drop_table('outbox')
     with op.batch_alter_table('field_changes', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_field_changes_entity_id'))
         batch_op.drop_index(batch_op.f('ix_field_changes_customer_id'))
@@ -212,3 +168,4 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_customers_city'))
 
     op.drop_table('customers')
+    drop_platform_tables()

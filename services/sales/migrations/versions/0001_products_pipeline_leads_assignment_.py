@@ -7,6 +7,8 @@ Create Date: 2026-11-23 16:21:01.844395
 from alembic import op
 import sqlalchemy as sa
 
+from common.migrations import create_platform_tables, drop_platform_tables
+
 
 revision = '0001'
 down_revision = None
@@ -15,6 +17,7 @@ depends_on = None
 
 
 def upgrade() -> None:
+    create_platform_tables()
     op.create_table('assignment_rules',
     sa.Column('team_id', sa.Uuid(), nullable=False),
     sa.Column('strategy', sa.String(length=16), nullable=False),
@@ -107,32 +110,6 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     op.create_index(op.f('ix_members_team_id'), 'members', ['team_id'], unique=False)
-    op.create_table('outbox',
-    sa.Column('id', sa.Uuid(), nullable=False),
-    sa.Column('exchange', sa.String(length=100), nullable=False),
-    sa.Column('routing_key', sa.String(length=100), nullable=False),
-    sa.Column('payload', sa.JSON(), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('published_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('last_error', sa.Text(), nullable=True),
-    sa.PrimaryKeyConstraint('id')
-    )
-    op.create_index(op.f('ix_outbox_created_at'), 'outbox', ['created_at'], unique=False)
-    op.create_index(op.f('ix_outbox_published_at'), 'outbox', ['published_at'], unique=False)
-    op.create_table('parked_events',
-    sa.Column('event_id', sa.String(length=64), nullable=False),
-    sa.Column('handler', sa.String(length=120), nullable=False),
-    sa.Column('payload', sa.JSON(), nullable=False),
-    sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('last_error', sa.Text(), nullable=False),
-    sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('parked_at', sa.DateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('event_id', 'handler')
-    )
-    op.create_index(op.f('ix_parked_events_next_attempt_at'), 'parked_events', ['next_attempt_at'], unique=False)
-    op.create_index(op.f('ix_parked_events_status'), 'parked_events', ['status'], unique=False)
     stages = op.create_table('pipeline_stages',
     sa.Column('key', sa.String(length=40), nullable=False),
     sa.Column('name', sa.String(length=100), nullable=False),
@@ -152,12 +129,6 @@ def upgrade() -> None:
             ("lost", "Lost", 0),
         ))
     ])
-    op.create_table('processed_events',
-    sa.Column('event_id', sa.String(length=64), nullable=False),
-    sa.Column('handler', sa.String(length=120), nullable=False),
-    sa.Column('processed_at', sa.DateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('event_id', 'handler')
-    )
     op.create_table('products',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('sku', sa.String(length=64), nullable=False),
@@ -281,14 +252,7 @@ def downgrade() -> None:
     op.drop_table('teams')
     op.drop_index(op.f('ix_products_category'), table_name='products')
     op.drop_table('products')
-    op.drop_table('processed_events')
     op.drop_table('pipeline_stages')
-    op.drop_index(op.f('ix_parked_events_status'), table_name='parked_events')
-    op.drop_index(op.f('ix_parked_events_next_attempt_at'), table_name='parked_events')
-    op.drop_table('parked_events')
-    op.drop_index(op.f('ix_outbox_published_at'), table_name='outbox')
-    op.drop_index(op.f('ix_outbox_created_at'), table_name='outbox')
-    op.drop_table('outbox')
     op.drop_index(op.f('ix_members_team_id'), table_name='members')
     op.drop_table('members')
     op.drop_index(op.f('ix_leads_team_id'), table_name='leads')
@@ -310,3 +274,4 @@ def downgrade() -> None:
     op.drop_table('deals')
     op.drop_table('counters')
     op.drop_table('assignment_rules')
+    drop_platform_tables()
