@@ -59,6 +59,11 @@ class Actor:
         return self.role in ("admin", "analyst", "system", INTEGRATION)
 
     @property
+    def acts_as_admin(self) -> bool:
+        """Admins, the system itself, and API keys (whose scopes the gateway checks)."""
+        return self.role in ("admin", "system", INTEGRATION)
+
+    @property
     def can_write(self) -> bool:
         return self.role != "analyst"
 

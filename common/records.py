@@ -12,7 +12,7 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from common.actor import INTEGRATION, Actor
+from common.actor import Actor
 from common.errors import Conflict, Forbidden, NotFound
 
 
@@ -62,7 +62,7 @@ def ownership(actor: Actor, owner_id, team_id, noun: str):
     require_write(actor, noun)
     me, my_team = optional_uuid(actor.user_id), optional_uuid(actor.team_id)
     owner_id, team_id = optional_uuid(owner_id), optional_uuid(team_id)
-    if actor.role in ("admin", "system", INTEGRATION):
+    if actor.acts_as_admin:
         return owner_id or me, team_id or (my_team if owner_id in (None, me) else None)
     if team_id not in (None, my_team):
         raise Forbidden(f"You may only assign {noun} to your own team.")

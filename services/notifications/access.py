@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-from common.actor import INTEGRATION
 from common.errors import Forbidden
 from common.uow import UnitOfWork
 
@@ -16,6 +15,6 @@ def me(uow: UnitOfWork) -> uuid.UUID:
 
 
 def require_admin(uow: UnitOfWork) -> None:
-    if uow.actor.role not in ("admin", "system", INTEGRATION):
+    if not uow.actor.acts_as_admin:
         raise Forbidden("Only admins and API keys manage webhooks.")
 

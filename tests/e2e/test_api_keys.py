@@ -17,7 +17,7 @@ def key_client(stack, admin, *scopes):
 def test_a_key_works_within_its_scopes(stack, admin, users):
     sam, sara = users["sam"], users["sara"]
     erp = key_client(stack, admin, "customers:read", "customers:write", "leads:write",
-                     "webhooks:write")
+                     "products:write", "webhooks:write")
     sams = sam.post("/customers", json={"name": f"Sam's {uuid.uuid4().hex[:6]}"}).json()
     saras = sara.post("/customers", json={"name": f"Sara's {uuid.uuid4().hex[:6]}"}).json()
     seen = {c["id"] for c in erp.get("/customers", params={"per_page": 200}).json()["items"]}
@@ -39,6 +39,10 @@ def test_a_key_works_within_its_scopes(stack, admin, users):
 
     hook = erp.post("/webhooks", json={"url": "https://93.184.216.34/crm", "event_types": ["deal.won"]})
     assert hook.status_code == 201, hook.text
+
+    product = erp.post("/products", json={"sku": f"ERP-{uuid.uuid4().hex[:6]}", "name": "Synced",
+                                          "list_price": "10.00"})
+    assert product.status_code == 201, product.text
 
     assert erp.get("/deals").status_code == 403
     assert erp.get("/leads").status_code == 403  # leads:read was not granted
