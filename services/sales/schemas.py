@@ -36,16 +36,31 @@ def _text(max_length: int, **kwargs):
     return fields.String(validate=validate.Length(max=max_length), allow_none=True, **kwargs)
 
 
+def _between(low, high):
+    """Range validation of a decimal sent as a string. (``validate.Range`` would be documented
+    as a numeric ``maximum`` on a string field, which is not valid OpenAPI.)"""
+
+    def check(value):
+        if not low <= value <= high:
+            raise ValidationError(
+                f"Must be greater than or equal to {low} and less than or equal to {high}.")
+
+    return check
+
+
 def money(**kwargs):
     """A decimal amount with two places, never negative; answered as a string."""
+    kwargs.setdefault("metadata", {}).setdefault(
+        "description", f"A decimal string with two places, 0 to {MAX_MONEY}")
     return fields.Decimal(places=2, rounding=decimal.ROUND_HALF_UP, as_string=True,
-                          validate=validate.Range(min=0, max=MAX_MONEY), **kwargs)
+                          validate=_between(0, MAX_MONEY), **kwargs)
 
 
 def rate(**kwargs):
     """A rate from 0 to 1 (``0.10`` is 10 %), four places; answered as a string."""
+    kwargs.setdefault("metadata", {}).setdefault("description", "A decimal string from 0 to 1")
     return fields.Decimal(places=4, rounding=decimal.ROUND_HALF_UP, as_string=True,
-                          validate=validate.Range(min=0, max=1), **kwargs)
+                          validate=_between(0, 1), **kwargs)
 
 
 def currency(**kwargs):
