@@ -55,6 +55,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     api = CrmApi(
         app,
         spec_kwargs={
+            "extra_plugins": [errors.ProblemJsonPlugin()],
             "components": {
                 "securitySchemes": {
                     SECURITY_SCHEME: {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 import marshmallow as ma
+from apispec import BasePlugin
 from flask import Flask, Response, jsonify
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
@@ -152,6 +153,28 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(CrmError, handle_crm_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(Exception, handle_unexpected)
+
+
+class ProblemJsonPlugin(BasePlugin):
+    """Documents error responses as ``application/problem+json``, the type they are sent with
+    (flask-smorest documents every response with the success type)."""
+
+    def response_helper(self, response, **kwargs):
+        # flask-smorest's component responses are its error responses.
+        return _as_problem(response)
+
+    def operation_helper(self, path=None, operations=None, **kwargs):
+        for operation in (operations or {}).values():
+            for code, response in operation.get("responses", {}).items():
+                if str(code)[:1] in ("4", "5") and isinstance(response, dict):
+                    _as_problem(response)
+
+
+def _as_problem(response: dict) -> dict:
+    content = response.get("content")
+    if content and "application/json" in content:
+        content[PROBLEM_CONTENT_TYPE] = content.pop("application/json")
+    return response
 
 
 class ArgumentParser(FlaskParser):

@@ -119,6 +119,10 @@ MESSAGES: list[tuple[str, str]] = [
         r"Must be greater than or equal to (\S+) and less than or equal to (\S+)\.",
         "必须大于等于 {0} 且小于等于 {1}。",
     ),
+    (
+        r"Must be greater than (\S+) and less than or equal to (\S+)\.",
+        "必须大于 {0} 且小于等于 {1}。",
+    ),
     (r"Must be greater than or equal to (\S+)\.", "必须大于等于 {0}。"),
     (r"Must be less than or equal to (\S+)\.", "必须小于等于 {0}。"),
     (r"Must be greater than (\S+)\.", "必须大于 {0}。"),

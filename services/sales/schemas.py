@@ -36,31 +36,37 @@ def _text(max_length: int, **kwargs):
     return fields.String(validate=validate.Length(max=max_length), allow_none=True, **kwargs)
 
 
-def _between(low, high):
+def _between(low, high, *, low_inclusive: bool = True):
     """Range validation of a decimal sent as a string. (``validate.Range`` would be documented
     as a numeric ``maximum`` on a string field, which is not valid OpenAPI.)"""
 
     def check(value):
-        if not low <= value <= high:
-            raise ValidationError(
-                f"Must be greater than or equal to {low} and less than or equal to {high}.")
+        if value < low or (value == low and not low_inclusive) or value > high:
+            lower = "greater than or equal to" if low_inclusive else "greater than"
+            raise ValidationError(f"Must be {lower} {low} and less than or equal to {high}.")
 
     return check
 
 
+def decimal_string(places: int, low, high, *, low_inclusive: bool = True, **kwargs):
+    """A decimal with ``places`` places, answered as a string (and so documented)."""
+    metadata = kwargs.pop("metadata", {})
+    above = "from" if low_inclusive else "above"
+    metadata = {"type": "string", "format": "decimal",
+                "description": f"A decimal string, {above} {low} to {high}", **metadata}
+    return fields.Decimal(places=places, rounding=decimal.ROUND_HALF_UP, as_string=True,
+                          validate=_between(low, high, low_inclusive=low_inclusive),
+                          metadata=metadata, **kwargs)
+
+
 def money(**kwargs):
-    """A decimal amount with two places, never negative; answered as a string."""
-    kwargs.setdefault("metadata", {}).setdefault(
-        "description", f"A decimal string with two places, 0 to {MAX_MONEY}")
-    return fields.Decimal(places=2, rounding=decimal.ROUND_HALF_UP, as_string=True,
-                          validate=_between(0, MAX_MONEY), **kwargs)
+    """A decimal amount with two places, never negative."""
+    return decimal_string(2, 0, MAX_MONEY, **kwargs)
 
 
 def rate(**kwargs):
-    """A rate from 0 to 1 (``0.10`` is 10 %), four places; answered as a string."""
-    kwargs.setdefault("metadata", {}).setdefault("description", "A decimal string from 0 to 1")
-    return fields.Decimal(places=4, rounding=decimal.ROUND_HALF_UP, as_string=True,
-                          validate=_between(0, 1), **kwargs)
+    """A rate from 0 to 1 (``0.10`` is 10 %), four places."""
+    return decimal_string(4, 0, 1, **kwargs)
 
 
 def currency(**kwargs):
@@ -291,8 +297,7 @@ class ConversionSchema(Schema):
 # -- deals -----------------------------------------------------------------------------------
 class LineInputSchema(Schema):
     product_id = fields.UUID(required=True)
-    quantity = fields.Decimal(required=True, places=3, as_string=True,
-                              validate=validate.Range(min=0, min_inclusive=False, max=10**8))
+    quantity = decimal_string(3, 0, 10**8, low_inclusive=False, required=True)
     unit_price = money(metadata={"description": "Defaults to the product's list price"})
     discount = rate(load_default=decimal.Decimal("0"))
 
