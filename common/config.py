@@ -80,6 +80,12 @@ def gateway_port() -> int:
     return int(env("CRM_PORT", "8000"))
 
 
+def trusted_proxies() -> int:
+    """How many reverse proxies stand in front of the gateway: their ``X-Forwarded-For``
+    entries are trusted to name the client (rate limits and logs key on it). 0: none."""
+    return int(env("CRM_TRUSTED_PROXIES", "0"))
+
+
 def services() -> list[str]:
     """The services the gateway's readiness check pings."""
     return env("CRM_SERVICES", "customers,sales,notifications").split(",")

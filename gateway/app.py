@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask import Flask
 from flask_smorest import Api
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from common import config
 from gateway import database, errors, metrics, request_context
@@ -49,6 +50,10 @@ def create_app(overrides: dict | None = None) -> Flask:
         PING_TIMEOUT=2.0,
     )
     app.config.update(overrides or {})
+    proxies = config.trusted_proxies()
+    if proxies:
+        # The client's address as the proxies saw it, for the login rate limit and the logs.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
     app.json.sort_keys = False  # keep problem fields in the RFC's order
     app.json.ensure_ascii = False  # Chinese messages readable as sent
 

@@ -187,3 +187,18 @@ def test_weaker_hash_is_upgraded_at_login(client, make_user, db):
     assert sam.password_hash != old_hash and not _hasher.check_needs_rehash(sam.password_hash)
     assert sam.version == version  # logging in is not an edit
     assert login(client, "sam").status_code == 200
+
+
+def test_behind_a_trusted_proxy_the_rate_limit_keys_on_the_client(make_app, monkeypatch):
+    """Each client behind the proxy has its own login budget."""
+    monkeypatch.setenv("CRM_TRUSTED_PROXIES", "1")
+    client = make_app().test_client()
+    for attempt in range(10):
+        client.post("/api/v1/auth/login", json={"username": f"nobody{attempt}", "password": "x" * 10},
+                    headers={"X-Forwarded-For": "203.0.113.7"})
+    limited = client.post("/api/v1/auth/login", json={"username": "other", "password": "x" * 10},
+                          headers={"X-Forwarded-For": "203.0.113.7"})
+    assert limited.status_code == 429
+    other_client = client.post("/api/v1/auth/login", json={"username": "other", "password": "x" * 10},
+                               headers={"X-Forwarded-For": "198.51.100.9"})
+    assert other_client.status_code == 401
