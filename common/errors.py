@@ -29,10 +29,6 @@ class ValidationError(CrmError):
     code = "validation_failed"
     status = 400
 
-    @property
-    def field_errors(self) -> dict:
-        return self.details
-
 
 @deserialize_to_instance
 class NotFound(CrmError):
