@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from common.db import new_id, utcnow
 from common.errors import NotFound, ValidationError
 from common.listing import order_by, paginate
+from common import snapshots
 from common.records import as_uuid, check_version
 from common.uow import UnitOfWork
 from common.validation import load
@@ -429,3 +430,18 @@ def update_activity(uow: UnitOfWork, activity_id, payload) -> dict:
                    "activity.updated", activity_out.dump)
     uow.commit()
     return after
+
+
+# -- snapshots (the reports' rebuild) -------------------------------------------------------
+SNAPSHOT_KINDS = {
+    "customer": (Customer, customer_out.dump),
+    "contact": (Contact, lambda contact: {
+        **contact_out.dump(contact),
+        "deleted_at": contact.deleted_at.isoformat() if contact.deleted_at else None}),
+    "activity": (Activity, activity_out.dump),
+}
+
+
+def snapshot(uow: UnitOfWork, kind, after, limit) -> dict:
+    """A page of every customer, contact or activity, trashed ones included (by id)."""
+    return snapshots.page(uow.session, uow.actor, SNAPSHOT_KINDS, kind, after, limit)

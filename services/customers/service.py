@@ -90,3 +90,7 @@ class CustomersService(PlatformService):
     @rpc_method
     def update_activity(self, activity_id, payload):
         return self._run(operations.update_activity, activity_id, payload)
+
+    @rpc_method
+    def snapshot(self, kind, after=None, limit=500):
+        return self._run(operations.snapshot, kind, after, limit)

@@ -5,13 +5,13 @@ import sqlalchemy as sa
 
 from common.errors import Conflict, NotFound, ValidationError
 from common.listing import order_by, paginate
-from common.records import as_uuid, check_version
+from common.records import as_uuid, check_version, locked_row
 from common.uow import UnitOfWork
 from common.validation import load
 from services.sales import access
 from services.sales import schemas as s
 from services.sales.events import emit_deal
-from services.sales.models import Deal, Product, Stage
+from services.sales.models import Counter, Deal, Product, Stage
 
 product_out = s.ProductSchema()
 stage_out = s.StageSchema()
@@ -99,8 +99,29 @@ def stage(session, key: str) -> Stage:
     raise ValidationError("Invalid input.", {"stage": [f"Unknown stage {key}; use one of: {known}."]})
 
 
+PIPELINE_COUNTER = "pipeline"
+
+
 def get_pipeline(uow: UnitOfWork) -> dict:
-    return {"stages": [stage_out.dump(item) for item in stages(uow.session)]}
+    counter = uow.session.get(Counter, PIPELINE_COUNTER)
+    return {"stages": [stage_out.dump(item) for item in stages(uow.session)],
+            "version": counter.value if counter else 0}
+
+
+def _publish_pipeline(uow: UnitOfWork, counter: Counter) -> None:
+    """A new version of the pipeline and its ``pipeline.updated`` event."""
+    counter.value += 1
+    uow.session.flush()
+    uow.emit("pipeline.updated", PIPELINE_COUNTER, counter.value, get_pipeline(uow))
+
+
+def announce_pipeline(uow: UnitOfWork) -> None:
+    """Publish the pipeline once if it never was (the default one the migration wrote), so
+    consumers know the stages before any admin changes them."""
+    counter = locked_row(uow.session, Counter, PIPELINE_COUNTER, value=0)
+    if counter.value == 0:
+        _publish_pipeline(uow, counter)
+    uow.commit()
 
 
 def set_pipeline(uow: UnitOfWork, payload) -> dict:
@@ -134,5 +155,6 @@ def set_pipeline(uow: UnitOfWork, payload) -> dict:
             deal.probability = wanted[deal.stage]["probability"]
             uow.session.flush()
             emit_deal(uow, "deal.updated", deal)
+    _publish_pipeline(uow, locked_row(uow.session, Counter, PIPELINE_COUNTER, value=0))
     uow.commit()
     return get_pipeline(uow)

@@ -148,6 +148,8 @@ class PipelineSchema(Schema):
 
     stages = fields.List(fields.Nested(StageSchema), required=True,
                          validate=validate.Length(min=2, max=50))
+    version = fields.Integer(dump_only=True, metadata={
+        "description": "Counts the pipeline's changes (pipeline.updated carries it)"})
 
     @validates_schema
     def _keys(self, data, **kwargs):
@@ -558,6 +560,9 @@ EVENTS = {
                                          "are rejected."),
     "quote.rejected": (QuoteEventSchema, "A quote was rejected."),
     "quote.expired": (QuoteEventSchema, "A draft or sent quote passed its valid_until date."),
+    "pipeline.updated": (
+        PipelineSchema, "The pipeline's stages, in order, as they are now (published when an "
+                        "admin changes them, and once when the service first starts)."),
     "contract.created": (ContractSchema, "A contract was made (from a won deal or directly)."),
     "contract.updated": (
         ContractSchema, "A contract changed (dates, amount, terminated or expired)."),

@@ -11,7 +11,7 @@ from nameko.timer import timer
 from common.actor import CurrentActor
 from common.remote import TimedRpcProxy
 from common.service import Database, PlatformService, handles, rpc_method
-from services.sales import assignment, catalogue, deals, documents, leads, members
+from services.sales import assignment, catalogue, deals, documents, leads, members, snapshots
 from services.sales.models import platform
 
 
@@ -141,6 +141,14 @@ class SalesService(PlatformService):
     @timer(interval=60)
     def expire_documents(self):
         self._run(documents.expire_due)
+
+    @timer(interval=3600, eager=True)
+    def announce_pipeline(self):
+        self._run(catalogue.announce_pipeline)
+
+    @rpc_method
+    def snapshot(self, kind, after=None, limit=500):
+        return self._run(snapshots.snapshot, kind, after, limit)
 
     # -- events --------------------------------------------------------------------------
     @handles("gateway", "user.created")
