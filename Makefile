@@ -4,7 +4,6 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
-SERVICES := services.customers.service:CustomersService services.sales.service:SalesService services.notifications.service:NotificationsService
 export CRM_DATA_DIR ?= $(CURDIR)/var
 
 .PHONY: run test install broker migrate topology seed bench clean
@@ -31,7 +30,7 @@ migrate: install
 	$(BIN)/python -m common.migrations
 
 topology: install
-	$(BIN)/python -m common.topology $(SERVICES)
+	$(BIN)/python -m common.topology
 
 seed: install
 	$(BIN)/python -m gateway.seed --demo

@@ -1,4 +1,5 @@
-"""Generate the event catalogue ``docs/asyncapi.yaml`` from each service's ``schemas.EVENTS``.
+"""Generate the event catalogue ``docs/asyncapi.yaml`` from the ``EVENTS`` each component of
+``common.components`` publishes.
 
     python -m common.asyncapi          # rewrite docs/asyncapi.yaml
     python -m common.asyncapi --check  # exit 1 when the file is not current (the tests do this)
@@ -6,7 +7,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from pathlib import Path
 
@@ -14,13 +14,11 @@ import yaml
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
+from common import components
 from common.events import EnvelopeSchema, exchange_name
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGUE = ROOT / "docs" / "asyncapi.yaml"
-PUBLISHERS = {"gateway": "gateway.events", "customers": "services.customers.schemas",
-              "sales": "services.sales.schemas",
-              "notifications": "services.notifications.schemas"}
 
 
 def _schema_name(schema_cls) -> str:
@@ -31,9 +29,9 @@ def build() -> dict:
     spec = APISpec("CRM events", "1", "3.0.3", plugins=[MarshmallowPlugin()])
     spec.components.schema("Envelope", schema=EnvelopeSchema)
     channels, messages = {}, {}
-    for source, module_name in PUBLISHERS.items():
-        events = importlib.import_module(module_name).EVENTS
-        for event_type, (schema_cls, summary) in sorted(events.items()):
+    for component in components.COMPONENTS:
+        source = component.name
+        for event_type, (schema_cls, summary) in sorted(component.published_events().items()):
             name = _schema_name(schema_cls)
             if name not in spec.components.schemas:
                 spec.components.schema(name, schema=schema_cls)

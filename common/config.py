@@ -10,9 +10,12 @@ import secrets
 import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from common import components
 
 DEFAULT_AMQP_URI = "amqp://guest:guest@localhost:5672/"
-SERVICES = ("customers", "sales", "notifications", "reports")
+SERVICES = tuple(components.service_names())
 
 
 def env(name: str, default: str | None = None) -> str | None:
@@ -87,8 +90,8 @@ def trusted_proxies() -> int:
 
 
 def services() -> list[str]:
-    """The services the gateway's readiness check pings."""
-    return env("CRM_SERVICES", "customers,sales,notifications").split(",")
+    """The services the gateway's readiness check pings; default: every registered one."""
+    return env("CRM_SERVICES", ",".join(SERVICES)).split(",")
 
 
 def rpc_timeout() -> float:
@@ -141,6 +144,22 @@ def deal_closing_days() -> int:
 def deal_stale_days() -> int:
     """An open deal with no stage change and no activity for this many days is stale."""
     return int(env("CRM_DEAL_STALE_DAYS", "14"))
+
+
+def business_tz() -> ZoneInfo:
+    """The time zone whose calendar days, weeks, months... report periods follow (an IANA
+    name such as ``Asia/Shanghai``)."""
+    name = env("CRM_BUSINESS_TZ", "UTC")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"CRM_BUSINESS_TZ={name!r} is not a known time zone "
+                         "(an IANA name such as Asia/Shanghai)") from exc
+
+
+def report_currency() -> str:
+    """The currency reports total in when a query names none (ISO 4217 code)."""
+    return env("CRM_CURRENCY", "CNY")
 
 
 NAMEKO_CONFIG_FILE = Path(__file__).resolve().parent.parent / "deploy" / "nameko.yml"

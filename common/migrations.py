@@ -3,33 +3,25 @@
     python -m common.migrations            # upgrade all components to head
     python -m common.migrations customers  # just one
 
-Each component keeps its own history under ``<component>/migrations``; its ``env.py`` calls
-:func:`run_env` with its metadata. PostgreSQL databases are created when missing. Run this as
-a one-off step before the services start (never at container start: replicas would race).
+Each component of ``common.components`` keeps its own history under its ``migrations/``
+(applied in the registry's order); its ``env.py`` calls :func:`run_env` with its metadata.
+PostgreSQL databases are created when missing. Run this as a one-off step before the
+services start (never at container start: replicas would race).
 """
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 
-from common import config
+from common import components, config
 from common.db import ensure_database, is_sqlite, sqlalchemy_url
-
-ROOT = Path(__file__).resolve().parent.parent
-MIGRATIONS = {
-    "gateway": ROOT / "gateway" / "migrations",
-    "customers": ROOT / "services" / "customers" / "migrations",
-    "sales": ROOT / "services" / "sales" / "migrations",
-    "notifications": ROOT / "services" / "notifications" / "migrations",
-}
 
 
 def alembic_config(component: str, url: str | None = None) -> Config:
     cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS[component]))
+    cfg.set_main_option("script_location", str(components.by_name(component).migrations))
     url = sqlalchemy_url(url or config.database_url(component))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
@@ -132,12 +124,13 @@ def run_env(metadata) -> None:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description="Apply Alembic migrations")
-    parser.add_argument("components", nargs="*", help=f"default: all of {', '.join(MIGRATIONS)}")
+    parser.add_argument("components", nargs="*",
+                        help=f"default: all of {', '.join(components.names())}")
     args = parser.parse_args(argv)
-    unknown = set(args.components) - set(MIGRATIONS)
+    unknown = set(args.components) - set(components.names())
     if unknown:
         parser.error(f"unknown component(s): {', '.join(sorted(unknown))}")
-    for component in args.components or list(MIGRATIONS):
+    for component in args.components or components.names():
         upgrade(component)
         print(f"migrated {component}: {config.database_url(component).split('@')[-1]}")
 

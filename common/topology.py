@@ -4,30 +4,26 @@ nameko declares a handler's queue only when the handler first starts, and an eve
 before that is confirmed by the broker and silently discarded. Declaring every exchange, every
 handler queue and its binding ahead of time makes such an event wait in its queue instead.
 
-    python -m common.topology services.customers.service:CustomersService ...
+    python -m common.topology                                   # every registered service
+    python -m common.topology services.customers.service:CustomersService ...  # just these
+
+An exchange is declared for each component that publishes events (``common.components``).
 """
 from __future__ import annotations
 
 import argparse
-import importlib
 import inspect
 import logging
 
 from kombu import Connection, Exchange, Queue
 
-from common import config
+from common import components, config
 from common.events import exchange_name
 from common.service import DEAD_LETTER_EXCHANGE
 
 log = logging.getLogger(__name__)
 
-EVENT_SOURCES = ("customers", "sales", "notifications", "gateway")
 DEAD_LETTER_QUEUE = "crm.dead-letter"
-
-
-def load_service(path: str):
-    module_name, _, class_name = path.partition(":")
-    return getattr(importlib.import_module(module_name), class_name)
 
 
 def handler_queues(service_cls) -> list[Queue]:
@@ -55,7 +51,7 @@ def declare(service_classes, amqp_uri: str | None = None) -> list[str]:
     declared = []
     with Connection(amqp_uri or config.amqp_uri(), connect_timeout=5) as conn:
         channel = conn.channel()
-        for source in EVENT_SOURCES:
+        for source in components.event_sources():
             Exchange(exchange_name(source), type="topic", durable=True)(channel).declare()
             declared.append(f"exchange {exchange_name(source)}")
         dlx = Exchange(DEAD_LETTER_EXCHANGE, type="topic", durable=True)
@@ -72,9 +68,11 @@ def declare(service_classes, amqp_uri: str | None = None) -> list[str]:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("services", nargs="*", help="module:Class of each service")
+    parser.add_argument("services", nargs="*",
+                        help="module:Class of each service; default: every registered one")
     args = parser.parse_args(argv)
-    for line in declare([load_service(path) for path in args.services]):
+    paths = args.services or components.service_classes().values()
+    for line in declare([components.load_class(path) for path in paths]):
         print(f"declared {line}")
 
 

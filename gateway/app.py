@@ -11,7 +11,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from common import config
 from gateway import database, errors, metrics, request_context
 from gateway.auth.access import API_KEY_HEADER, API_KEY_SCHEME, API_PREFIX, SECURITY_SCHEME
-from gateway.blueprints import api_keys, auth, customers, notifications, ops, sales, teams, users
+from gateway.blueprints import (api_keys, auth, customers, notifications, ops, reports, sales,
+                                teams, users)
 
 
 # (blueprint, url_prefix): every resource of the API, in the order the docs list them.
@@ -24,6 +25,7 @@ BLUEPRINTS = [
     (customers.blp, API_PREFIX),
     (sales.blp, API_PREFIX),
     (notifications.blp, API_PREFIX),
+    (reports.blp, API_PREFIX),
 ]
 
 

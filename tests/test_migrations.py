@@ -10,12 +10,10 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from common import components
 from common.db import create_db_engine, sqlalchemy_url
-from common.migrations import MIGRATIONS, upgrade
+from common.migrations import upgrade
 from tests.support.stack import PG_SERVER
-
-MODELS = {"gateway": "gateway.models"} | {
-    name: f"services.{name}.models" for name in MIGRATIONS if name != "gateway"}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -37,11 +35,11 @@ def fresh_url(request, tmp_path):
     server.dispose()
 
 
-@pytest.mark.parametrize("component", sorted(MIGRATIONS))
+@pytest.mark.parametrize("component", components.names())
 def test_migrations_match_the_models(component, fresh_url):
     url = fresh_url(component)
     upgrade(component, url)
-    metadata = importlib.import_module(MODELS[component]).Base.metadata
+    metadata = importlib.import_module(components.by_name(component).models_module).Base.metadata
     engine = create_db_engine(url)
     try:
         with engine.connect() as conn:

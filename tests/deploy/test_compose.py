@@ -2,9 +2,9 @@
 
 What would otherwise show only at ``docker compose up`` or ``kubectl apply``: a component
 without its broker or database, an environment variable that no process reads, a command
-naming a module or class that does not exist, a service missing from the setup's topology,
-a database the PostgreSQL init script does not create, a gunicorn setting misspelt, a secret
-written into a file.
+naming a module or class that does not exist, a file that does not run or name exactly the
+components of the registry (``common/components.py``), a database the PostgreSQL init script
+does not create, a gunicorn setting misspelt, a secret written into a file.
 """
 from __future__ import annotations
 
@@ -21,18 +21,22 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from common import config
-from common.migrations import MIGRATIONS
+from common import components, config
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 COMPOSE_FILE = ROOT / "docker-compose.yml"
+PROCFILE = DEPLOY / "Procfile"
 INIT_SCRIPT = DEPLOY / "postgres" / "init-databases.sh"
-COMPONENTS = (*config.SERVICES, "gateway")
+K8S_README = DEPLOY / "k8s" / "README.md"
+# Where each source of commands is written, for the messages.
+SOURCES = {"procfile": "deploy/Procfile", "compose": "docker-compose.yml", "k8s": "deploy/k8s/"}
+GATEWAY_APP = "gateway.app:create_app()"
 
-# Modules written alongside these files (issue 2): a check that needs one skips until it
-# exists. Any other module a command names must exist now.
-PENDING_MODULES = {"services.customers.service", "gateway.app", "gateway.seed"}
+# Modules written alongside these files: a check that needs one skips until it exists. Any
+# other module a command names must exist now.
+PENDING_MODULES = {"services.customers.service", "gateway.app", "gateway.seed",
+                   "services.reports.service"}
 
 
 class PlainLoader(yaml.SafeLoader):
@@ -84,7 +88,7 @@ def names_read() -> frozenset[str]:
     for path in (ROOT / "common" / "config.py", DEPLOY / "nameko.yml", DEPLOY / "gunicorn.conf.py"):
         names |= env_names_in(path)
     if 'f"{component.upper()}_DATABASE_URL"' in (ROOT / "common" / "config.py").read_text():
-        names |= {database_url_name(component) for component in COMPONENTS}
+        names |= {database_url_name(component) for component in components.names()}
     return frozenset(names)
 
 
@@ -137,14 +141,25 @@ def k8s_containers() -> list[tuple[str, dict]]:
             for container in doc["spec"]["template"]["spec"]["containers"]]
 
 
+def procfile_processes() -> dict[str, list[str]]:
+    """Name -> command line of each process ``honcho`` starts."""
+    lines = [line.partition(":") for line in PROCFILE.read_text().splitlines() if line.strip()]
+    return {name.strip(): shlex.split(command) for name, _, command in lines}
+
+
 def all_commands() -> list[tuple[str, str, list]]:
-    return [("compose", name, spec["command"]) for name, spec in our_containers().items()] + [
-        ("k8s", name, container["command"]) for name, container in k8s_containers()
-    ]
+    return ([("procfile", name, argv) for name, argv in procfile_processes().items()]
+            + [("compose", name, spec["command"]) for name, spec in our_containers().items()]
+            + [("k8s", name, container["command"]) for name, container in k8s_containers()])
 
 
-def service_dirs() -> set[str]:
-    return {path.parent.name for path in (ROOT / "services").glob("*/service.py")}
+def assert_names_the_registry(named, where: str, expected=None) -> None:
+    """``named`` are exactly the registry's components (or ``expected`` of them)."""
+    expected = set(components.names() if expected is None else expected)
+    missing, unknown = sorted(expected - set(named)), sorted(set(named) - expected)
+    assert not (missing or unknown), (
+        f"{where} does not match common/components.py: "
+        f"missing {missing}, not registered {unknown}")
 
 
 # -- docker-compose.yml --------------------------------------------------------------------
@@ -154,7 +169,7 @@ def test_compose_names_the_infrastructure_setup_and_every_component():
     assert images["rabbitmq"].startswith("rabbitmq:3.13-management")
     assert images["postgres"].startswith("postgres:16")
     assert any("mailpit" in image for image in images.values()), "no mail catcher"
-    assert {"setup", "gateway", *service_dirs()} <= set(our_containers())
+    assert "setup" in our_containers()
     for name in ("rabbitmq", "postgres"):
         assert "healthcheck" in services[name], name
 
@@ -181,7 +196,7 @@ def test_compose_environment_names_are_read_by_the_code(name):
 
 def components_of(name: str, argv) -> set[str]:
     """The components whose database a container uses: the setup migrates them all."""
-    return set(MIGRATIONS) if kind_of(argv) == "setup" else {name}
+    return set(components.names()) if kind_of(argv) == "setup" else {name}
 
 
 @pytest.mark.parametrize("name", sorted(our_containers()))
@@ -190,9 +205,10 @@ def test_each_component_gets_the_broker_and_only_its_own_database(name):
     environment = spec["environment"]
     assert environment["AMQP_URI"].startswith("amqp://")
     expected = components_of(name, spec["command"])
-    assert expected <= set(COMPONENTS)
+    assert expected <= set(components.names())
     given = {key for key in environment if key.endswith("_DATABASE_URL")}
-    assert given == {database_url_name(component) for component in expected}
+    assert given == {database_url_name(component) for component in expected}, (
+        f"docker-compose.yml: {name} gets {sorted(given)}")
     for component in expected:
         url = urlsplit(environment[database_url_name(component)])
         # Its own database and its own user (created by deploy/postgres/init-databases.sh).
@@ -220,10 +236,8 @@ def test_the_init_script_creates_each_component_database():
     postgres = compose()["services"]["postgres"]
     assert (f"./{INIT_SCRIPT.relative_to(ROOT)}:/docker-entrypoint-initdb.d/init-databases.sh:ro"
             in postgres["volumes"])
-    listed = set(postgres["environment"]["CRM_DATABASES"].split())
-    used = set().union(*(components_of(name, spec["command"])
-                         for name, spec in our_containers().items()))
-    assert used | set(MIGRATIONS) <= listed
+    assert_names_the_registry(postgres["environment"]["CRM_DATABASES"].split(),
+                              "docker-compose.yml: postgres' CRM_DATABASES")
     script = INIT_SCRIPT.read_text()
     assert re.search(r"for component in \$CRM_DATABASES", script)
     assert 'name="crm_${component}"' in script
@@ -253,34 +267,50 @@ def test_commands_name_existing_modules(source, name, line, target):
             f"{source} runs {target} as {name!r}; its nameko name is {getattr(found, 'name', None)!r}"
         )
     elif program == "gunicorn":
-        assert target == "gateway.app:create_app()" and callable(found)
+        assert target == GATEWAY_APP and callable(found)
     elif ":" in target:  # a topology argument: a nameko service class
         assert inspect.isclass(found) and hasattr(found, "name"), target
 
 
+# -- the registry: each file runs and names exactly its components --------------------------
+@pytest.mark.parametrize("source", sorted(SOURCES))
+def test_each_file_runs_exactly_the_registered_components(source):
+    running = {name: command_lines(argv)[0][-1] for where, name, argv in all_commands()
+               if where == source and kind_of(argv) != "setup"}
+    assert_names_the_registry(running, SOURCES[source])
+    for component in components.COMPONENTS:
+        expected = component.service_class or GATEWAY_APP
+        assert running[component.name] == expected, (
+            f"{SOURCES[source]} runs {running[component.name]} as {component.name}; "
+            f"common/components.py says {expected}")
+
+
 @pytest.mark.parametrize("source", ["compose", "k8s"])
-def test_setup_declares_the_topology_of_every_service_it_runs(source):
-    commands = [argv for where, _, argv in all_commands() if where == source]
-    services, declared = set(), set()
-    for argv in commands:
-        for line in command_lines(argv):
-            if line[0] == "nameko":
-                services.add(line[-1])
-            if line[:3] == ["python", "-m", "common.topology"]:
-                declared |= set(line[3:])
-    assert services and declared == services
-    # ... and the gateway's readiness pings every one of them.
+def test_setup_declares_the_topology_of_every_registered_service(source):
+    (setup,) = [argv for where, _, argv in all_commands()
+                if where == source and kind_of(argv) == "setup"]
+    lines = command_lines(setup)
+    assert [line[:3] for line in lines] == [["python", "-m", "common.migrations"],
+                                            ["python", "-m", "common.topology"],
+                                            ["python", "-m", "gateway.seed"]]
+    assert lines[1] == ["python", "-m", "common.topology"], (
+        f"{SOURCES[source]}: without a class list the topology covers every registered service")
+
+
+@pytest.mark.parametrize("source", ["compose", "k8s"])
+def test_the_gateway_readiness_pings_every_registered_service(source):
     if source == "compose":
         readiness = our_containers()["gateway"]["environment"]["CRM_SERVICES"]
     else:
         (gateway,) = [container for name, container in k8s_containers() if name == "gateway"]
         readiness = k8s_environment(gateway)["CRM_SERVICES"]["value"]
-    assert set(readiness.split(",")) == {target.split(":")[0].split(".")[1] for target in services}
-    setup_lines = [line[:3] for argv in commands if kind_of(argv) == "setup"
-                   for line in command_lines(argv)]
-    assert setup_lines == [["python", "-m", "common.migrations"],
-                           ["python", "-m", "common.topology"],
-                           ["python", "-m", "gateway.seed"]]
+    assert_names_the_registry(readiness.split(","),
+                              f"{SOURCES[source]}: the gateway's CRM_SERVICES",
+                              expected=components.service_names())
+
+
+def test_compose_has_a_database_url_per_registered_component():
+    assert_names_the_registry(compose()["x-database-urls"], "docker-compose.yml: x-database-urls")
 
 
 # -- deploy/gunicorn.conf.py and deploy/nameko.yml -----------------------------------------
@@ -326,8 +356,6 @@ def test_nameko_yml_defaults_to_the_code_broker(monkeypatch):
 def test_k8s_manifests_parse_and_cover_every_component():
     kinds = [(doc["kind"], doc["metadata"]["name"]) for _, doc in k8s_documents()]
     assert all("namespace" not in doc["metadata"] for _, doc in k8s_documents())
-    deployments = {name for kind, name in kinds if kind == "Deployment"}
-    assert {"gateway", *service_dirs()} <= deployments
     assert {("ConfigMap", "crm-config"), ("Secret", "crm-secrets"), ("Job", "crm-setup"),
             ("Service", "gateway")} <= set(kinds)
 
@@ -354,7 +382,8 @@ def test_k8s_workloads_get_the_broker_their_database_and_known_names(name, conta
     expected = components_of(name, container["command"])
     assert "AMQP_URI" in environment
     given = {key for key in environment if key.endswith("_DATABASE_URL")}
-    assert given == {database_url_name(component) for component in expected}
+    assert given == {database_url_name(component) for component in expected}, (
+        f"deploy/k8s/: {name} gets {sorted(given)}")
     if kind_of(container["command"]) != "setup":
         resources = container["resources"]
         assert resources["requests"] and resources["limits"]
@@ -374,6 +403,18 @@ def test_k8s_secret_is_a_template():
     (secret,) = [doc for _, doc in k8s_documents() if doc["kind"] == "Secret"]
     assert secret["stringData"] and all(
         "CHANGE_ME" in value for value in secret["stringData"].values())
+    assert_names_the_registry(
+        [key.removesuffix("_DATABASE_URL").lower() for key in secret["stringData"]
+         if key.endswith("_DATABASE_URL")], "deploy/k8s/secret.template.yaml: the database URLs")
+
+
+def test_k8s_a_file_per_component_each_applied_by_the_readme():
+    files = [name.removesuffix(".yaml") for name, doc in k8s_documents()
+             if doc["kind"] == "Deployment"]
+    assert_names_the_registry(files, "deploy/k8s/<component>.yaml")
+    applied = set(re.findall(r"-f ([\w-]+)\.yaml", K8S_README.read_text()))
+    missing = sorted(set(files) - applied)
+    assert not missing, f"deploy/k8s/README.md does not apply {missing}"
 
 
 # -- no secret in a file -------------------------------------------------------------------

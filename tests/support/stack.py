@@ -16,15 +16,14 @@ from urllib.parse import quote
 import requests
 import sqlalchemy as sa
 
+from common import components
 from common.db import sqlalchemy_url
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 PG_SERVER = os.environ.get("CRM_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
 RABBIT_HOST = os.environ.get("CRM_TEST_RABBIT", "127.0.0.1:5672")
-SERVICE_CLASSES = {"customers": "services.customers.service:CustomersService",
-                   "sales": "services.sales.service:SalesService",
-                   "notifications": "services.notifications.service:NotificationsService"}
+SERVICE_CLASSES = components.service_classes()
 DEMO_PASSWORD = "demo-password-1"
 ADMIN_PASSWORD = "admin-password-for-tests"
 
@@ -84,7 +83,7 @@ class Stack:
             "PYTHONUNBUFFERED": "1",
         }
         self.env.pop("CRM_DATABASE", None)
-        for component in ("gateway", *SERVICE_CLASSES):
+        for component in components.names():
             self.env[f"{component.upper()}_DATABASE_URL"] = self.database_url(component)
 
     def database_url(self, component: str) -> str:
@@ -100,7 +99,7 @@ class Stack:
     def prepare(self) -> None:
         """Migrate, declare the topology and seed the demo users (each a one-off command)."""
         for step in (["-m", "common.migrations"],
-                     ["-m", "common.topology", *SERVICE_CLASSES.values()],
+                     ["-m", "common.topology"],
                      ["-m", "gateway.seed", "--demo"]):
             result = self._python(*step, check=False)
             if result.returncode != 0:
@@ -162,7 +161,7 @@ class Stack:
             engine = sa.create_engine(sqlalchemy_url(f"{PG_SERVER}/postgres"),
                                       isolation_level="AUTOCOMMIT")
             with engine.connect() as conn:
-                for component in ("gateway", *SERVICE_CLASSES):
+                for component in components.names():
                     conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{self.tag}_{component}" WITH (FORCE)'))
             engine.dispose()
         if self.vhost:

@@ -1,0 +1,617 @@
+"""The reports, each a plain function of a read-model session and a :class:`ReportQuery`.
+
+The rules every report shares, in one place:
+
+- **Scope**: a rep counts their own records, a manager their team's (and their own), admins,
+  analysts and API keys everything (``common.records.visible``); a filter outside one's scope
+  finds nothing rather than others' numbers.
+- **The trash**: records of a customer in the trash count nowhere until it is restored.
+- **Money**: one currency per answer; with ``product_id`` a deal counts only when it has a
+  line of that product, and its money is those lines' amount (after discount).
+- **Won and lost** are counted when they closed (``closed_at``) within the range; the funnel's
+  stages follow the deals created within it.
+
+Each report returns ``(columns, rows, totals, extra)``; ``run`` wraps them in the one shape
+every report answers.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import statistics
+from collections import defaultdict
+from decimal import ROUND_HALF_UP, Decimal
+
+import sqlalchemy as sa
+
+from common.db import UTCDateTime
+from common.records import visible
+from services.reports import forecast as trend
+from services.reports import periods as calendar
+from services.reports.models import LIVE
+from services.reports.query import ReportQuery
+
+M = LIVE
+WON, LOST = "won", "lost"
+CENT, RATE = Decimal("0.01"), Decimal("0.0001")
+NONE_LABEL = "(none)"
+
+
+# -- values ----------------------------------------------------------------------------------
+def money(value) -> str:
+    return str(Decimal(value or 0).quantize(CENT, rounding=ROUND_HALF_UP))
+
+
+def ratio(part, whole) -> str | None:
+    if not whole:
+        return None
+    return str((Decimal(part) / Decimal(whole)).quantize(RATE, rounding=ROUND_HALF_UP))
+
+
+def days(value) -> str | None:
+    return None if value is None else str(Decimal(value).quantize(Decimal("0.1"),
+                                                                  rounding=ROUND_HALF_UP))
+
+
+def column(key: str, label: str, kind: str) -> dict:
+    return {"key": key, "label": label, "type": kind}
+
+
+# -- what every deal query shares ------------------------------------------------------------
+def deals_with_customers():
+    return M.deals.outerjoin(M.customers, M.customers.c.id == M.deals.c.customer_id)
+
+
+def not_in_trash(customers=M.customers):
+    return sa.func.coalesce(customers.c.deleted, sa.false()) == sa.false()
+
+
+def region_matches(q: ReportQuery, table):
+    wanted = q.region.lower()
+    return sa.or_(*[sa.func.lower(table.c[level]) == wanted
+                    for level in ("country", "province", "city")])
+
+
+def scoped(q: ReportQuery, select, table):
+    """``select`` restricted to the caller's scope and the owner and team filters, by the
+    ``owner_id`` and ``team_id`` of ``table``."""
+    select = visible(q.actor, select, table.c)
+    if q.owner_id:
+        select = select.where(table.c.owner_id == q.owner_id)
+    if q.team_id:
+        select = select.where(table.c.team_id == q.team_id)
+    return select
+
+
+def product_lines(q: ReportQuery, deals=M.deals):
+    """The filtered product's lines of a deal (a correlated subquery's conditions)."""
+    lines = M.deal_lines
+    return sa.and_(lines.c.deal_id == deals.c.id, lines.c.product_id == q.product_id)
+
+
+def deal_money(q: ReportQuery):
+    """A deal's money: its amount, or with ``product_id`` its lines of that product."""
+    if q.product_id is None:
+        return M.deals.c.amount
+    lines = M.deal_lines
+    return (sa.select(sa.func.coalesce(sa.func.sum(lines.c.amount), 0))
+            .where(product_lines(q)).scalar_subquery())
+
+
+def deal_filters(q: ReportQuery, select):
+    """Scope, currency, trash, region and product conditions on a select over deals joined
+    with their customers."""
+    select = scoped(q, select, M.deals).where(M.deals.c.currency == q.currency,
+                                              not_in_trash())
+    if q.region:
+        select = select.where(region_matches(q, M.customers))
+    if q.product_id:
+        select = select.where(sa.exists().where(product_lines(q)))
+    return select
+
+
+def closed_within(q: ReportQuery, select, status: str | None = None):
+    statuses = (status,) if status else (WON, LOST)
+    return select.where(M.deals.c.status.in_(statuses), M.deals.c.closed_at >= q.start,
+                        M.deals.c.closed_at < q.end)
+
+
+# -- grouping --------------------------------------------------------------------------------
+GROUP_LABELS = {"owner": "Owner", "team": "Team", "region": "Region", "product": "Product",
+                "industry": "Industry", "tier": "Tier"}
+ID_GROUPS = ("owner", "team", "product")
+
+
+def group_expression(q: ReportQuery, group_by: str):
+    """The SQL value a deal is grouped by (with ``product``: its line's product)."""
+    if group_by == "owner":
+        return M.deals.c.owner_id
+    if group_by == "team":
+        return M.deals.c.team_id
+    if group_by == "region":
+        return M.customers.c[q.option("region_level") or "province"]
+    if group_by == "product":
+        return M.deal_lines.c.product_id
+    return M.customers.c[group_by]
+
+
+def grouped_deals(q: ReportQuery, group_by: str | None):
+    """The FROM clause of a deal query grouped by ``group_by``: with ``product`` each of a
+    deal's lines (of the filtered product, if any) is its own row, and a deal without lines
+    one row of no product."""
+    joined = deals_with_customers()
+    if group_by != "product":
+        return joined
+    condition = M.deal_lines.c.deal_id == M.deals.c.id
+    if q.product_id:
+        condition = sa.and_(condition, M.deal_lines.c.product_id == q.product_id)
+    return joined.outerjoin(M.deal_lines, condition)
+
+
+def grouped_money(q: ReportQuery, group_by: str | None):
+    if group_by == "product":
+        return sa.func.coalesce(M.deal_lines.c.amount, M.deals.c.amount)
+    return deal_money(q)
+
+
+def group_labels(session, group_by: str, keys) -> dict:
+    """Readable names of group keys: users, teams and products by id; values as they are."""
+    keys = {key for key in keys if key is not None}
+    if group_by not in ID_GROUPS or not keys:
+        return {key: str(key) for key in keys}
+    if group_by == "owner":
+        table, name = M.users, sa.func.coalesce(M.users.c.display_name, M.users.c.username)
+    elif group_by == "team":
+        table, name = M.teams, M.teams.c.name
+    else:
+        table, name = M.products, M.products.c.name
+    found = dict(session.execute(sa.select(table.c.id, name).where(table.c.id.in_(keys))).all())
+    return {key: found.get(key) or str(key) for key in keys}
+
+
+def group_columns(group_by: str | None) -> list[dict]:
+    if group_by is None:
+        return []
+    label = column(group_by, GROUP_LABELS[group_by], "string")
+    if group_by in ID_GROUPS:
+        return [column(f"{group_by}_id", f"{GROUP_LABELS[group_by]} id", "id"), label]
+    return [label]
+
+
+def group_cells(group_by: str | None, key, labels: dict) -> dict:
+    if group_by is None:
+        return {}
+    cells = {group_by: labels.get(key, NONE_LABEL) if key is not None else NONE_LABEL}
+    if group_by in ID_GROUPS:
+        cells[f"{group_by}_id"] = str(key) if key is not None else None
+    return cells
+
+
+def group_sort_key(cells: dict, group_by: str | None):
+    return "" if group_by is None else (cells[group_by] == NONE_LABEL, cells[group_by])
+
+
+def periods_table(spans: list[calendar.Period]):
+    """The periods as rows ``(period, start, end)`` to join deals or activities to."""
+    selects = [sa.select(sa.literal(span.label, sa.String).label("period"),
+                         sa.literal(span.start, UTCDateTime).label("start"),
+                         sa.literal(span.end, UTCDateTime).label("end")) for span in spans]
+    return (sa.union_all(*selects) if len(selects) > 1 else selects[0]).subquery("periods")
+
+
+def within(spans_table, instant):
+    return sa.and_(instant >= spans_table.c.start, instant < spans_table.c.end)
+
+
+# -- funnel ----------------------------------------------------------------------------------
+def pipeline(session) -> list:
+    return session.execute(sa.select(M.stages).order_by(M.stages.c.position)).all()
+
+
+def funnel(session, q: ReportQuery):
+    stages = pipeline(session)
+    open_stages = [stage for stage in stages if stage.key not in (WON, LOST)]
+    amount = deal_money(q)
+    cohort = deal_filters(q, sa.select(M.deals.c.id).select_from(deals_with_customers()).where(
+        M.deals.c.created_at >= q.start, M.deals.c.created_at < q.end))
+
+    current = {row.stage: row for row in session.execute(
+        cohort.with_only_columns(
+            M.deals.c.stage, sa.func.count().label("count"),
+            sa.func.coalesce(sa.func.sum(amount), 0).label("amount"),
+            sa.func.coalesce(sa.func.sum(amount * M.deals.c.probability), 0).label("weighted"))
+        .group_by(M.deals.c.stage))}
+
+    # How far each deal of the cohort got: its furthest open stage in pipeline order, past
+    # every open stage once won.
+    position = {stage.key: index for index, stage in enumerate(open_stages)}
+    past_all = len(open_stages)
+    visits = M.deal_stages
+    furthest = sa.case({key: index for key, index in position.items()} | {WON: past_all},
+                       value=visits.c.stage, else_=-1)
+    per_deal = (sa.select(visits.c.deal_id, sa.func.max(furthest).label("furthest"),
+                          sa.func.max(sa.case((visits.c.stage == WON, 1), else_=0)).label("won"),
+                          sa.func.max(sa.case((visits.c.stage == LOST, 1), else_=0)).label("lost"))
+                .where(visits.c.deal_id.in_(cohort)).group_by(visits.c.deal_id).subquery())
+    reach = session.execute(sa.select(per_deal.c.furthest, sa.func.count(),
+                                      sa.func.sum(per_deal.c.won), sa.func.sum(per_deal.c.lost))
+                            .group_by(per_deal.c.furthest)).all()
+    at_least = [sum(count for far, count, _, _ in reach if far >= index)
+                for index in range(past_all + 1)]
+    reached = {stage.key: at_least[index] for index, stage in enumerate(open_stages)}
+    reached[WON] = sum(won or 0 for _, _, won, _ in reach)
+    reached[LOST] = sum(lost or 0 for _, _, _, lost in reach)
+
+    rows, totals = [], {"count": 0, "amount": Decimal(0), "weighted_amount": Decimal(0)}
+    for index, stage in enumerate(stages):
+        here = current.get(stage.key)
+        count, value = (here.count, Decimal(here.amount)) if here else (0, Decimal(0))
+        weighted = Decimal(here.weighted) / 100 if here else Decimal(0)
+        following = (open_stages[position[stage.key] + 1].key
+                     if stage.key in position and position[stage.key] + 1 < past_all else WON)
+        rows.append({
+            "stage": stage.key, "stage_name": stage.name, "probability": stage.probability,
+            "count": count, "amount": money(value), "weighted_amount": money(weighted),
+            "reached": reached.get(stage.key, 0),
+            "conversion_rate": (ratio(reached[following], reached[stage.key])
+                                if stage.key in position else None),
+        })
+        totals["count"] += count
+        totals["amount"] += value
+        totals["weighted_amount"] += weighted
+
+    closed = dict(session.execute(closed_within(q, deal_filters(q, sa.select(
+        M.deals.c.status, sa.func.count()).select_from(deals_with_customers())))
+        .group_by(M.deals.c.status)).all())
+    won, lost = closed.get(WON, 0), closed.get(LOST, 0)
+    leads = lead_counts(session, q)
+    totals = {"count": totals["count"], "amount": money(totals["amount"]),
+              "weighted_amount": money(totals["weighted_amount"]), "won": won, "lost": lost,
+              "win_rate": ratio(won, won + lost), **leads}
+    columns = [column("stage", "Stage key", "string"), column("stage_name", "Stage", "string"),
+               column("probability", "Probability %", "integer"),
+               column("count", "Deals now", "integer"), column("amount", "Amount", "money"),
+               column("weighted_amount", "Weighted amount", "money"),
+               column("reached", "Reached", "integer"),
+               column("conversion_rate", "Conversion to next", "rate")]
+    return columns, rows, totals, {}
+
+
+def lead_counts(session, q: ReportQuery) -> dict:
+    """Leads captured within the range and how many of them became customers."""
+    leads = M.leads
+    select = scoped(q, sa.select(sa.func.count(), sa.func.count(leads.c.converted_at))
+                    .where(leads.c.created_at >= q.start, leads.c.created_at < q.end), leads)
+    if q.region:
+        select = select.where(region_matches(q, leads))
+    captured, converted = session.execute(select).one()
+    return {"leads": captured, "leads_converted": converted,
+            "lead_conversion_rate": ratio(converted, captured)}
+
+
+# -- revenue ---------------------------------------------------------------------------------
+def revenue(session, q: ReportQuery):
+    group_by, period = q.option("group_by"), q.option("period")
+    spans = calendar.periods(q.first_day, q.last_day, period, q.tz)
+    table = periods_table(spans)
+    key = group_expression(q, group_by) if group_by else sa.null()
+    value = grouped_money(q, group_by)
+    select = deal_filters(q, sa.select(
+        table.c.period, key.label("key"), sa.func.coalesce(sa.func.sum(value), 0).label("amount"),
+        sa.func.count(sa.distinct(M.deals.c.id)).label("count"))
+        .select_from(grouped_deals(q, group_by).join(table, within(table, M.deals.c.closed_at)))
+        .where(M.deals.c.status == WON)).group_by(table.c.period, *([key] if group_by else []))
+    found = session.execute(select).all()
+    labels = group_labels(session, group_by, [row.key for row in found]) if group_by else {}
+    rows = []
+    if group_by is None:
+        by_period = {row.period: row for row in found}
+        for span in spans:
+            row = by_period.get(span.label)
+            rows.append({"period": span.label, "won_amount": money(row.amount if row else 0),
+                         "won_count": row.count if row else 0})
+    else:
+        order = {span.label: index for index, span in enumerate(spans)}
+        for row in found:
+            rows.append({"period": row.period, **group_cells(group_by, row.key, labels),
+                         "won_amount": money(row.amount), "won_count": row.count})
+        rows.sort(key=lambda row: (order[row["period"]], group_sort_key(row, group_by)))
+    totals = won_totals(session, q)
+    columns = [column("period", "Period", "string"), *group_columns(group_by),
+               column("won_amount", "Won amount", "money"),
+               column("won_count", "Deals won", "integer")]
+    return columns, rows, totals, {}
+
+
+def won_totals(session, q: ReportQuery) -> dict:
+    amount, count = session.execute(closed_within(q, deal_filters(q, sa.select(
+        sa.func.coalesce(sa.func.sum(deal_money(q)), 0), sa.func.count())
+        .select_from(deals_with_customers())), WON)).one()
+    return {"won_amount": money(amount), "won_count": count}
+
+
+# -- win rate --------------------------------------------------------------------------------
+def win_rate(session, q: ReportQuery):
+    group_by = q.option("group_by")
+    key = group_expression(q, group_by)
+    select = closed_within(q, deal_filters(q, sa.select(
+        key.label("key"),
+        sa.func.count(sa.distinct(sa.case((M.deals.c.status == WON, M.deals.c.id)))).label("won"),
+        sa.func.count(sa.distinct(sa.case((M.deals.c.status == LOST, M.deals.c.id)))).label("lost"))
+        .select_from(grouped_deals(q, group_by)))).group_by(key)
+    found = session.execute(select).all()
+    labels = group_labels(session, group_by, [row.key for row in found])
+    rows = sorted(({**group_cells(group_by, row.key, labels), "won": row.won, "lost": row.lost,
+                    "win_rate": ratio(row.won, row.won + row.lost)} for row in found),
+                  key=lambda row: group_sort_key(row, group_by))
+    closed = dict(session.execute(closed_within(q, deal_filters(q, sa.select(
+        M.deals.c.status, sa.func.count()).select_from(deals_with_customers())))
+        .group_by(M.deals.c.status)).all())
+    won, lost = closed.get(WON, 0), closed.get(LOST, 0)
+    columns = [*group_columns(group_by), column("won", "Won", "integer"),
+               column("lost", "Lost", "integer"), column("win_rate", "Win rate", "rate")]
+    return columns, rows, {"won": won, "lost": lost, "win_rate": ratio(won, won + lost)}, {}
+
+
+# -- sales cycle -----------------------------------------------------------------------------
+def sales_cycle(session, q: ReportQuery):
+    group_by = q.option("group_by")
+    key = group_expression(q, group_by) if group_by else sa.null()
+    select = closed_within(q, deal_filters(q, sa.select(
+        key.label("key"), M.deals.c.id, M.deals.c.status, M.deals.c.created_at,
+        M.deals.c.closed_at).select_from(grouped_deals(q, group_by)))).distinct()
+    durations = defaultdict(list)
+    everyone = {}
+    for row in session.execute(select):
+        length = (row.closed_at - row.created_at).total_seconds() / 86400
+        durations[(row.key, row.status)].append(length)
+        everyone[(row.id, row.status)] = length
+    labels = group_labels(session, group_by, [key for key, _ in durations]) if group_by else {}
+    rows = sorted(({**group_cells(group_by, key, labels), "outcome": outcome,
+                    "count": len(lengths), "median_days": days(statistics.median(lengths)),
+                    "mean_days": days(statistics.fmean(lengths))}
+                   for (key, outcome), lengths in durations.items()),
+                  key=lambda row: (group_sort_key(row, group_by), row["outcome"] != WON))
+    totals = {}
+    for outcome in (WON, LOST):
+        lengths = [length for (_, status), length in everyone.items() if status == outcome]
+        totals[outcome] = {"count": len(lengths),
+                           "median_days": days(statistics.median(lengths)) if lengths else None,
+                           "mean_days": days(statistics.fmean(lengths)) if lengths else None}
+    columns = [*group_columns(group_by), column("outcome", "Outcome", "string"),
+               column("count", "Deals", "integer"),
+               column("median_days", "Median days", "number"),
+               column("mean_days", "Mean days", "number")]
+    return columns, rows, totals, {}
+
+
+# -- leaderboard -----------------------------------------------------------------------------
+def activities_in(q: ReportQuery, select):
+    """Activities of customers the caller may see (by the customer's owner and team), out
+    of the trash, logged within the range; ``owner_id`` names who logged them."""
+    activities, customers = M.activities, M.customers
+    select = visible(q.actor, select, customers.c).where(
+        not_in_trash(), activities.c.occurred_at >= q.start, activities.c.occurred_at < q.end)
+    if q.owner_id:
+        select = select.where(activities.c.user_id == q.owner_id)
+    if q.team_id:
+        select = select.where(customers.c.team_id == q.team_id)
+    if q.region:
+        select = select.where(region_matches(q, customers))
+    if q.product_id:
+        lines = M.deal_lines
+        select = select.where(sa.exists().where(lines.c.deal_id == activities.c.deal_id,
+                                                lines.c.product_id == q.product_id))
+    return select
+
+
+def activities_with_customers():
+    return M.activities.join(M.customers, M.customers.c.id == M.activities.c.customer_id)
+
+
+def leaderboard(session, q: ReportQuery):
+    amount = deal_money(q)
+    won = dict((row.owner_id, row) for row in session.execute(closed_within(q, deal_filters(
+        q, sa.select(M.deals.c.owner_id, sa.func.coalesce(sa.func.sum(amount), 0).label("amount"),
+                     sa.func.count().label("count")).select_from(deals_with_customers())), WON)
+        .group_by(M.deals.c.owner_id)))
+    pipeline_open = dict(session.execute(deal_filters(q, sa.select(
+        M.deals.c.owner_id, sa.func.coalesce(sa.func.sum(amount), 0))
+        .select_from(deals_with_customers()).where(M.deals.c.status == "open"))
+        .group_by(M.deals.c.owner_id)).all())
+    logged = dict(session.execute(activities_in(q, sa.select(
+        M.activities.c.user_id, sa.func.count()).select_from(activities_with_customers()))
+        .group_by(M.activities.c.user_id)).all())
+    owners = set(won) | set(pipeline_open) | set(logged)
+    labels = group_labels(session, "owner", owners)
+    rows = [{**group_cells("owner", owner, labels),
+             "won_amount": Decimal(won[owner].amount) if owner in won else Decimal(0),
+             "won_count": won[owner].count if owner in won else 0,
+             "open_pipeline": money(pipeline_open.get(owner, 0)),
+             "activities": logged.get(owner, 0)} for owner in owners]
+    rows.sort(key=lambda row: (-row["won_amount"], -row["won_count"], row["owner"],
+                               row["owner_id"] or ""))
+    for rank, row in enumerate(rows, start=1):
+        row["won_amount"] = money(row["won_amount"])
+        row["rank"] = rank
+    totals = {**won_totals(session, q),
+              "open_pipeline": money(sum((Decimal(v) for v in pipeline_open.values()),
+                                         Decimal(0))),
+              "activities": sum(logged.values())}
+    columns = [column("rank", "Rank", "integer"), *group_columns("owner"),
+               column("won_amount", "Won amount", "money"),
+               column("won_count", "Deals won", "integer"),
+               column("open_pipeline", "Open pipeline", "money"),
+               column("activities", "Follow-ups", "integer")]
+    return columns, rows, totals, {}
+
+
+# -- activities ------------------------------------------------------------------------------
+def activities(session, q: ReportQuery):
+    spans = calendar.periods(q.first_day, q.last_day, q.option("period"), q.tz)
+    table = periods_table(spans)
+    select = activities_in(q, sa.select(
+        table.c.period, M.activities.c.user_id, M.activities.c.type, sa.func.count())
+        .select_from(activities_with_customers().join(
+            table, within(table, M.activities.c.occurred_at))))
+    found = session.execute(select.group_by(table.c.period, M.activities.c.user_id,
+                                            M.activities.c.type)).all()
+    labels = group_labels(session, "owner", [user for _, user, _, _ in found])
+    order = {span.label: index for index, span in enumerate(spans)}
+    rows = sorted(({"period": period, "user_id": str(user) if user else None,
+                    "user": labels.get(user, NONE_LABEL) if user else NONE_LABEL,
+                    "type": kind, "count": count} for period, user, kind, count in found),
+                  key=lambda row: (order[row["period"]], row["user"], row["type"]))
+    per_type = defaultdict(int)
+    for row in rows:
+        per_type[row["type"]] += row["count"]
+    totals = {**dict(sorted(per_type.items())), "all": sum(per_type.values())}
+    columns = [column("period", "Period", "string"), column("user_id", "User id", "id"),
+               column("user", "User", "string"), column("type", "Type", "string"),
+               column("count", "Follow-ups", "integer")]
+    return columns, rows, totals, {}
+
+
+# -- dormant customers -----------------------------------------------------------------------
+def dormant_customers(session, q: ReportQuery):
+    customers, activities = M.customers, M.activities
+    measured_at = min(q.end, q.now)
+    cutoff = measured_at - dt.timedelta(days=q.option("days"))
+    last = (sa.select(sa.func.max(activities.c.occurred_at))
+            .where(activities.c.customer_id == customers.c.id,
+                   activities.c.occurred_at < measured_at)
+            .scalar_subquery())
+    since = sa.func.coalesce(last, customers.c.created_at)
+    select = scoped(q, sa.select(customers.c.id, customers.c.name, customers.c.owner_id,
+                                 last.label("last"), customers.c.created_at), customers).where(
+        customers.c.deleted.is_(False), since < cutoff)
+    if q.region:
+        select = select.where(region_matches(q, customers))
+    count = session.execute(sa.select(sa.func.count()).select_from(select.subquery())).scalar()
+    found = session.execute(select.order_by(since, customers.c.name, customers.c.id)
+                            .limit(q.option("limit"))).all()
+    labels = group_labels(session, "owner", [row.owner_id for row in found])
+    primary = primary_contacts(session, [row.id for row in found])
+    rows = []
+    for row in found:
+        contact = primary.get(row.id)
+        rows.append({
+            "customer_id": str(row.id), "customer": row.name,
+            **group_cells("owner", row.owner_id, labels),
+            "last_follow_up_at": row.last.isoformat() if row.last else None,
+            "days_since": (measured_at - (row.last or row.created_at)).days,
+            "primary_contact": contact.name if contact else None,
+            "phone": contact.phone if contact else None})
+    columns = [column("customer_id", "Customer id", "id"), column("customer", "Customer", "string"),
+               *group_columns("owner"),
+               column("last_follow_up_at", "Last follow-up", "datetime"),
+               column("days_since", "Days since", "integer"),
+               column("primary_contact", "Primary contact", "string"),
+               column("phone", "Phone", "string")]
+    return columns, rows, {"count": count}, {}
+
+
+def primary_contacts(session, customer_ids) -> dict:
+    if not customer_ids:
+        return {}
+    contacts = M.contacts
+    found = session.execute(sa.select(contacts).where(
+        contacts.c.customer_id.in_(customer_ids), contacts.c.deleted.is_(False),
+        contacts.c.is_primary.is_(True)).order_by(contacts.c.name, contacts.c.id)).all()
+    primary = {}
+    for contact in found:
+        primary.setdefault(contact.customer_id, contact)
+    return primary
+
+
+# -- forecast --------------------------------------------------------------------------------
+def forecast(session, q: ReportQuery):
+    amount = deal_money(q)
+    month = calendar.periods(calendar.local_date(q.now, q.tz), calendar.local_date(q.now, q.tz),
+                             "month", q.tz)[0]
+    found = session.execute(deal_filters(q, sa.select(
+        M.deals.c.expected_close_date, sa.func.count(),
+        sa.func.coalesce(sa.func.sum(amount), 0),
+        sa.func.coalesce(sa.func.sum(amount * M.deals.c.probability), 0))
+        .select_from(deals_with_customers()).where(M.deals.c.status == "open"))
+        .group_by(M.deals.c.expected_close_date)).all()
+    buckets = defaultdict(lambda: [0, Decimal(0), Decimal(0)])
+    for close, count, value, weighted in found:
+        if close is None:
+            label = "unscheduled"
+        elif close < month.first_day:
+            label = "overdue"
+        else:
+            label = calendar.label_of(close, "month")
+        bucket = buckets[label]
+        bucket[0] += count
+        bucket[1] += Decimal(value)
+        bucket[2] += Decimal(weighted) / 100
+    order = sorted(buckets, key=lambda label: (label != "overdue", label == "unscheduled", label))
+    rows = [{"kind": "pipeline", "period": label, "count": buckets[label][0],
+             "amount": money(buckets[label][1]), "weighted_amount": money(buckets[label][2])}
+            for label in order]
+
+    period = q.option("period")
+    spans = calendar.periods(q.first_day, q.last_day, period, q.tz)
+    _, history, _, _ = revenue(session, dataclasses.replace(
+        q, options={"period": period, "group_by": None}))
+    fitted = trend.linear_trend([Decimal(row["won_amount"]) for row in history], ahead=3)
+    after = calendar.next_start(calendar.period_start(spans[-1].first_day, period), period)
+    for step, predicted in enumerate(fitted.forecast):
+        rows.append({"kind": "trend", "period": calendar.label(after, period), "count": None,
+                     "amount": money(predicted), "weighted_amount": None})
+        after = calendar.next_start(after, period)
+    totals = {"pipeline_count": sum(bucket[0] for bucket in buckets.values()),
+              "pipeline_amount": money(sum((b[1] for b in buckets.values()), Decimal(0))),
+              "pipeline_weighted_amount": money(sum((b[2] for b in buckets.values()), Decimal(0))),
+              "trend_amount": money(sum(fitted.forecast, Decimal(0)))}
+    method = {
+        "name": trend.METHOD,
+        "formula": trend.FORMULA,
+        "inputs": [{"period": row["period"], "won_amount": row["won_amount"]} for row in history],
+        "intercept": money(fitted.intercept), "slope": money(fitted.slope),
+        "mean_absolute_error": money(fitted.mean_absolute_error),
+        "mean_absolute_percentage_error": (str(fitted.mean_absolute_percentage_error
+                                               .quantize(RATE))
+                                           if fitted.mean_absolute_percentage_error is not None
+                                           else None),
+    }
+    columns = [column("kind", "Kind", "string"), column("period", "Period", "string"),
+               column("count", "Deals", "integer"), column("amount", "Amount", "money"),
+               column("weighted_amount", "Weighted amount", "money")]
+    return columns, rows, totals, {"method": method}
+
+
+REPORTS = {
+    "funnel": funnel,
+    "revenue": revenue,
+    "win-rate": win_rate,
+    "sales-cycle": sales_cycle,
+    "leaderboard": leaderboard,
+    "activities": activities,
+    "dormant-customers": dormant_customers,
+    "forecast": forecast,
+}
+UNDATED = ("dormant-customers",)
+
+
+def as_of(session):
+    return session.execute(sa.select(sa.func.max(M.freshness.c.as_of))).scalar()
+
+
+def run(session, q: ReportQuery) -> dict:
+    columns, rows, totals, extra = REPORTS[q.name](session, q)
+    fresh = as_of(session)
+    return {
+        "report": q.name,
+        "filters": q.applied(dated=q.name not in UNDATED),
+        "currency": q.currency,
+        "time_zone": q.tz.key,
+        "columns": columns,
+        "rows": rows,
+        "totals": totals,
+        **extra,
+        "generated_at": q.now.isoformat(),
+        "as_of": fresh.isoformat() if fresh else None,
+    }
