@@ -83,18 +83,21 @@ def scoped(q: ReportQuery, select, table):
     return select
 
 
-def product_lines(q: ReportQuery, deals=M.deals):
-    """The filtered product's lines of a deal (a correlated subquery's conditions)."""
-    lines = M.deal_lines
-    return sa.and_(lines.c.deal_id == deals.c.id, lines.c.product_id == q.product_id)
+# The filtered product's lines, as a subquery sees them: an alias of its own, so that it
+# correlates with the outer deal even where the outer query joins the lines too.
+PRODUCT_LINES = M.deal_lines.alias("product_lines")
+
+
+def product_lines(q: ReportQuery, deal_id=M.deals.c.id):
+    """Conditions on :data:`PRODUCT_LINES`: the filtered product's lines of the deal."""
+    return sa.and_(PRODUCT_LINES.c.deal_id == deal_id, PRODUCT_LINES.c.product_id == q.product_id)
 
 
 def deal_money(q: ReportQuery):
     """A deal's money: its amount, or with ``product_id`` its lines of that product."""
     if q.product_id is None:
         return M.deals.c.amount
-    lines = M.deal_lines
-    return (sa.select(sa.func.coalesce(sa.func.sum(lines.c.amount), 0))
+    return (sa.select(sa.func.coalesce(sa.func.sum(PRODUCT_LINES.c.amount), 0))
             .where(product_lines(q)).scalar_subquery())
 
 
@@ -399,9 +402,7 @@ def activities_in(q: ReportQuery, select):
     if q.region:
         select = select.where(region_matches(q, customers))
     if q.product_id:
-        lines = M.deal_lines
-        select = select.where(sa.exists().where(lines.c.deal_id == activities.c.deal_id,
-                                                lines.c.product_id == q.product_id))
+        select = select.where(sa.exists().where(product_lines(q, activities.c.deal_id)))
     return select
 
 
@@ -484,7 +485,7 @@ def dormant_customers(session, q: ReportQuery):
     since = sa.func.coalesce(last, customers.c.created_at)
     select = scoped(q, sa.select(customers.c.id, customers.c.name, customers.c.owner_id,
                                  last.label("last"), customers.c.created_at), customers).where(
-        customers.c.deleted.is_(False), since < cutoff)
+        customers.c.deleted.is_(False), customers.c.created_at < measured_at, since < cutoff)
     if q.region:
         select = select.where(region_matches(q, customers))
     count = session.execute(sa.select(sa.func.count()).select_from(select.subquery())).scalar()

@@ -177,3 +177,14 @@ def test_events_twice_and_out_of_order_change_nothing(read_model):
     # The stale update of Sam's deal did not reopen it; Sara's deals left with her customer.
     assert rows(after, "stage", "count", "reached")[-2:] == [("won", 1, 1), ("lost", 1, 1)]
     assert after["rows"][0]["reached"] == 2
+
+
+def test_per_product_of_one_product(read_model):
+    story(read_model)
+    for name, extra in (("revenue", {"period": "year"}), ("win-rate", {}), ("sales-cycle", {})):
+        answer = read_model.report(name, now=NOW, from_="2026-01-01", to="2026-06-30",
+                                   group_by="product", product_id=str(LAPTOP), **extra)
+        assert [row["product"] for row in answer["rows"]] == ["Laptop"], name
+    revenue = read_model.report("revenue", now=NOW, from_="2026-01-01", to="2026-06-30",
+                                period="year", group_by="product", product_id=str(LAPTOP))
+    assert rows(revenue, "won_amount", "won_count") == [("3000.00", 2)]
