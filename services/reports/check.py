@@ -86,8 +86,8 @@ def compare_stages(session, fetch: Fetch) -> Iterator[str]:
             deal_id = projection.optional_uuid(change["deal_id"])
             expected[deal_id].update({change.get("from_stage"), change["to_stage"]} - {None})
     held = defaultdict(set)
-    for deal_id, stage in session.execute(sa.select(LIVE.deal_stages)):
-        held[deal_id].add(stage)
+    for deal_id, stages in session.execute(sa.select(LIVE.deals.c.id, LIVE.deals.c.stages)):
+        held[deal_id] = projection.stages_of(stages)
     for deal_id in sorted(set(expected) | set(held), key=str):
         if expected[deal_id] != held[deal_id]:
             yield (f"deal {deal_id}: stages reached {sorted(held[deal_id])} in the read model, "

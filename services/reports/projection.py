@@ -132,13 +132,14 @@ def _insert(session, table: sa.Table):
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
-def upsert(session, table: sa.Table, row: dict, *, tie_wins=None) -> bool:
+def upsert(session, table: sa.Table, row: dict, *, tie_wins=None, on_insert=None) -> bool:
     """Write ``row`` unless the table holds the same key at a newer (or the same) version.
 
     ``tie_wins``: a column that, set in ``row`` and not in the table, wins a tie of versions
-    (a delete published at the version it was made at). True when the row was written."""
+    (a delete published at the version it was made at). ``on_insert``: columns written only
+    when the row is new. True when the row was written."""
     keys = [column.name for column in table.primary_key.columns]
-    statement = _insert(session, table).values(**row)
+    statement = _insert(session, table).values(**row, **(on_insert or {}))
     newer = table.c.version < statement.excluded.version
     if tie_wins is not None:
         newer = sa.or_(newer, sa.and_(table.c.version == statement.excluded.version,
@@ -155,17 +156,35 @@ def add_once(session, table: sa.Table, row: dict) -> None:
         index_elements=keys))
 
 
+def stage_set(stages) -> str:
+    """The ``stages`` column's form of a set of stage keys: ``,a,b,``."""
+    return "," + "".join(f"{key}," for key in sorted(stages))
+
+
+def stages_of(value: str) -> set[str]:
+    return set(value.strip(",").split(",")) - {""}
+
+
+def add_stages(session, model: ReadModel, deal_id, stages) -> None:
+    """Add stages to the set of those the deal has been in (whatever the version)."""
+    deals = model.deals
+    for stage in set(stages) - {None}:
+        session.execute(sa.update(deals).where(
+            deals.c.id == deal_id,
+            sa.not_(deals.c.stages.contains(f",{stage},", autoescape=True))
+        ).values(stages=deals.c.stages + f"{stage},"))
+
+
 def put_deal(session, model: ReadModel, data: dict, version: int,
              visited: tuple[str | None, ...] = ()) -> None:
     """A deal's state: the row and its lines when newer; the stages it was in, always."""
-    if upsert(session, model.deals, deal_row(data, version)):
-        deal_id = optional_uuid(data["id"])
+    deal_id = optional_uuid(data["id"])
+    if upsert(session, model.deals, deal_row(data, version), on_insert={"stages": stage_set(())}):
         session.execute(sa.delete(model.deal_lines).where(model.deal_lines.c.deal_id == deal_id))
         lines = deal_line_rows(data)
         if lines:
             session.execute(sa.insert(model.deal_lines), lines)
-    for stage in {data["stage"], *visited} - {None}:
-        add_once(session, model.deal_stages, {"deal_id": optional_uuid(data["id"]), "stage": stage})
+    add_stages(session, model, deal_id, {data["stage"], *visited})
 
 
 def put_pipeline(session, model: ReadModel, stages: list[dict], version: int) -> None:

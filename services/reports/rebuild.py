@@ -70,9 +70,8 @@ def put_record(session, model, kind: str, data: dict) -> None:
     elif kind == "deal":
         projection.put_deal(session, model, data, version)
     elif kind == "stage_change":
-        for stage in {data.get("from_stage"), data["to_stage"]} - {None}:
-            projection.add_once(session, model.deal_stages,
-                                {"deal_id": optional_uuid(data["deal_id"]), "stage": stage})
+        projection.add_stages(session, model, optional_uuid(data["deal_id"]),
+                              {data.get("from_stage"), data["to_stage"]})
 
 
 # -- asking for one --------------------------------------------------------------------------

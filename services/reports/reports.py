@@ -194,16 +194,26 @@ def group_sort_key(cells: dict, group_by: str | None):
     return "" if group_by is None else (cells[group_by] == NONE_LABEL, cells[group_by])
 
 
-def periods_table(spans: list[calendar.Period]):
-    """The periods as rows ``(period, start, end)`` to join deals or activities to."""
-    selects = [sa.select(sa.literal(span.label, sa.String).label("period"),
-                         sa.literal(span.start, UTCDateTime).label("start"),
-                         sa.literal(span.end, UTCDateTime).label("end")) for span in spans]
-    return (sa.union_all(*selects) if len(selects) > 1 else selects[0]).subquery("periods")
+def period_of(instant, spans: list[calendar.Period]):
+    """The label of the period ``instant`` falls in, as SQL: a balanced tree of comparisons
+    with the periods' boundaries (a few per row even for a year of days), the same on every
+    database. Instants outside the periods are the caller's to filter out."""
+    if len(spans) == 1:
+        return sa.literal(spans[0].label, sa.String)
+    middle = len(spans) // 2
+    return sa.case((instant < sa.literal(spans[middle].start, UTCDateTime),
+                    period_of(instant, spans[:middle])),
+                   else_=period_of(instant, spans[middle:]))
 
 
-def within(spans_table, instant):
-    return sa.and_(instant >= spans_table.c.start, instant < spans_table.c.end)
+# Grouping by the output column ``period`` (a period's label is a constant when there is one
+# period, and a constant cannot be grouped by).
+BY_PERIOD = sa.literal_column("period")
+
+
+def distinct_deals(group_by: str | None):
+    """How many deals a group has: with ``product`` a deal may be on several of its rows."""
+    return sa.func.count(sa.distinct(M.deals.c.id)) if group_by == "product" else sa.func.count()
 
 
 # -- funnel ----------------------------------------------------------------------------------
@@ -218,32 +228,30 @@ def funnel(session, q: ReportQuery):
     cohort = deal_filters(q, sa.select(M.deals.c.id).select_from(deals_with_customers()).where(
         M.deals.c.created_at >= q.start, M.deals.c.created_at < q.end))
 
-    current = {row.stage: row for row in session.execute(
-        cohort.with_only_columns(
-            M.deals.c.stage, sa.func.count().label("count"),
-            sa.func.coalesce(sa.func.sum(amount), 0).label("amount"),
-            sa.func.coalesce(sa.func.sum(amount * M.deals.c.probability), 0).label("weighted"))
-        .group_by(M.deals.c.stage))}
-
-    # How far each deal of the cohort got: its furthest open stage in pipeline order, past
-    # every open stage once won.
+    # How far each deal got: an open stage is reached by a deal that has been in it or in a
+    # later one (pipeline order), or was ever won; won and lost by those ever in them. One
+    # pass over the cohort, per current stage; the stage sums give the cohort's figures.
     position = {stage.key: index for index, stage in enumerate(open_stages)}
     past_all = len(open_stages)
-    visits = M.deal_stages
-    furthest = sa.case({key: index for key, index in position.items()} | {WON: past_all},
-                       value=visits.c.stage, else_=-1)
-    per_deal = (sa.select(visits.c.deal_id, sa.func.max(furthest).label("furthest"),
-                          sa.func.max(sa.case((visits.c.stage == WON, 1), else_=0)).label("won"),
-                          sa.func.max(sa.case((visits.c.stage == LOST, 1), else_=0)).label("lost"))
-                .where(visits.c.deal_id.in_(cohort)).group_by(visits.c.deal_id).subquery())
-    reach = session.execute(sa.select(per_deal.c.furthest, sa.func.count(),
-                                      sa.func.sum(per_deal.c.won), sa.func.sum(per_deal.c.lost))
-                            .group_by(per_deal.c.furthest)).all()
-    at_least = [sum(count for far, count, _, _ in reach if far >= index)
-                for index in range(past_all + 1)]
-    reached = {stage.key: at_least[index] for index, stage in enumerate(open_stages)}
-    reached[WON] = sum(won or 0 for _, _, won, _ in reach)
-    reached[LOST] = sum(lost or 0 for _, _, _, lost in reach)
+    been_in = {key: M.deals.c.stages.contains(f",{key},", autoescape=True)
+               for key in [*position, WON, LOST]}
+    reached_columns = [
+        sa.func.count().filter(sa.or_(*[been_in[key.key] for key in open_stages[index:]],
+                                      been_in[WON])).label(f"reached_{index}")
+        for index in range(past_all)]
+    found = session.execute(cohort.with_only_columns(
+        M.deals.c.stage, sa.func.count().label("count"),
+        sa.func.coalesce(sa.func.sum(amount), 0).label("amount"),
+        sa.func.coalesce(sa.func.sum(amount * M.deals.c.probability), 0).label("weighted"),
+        *reached_columns,
+        sa.func.count().filter(been_in[WON]).label("reached_won"),
+        sa.func.count().filter(been_in[LOST]).label("reached_lost"))
+        .group_by(M.deals.c.stage)).all()
+    current = {row.stage: row for row in found}
+    reached = {stage.key: sum(row._mapping[f"reached_{index}"] for row in found)
+               for index, stage in enumerate(open_stages)}
+    reached[WON] = sum(row.reached_won for row in found)
+    reached[LOST] = sum(row.reached_lost for row in found)
 
     rows, totals = [], {"count": 0, "amount": Decimal(0), "weighted_amount": Decimal(0)}
     for index, stage in enumerate(stages):
@@ -296,14 +304,14 @@ def lead_counts(session, q: ReportQuery) -> dict:
 def revenue(session, q: ReportQuery):
     group_by, period = q.option("group_by"), q.option("period")
     spans = calendar.periods(q.first_day, q.last_day, period, q.tz)
-    table = periods_table(spans)
+    period_label = period_of(M.deals.c.closed_at, spans)
     key = group_expression(q, group_by) if group_by else sa.null()
-    value = grouped_money(q, group_by)
-    select = deal_filters(q, sa.select(
-        table.c.period, key.label("key"), sa.func.coalesce(sa.func.sum(value), 0).label("amount"),
-        sa.func.count(sa.distinct(M.deals.c.id)).label("count"))
-        .select_from(grouped_deals(q, group_by).join(table, within(table, M.deals.c.closed_at)))
-        .where(M.deals.c.status == WON)).group_by(table.c.period, *([key] if group_by else []))
+    select = closed_within(q, deal_filters(q, sa.select(
+        period_label.label("period"), key.label("key"),
+        sa.func.coalesce(sa.func.sum(grouped_money(q, group_by)), 0).label("amount"),
+        distinct_deals(group_by).label("count"))
+        .select_from(grouped_deals(q, group_by))), WON).group_by(
+        BY_PERIOD, *([key] if group_by else []))
     found = session.execute(select).all()
     labels = group_labels(session, group_by, [row.key for row in found]) if group_by else {}
     rows = []
@@ -339,8 +347,8 @@ def win_rate(session, q: ReportQuery):
     key = group_expression(q, group_by)
     select = closed_within(q, deal_filters(q, sa.select(
         key.label("key"),
-        sa.func.count(sa.distinct(sa.case((M.deals.c.status == WON, M.deals.c.id)))).label("won"),
-        sa.func.count(sa.distinct(sa.case((M.deals.c.status == LOST, M.deals.c.id)))).label("lost"))
+        distinct_deals(group_by).filter(M.deals.c.status == WON).label("won"),
+        distinct_deals(group_by).filter(M.deals.c.status == LOST).label("lost"))
         .select_from(grouped_deals(q, group_by)))).group_by(key)
     found = session.execute(select).all()
     labels = group_labels(session, group_by, [row.key for row in found])
@@ -450,12 +458,11 @@ def leaderboard(session, q: ReportQuery):
 # -- activities ------------------------------------------------------------------------------
 def activities(session, q: ReportQuery):
     spans = calendar.periods(q.first_day, q.last_day, q.option("period"), q.tz)
-    table = periods_table(spans)
+    period_label = period_of(M.activities.c.occurred_at, spans)
     select = activities_in(q, sa.select(
-        table.c.period, M.activities.c.user_id, M.activities.c.type, sa.func.count())
-        .select_from(activities_with_customers().join(
-            table, within(table, M.activities.c.occurred_at))))
-    found = session.execute(select.group_by(table.c.period, M.activities.c.user_id,
+        period_label.label("period"), M.activities.c.user_id, M.activities.c.type,
+        sa.func.count()).select_from(activities_with_customers()))
+    found = session.execute(select.group_by(BY_PERIOD, M.activities.c.user_id,
                                             M.activities.c.type)).all()
     labels = group_labels(session, "owner", [user for _, user, _, _ in found])
     order = {span.label: index for index, span in enumerate(spans)}

@@ -78,6 +78,7 @@ REBUILT = {
         *_owner(),
         sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
         sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
+        sa.Column('stages', sa.Text(), nullable=False),
         _version()], [('currency', 'status', 'closed_at'), ('currency', 'created_at'),
                       ('customer_id',), ('owner_id',), ('team_id',)]),
     'deal_lines': (lambda: [
@@ -89,9 +90,6 @@ REBUILT = {
         sa.Column('discount', sa.Numeric(precision=5, scale=4), nullable=False),
         sa.Column('amount', sa.Numeric(precision=14, scale=2), nullable=False)],
         [('product_id',)]),
-    'deal_stages': (lambda: [
-        sa.Column('deal_id', sa.Uuid(), primary_key=True),
-        sa.Column('stage', sa.String(length=40), primary_key=True)], []),
 }
 
 
