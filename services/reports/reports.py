@@ -368,32 +368,64 @@ def win_rate(session, q: ReportQuery):
 def sales_cycle(session, q: ReportQuery):
     group_by = q.option("group_by")
     key = group_expression(q, group_by) if group_by else sa.null()
-    select = closed_within(q, deal_filters(q, sa.select(
-        key.label("key"), M.deals.c.id, M.deals.c.status, M.deals.c.created_at,
-        M.deals.c.closed_at).select_from(grouped_deals(q, group_by)))).distinct()
-    durations = defaultdict(list)
-    everyone = {}
-    for row in session.execute(select):
-        length = (row.closed_at - row.created_at).total_seconds() / 86400
-        durations[(row.key, row.status)].append(length)
-        everyone[(row.id, row.status)] = length
-    labels = group_labels(session, group_by, [key for key, _ in durations]) if group_by else {}
-    rows = sorted(({**group_cells(group_by, key, labels), "outcome": outcome,
-                    "count": len(lengths), "median_days": days(statistics.median(lengths)),
-                    "mean_days": days(statistics.fmean(lengths))}
-                   for (key, outcome), lengths in durations.items()),
+    closed = closed_within(q, deal_filters(q, sa.select(
+        key.label("key"), M.deals.c.id, M.deals.c.status.label("outcome"),
+        M.deals.c.created_at, M.deals.c.closed_at)
+        .select_from(grouped_deals(q, group_by)))).distinct().subquery()
+    figures = (cycle_figures_in_sql if session.get_bind().dialect.name == "postgresql"
+               else cycle_figures_in_python)
+    groups, totals = figures(session, closed)
+    labels = group_labels(session, group_by, [key for key, _ in groups]) if group_by else {}
+    rows = sorted(({**group_cells(group_by, key, labels), "outcome": outcome, **figure}
+                   for (key, outcome), figure in groups.items()),
                   key=lambda row: (group_sort_key(row, group_by), row["outcome"] != WON))
-    totals = {}
-    for outcome in (WON, LOST):
-        lengths = [length for (_, status), length in everyone.items() if status == outcome]
-        totals[outcome] = {"count": len(lengths),
-                           "median_days": days(statistics.median(lengths)) if lengths else None,
-                           "mean_days": days(statistics.fmean(lengths)) if lengths else None}
+    empty = {"count": 0, "median_days": None, "mean_days": None}
     columns = [*group_columns(group_by), column("outcome", "Outcome", "string"),
                column("count", "Deals", "integer"),
                column("median_days", "Median days", "number"),
                column("mean_days", "Mean days", "number")]
-    return columns, rows, totals, {}
+    return columns, rows, {outcome: totals.get(outcome, empty) for outcome in (WON, LOST)}, {}
+
+
+def cycle_figure(count, median, mean) -> dict:
+    return {"count": count, "median_days": days(median), "mean_days": days(mean)}
+
+
+def cycle_figures_in_sql(session, closed):
+    """Medians by the database (PostgreSQL's ``percentile_cont``): per (group, outcome),
+    and per outcome over the deals (a deal in several product groups counts once)."""
+
+    def figures(source, *by):
+        length = sa.extract("epoch", source.c.closed_at - source.c.created_at) / 86400
+        return sa.select(*by, sa.func.count(),
+                         sa.func.percentile_cont(0.5).within_group(length),
+                         sa.func.avg(length)).group_by(*by)
+
+    groups = {(key, outcome): cycle_figure(*figure) for key, outcome, *figure in session.execute(
+        figures(closed, closed.c.key, closed.c.outcome))}
+    deals = sa.select(closed.c.id, closed.c.outcome, closed.c.created_at,
+                      closed.c.closed_at).distinct().subquery()
+    totals = {outcome: cycle_figure(*figure) for outcome, *figure in session.execute(
+        figures(deals, deals.c.outcome))}
+    return groups, totals
+
+
+def cycle_figures_in_python(session, closed):
+    """The same figures computed here (SQLite has no median)."""
+    lengths, per_deal = defaultdict(list), {}
+    for row in session.execute(sa.select(closed)):
+        length = (row.closed_at - row.created_at).total_seconds() / 86400
+        lengths[(row.key, row.outcome)].append(length)
+        per_deal[(row.id, row.outcome)] = length
+    groups = {group: cycle_figure(len(found), statistics.median(found), statistics.fmean(found))
+              for group, found in lengths.items()}
+    totals = {}
+    for outcome in (WON, LOST):
+        found = [length for (_, status), length in per_deal.items() if status == outcome]
+        if found:
+            totals[outcome] = cycle_figure(len(found), statistics.median(found),
+                                           statistics.fmean(found))
+    return groups, totals
 
 
 # -- leaderboard -----------------------------------------------------------------------------
