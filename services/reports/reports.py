@@ -271,10 +271,7 @@ def funnel(session, q: ReportQuery):
         totals["amount"] += value
         totals["weighted_amount"] += weighted
 
-    closed = dict(session.execute(closed_within(q, deal_filters(q, sa.select(
-        M.deals.c.status, sa.func.count()).select_from(deals_with_customers())))
-        .group_by(M.deals.c.status)).all())
-    won, lost = closed.get(WON, 0), closed.get(LOST, 0)
+    won, lost = closed_counts(session, q)
     leads = lead_counts(session, q)
     totals = {"count": totals["count"], "amount": money(totals["amount"]),
               "weighted_amount": money(totals["weighted_amount"]), "won": won, "lost": lost,
@@ -286,6 +283,14 @@ def funnel(session, q: ReportQuery):
                column("reached", "Reached", "integer"),
                column("conversion_rate", "Conversion to next", "rate")]
     return columns, rows, totals, {}
+
+
+def closed_counts(session, q: ReportQuery) -> tuple[int, int]:
+    """How many deals were won and lost within the range."""
+    closed = dict(session.execute(closed_within(q, deal_filters(q, sa.select(
+        M.deals.c.status, sa.func.count()).select_from(deals_with_customers())))
+        .group_by(M.deals.c.status)).all())
+    return closed.get(WON, 0), closed.get(LOST, 0)
 
 
 def lead_counts(session, q: ReportQuery) -> dict:
@@ -327,7 +332,10 @@ def revenue(session, q: ReportQuery):
             rows.append({"period": row.period, **group_cells(group_by, row.key, labels),
                          "won_amount": money(row.amount), "won_count": row.count})
         rows.sort(key=lambda row: (order[row["period"]], group_sort_key(row, group_by)))
-    totals = won_totals(session, q)
+    # Each won deal is on one row, except per product (a deal on several products' rows).
+    totals = (won_totals(session, q) if group_by == "product" else
+              {"won_amount": money(sum((Decimal(row.amount) for row in found), Decimal(0))),
+               "won_count": sum(row.count for row in found)})
     columns = [column("period", "Period", "string"), *group_columns(group_by),
                column("won_amount", "Won amount", "money"),
                column("won_count", "Deals won", "integer")]
@@ -355,10 +363,10 @@ def win_rate(session, q: ReportQuery):
     rows = sorted(({**group_cells(group_by, row.key, labels), "won": row.won, "lost": row.lost,
                     "win_rate": ratio(row.won, row.won + row.lost)} for row in found),
                   key=lambda row: group_sort_key(row, group_by))
-    closed = dict(session.execute(closed_within(q, deal_filters(q, sa.select(
-        M.deals.c.status, sa.func.count()).select_from(deals_with_customers())))
-        .group_by(M.deals.c.status)).all())
-    won, lost = closed.get(WON, 0), closed.get(LOST, 0)
+    if group_by == "product":  # a deal may be on several products' rows
+        won, lost = closed_counts(session, q)
+    else:
+        won, lost = sum(row.won for row in found), sum(row.lost for row in found)
     columns = [*group_columns(group_by), column("won", "Won", "integer"),
                column("lost", "Lost", "integer"), column("win_rate", "Win rate", "rate")]
     return columns, rows, {"won": won, "lost": lost, "win_rate": ratio(won, won + lost)}, {}
@@ -371,10 +379,12 @@ def sales_cycle(session, q: ReportQuery):
     closed = closed_within(q, deal_filters(q, sa.select(
         key.label("key"), M.deals.c.id, M.deals.c.status.label("outcome"),
         M.deals.c.created_at, M.deals.c.closed_at)
-        .select_from(grouped_deals(q, group_by)))).distinct().subquery()
+        .select_from(grouped_deals(q, group_by))))
+    if group_by == "product":  # a deal with two lines of one product is one deal
+        closed = closed.distinct()
     figures = (cycle_figures_in_sql if session.get_bind().dialect.name == "postgresql"
                else cycle_figures_in_python)
-    groups, totals = figures(session, closed)
+    groups, totals = figures(session, closed.subquery(), group_by == "product")
     labels = group_labels(session, group_by, [key for key, _ in groups]) if group_by else {}
     rows = sorted(({**group_cells(group_by, key, labels), "outcome": outcome, **figure}
                    for (key, outcome), figure in groups.items()),
@@ -391,26 +401,37 @@ def cycle_figure(count, median, mean) -> dict:
     return {"count": count, "median_days": days(median), "mean_days": days(mean)}
 
 
-def cycle_figures_in_sql(session, closed):
-    """Medians by the database (PostgreSQL's ``percentile_cont``): per (group, outcome),
-    and per outcome over the deals (a deal in several product groups counts once)."""
+def cycle_figures_in_sql(session, closed, deal_on_several_rows: bool):
+    """Medians by the database (PostgreSQL's ``percentile_cont``): per (group, outcome), and
+    per outcome over the deals, in one pass (grouping sets) where each deal is one row."""
 
     def figures(source, *by):
         length = sa.extract("epoch", source.c.closed_at - source.c.created_at) / 86400
         return sa.select(*by, sa.func.count(),
                          sa.func.percentile_cont(0.5).within_group(length),
-                         sa.func.avg(length)).group_by(*by)
+                         sa.func.avg(length))
 
+    if not deal_on_several_rows:
+        groups, totals = {}, {}
+        for key, outcome, overall, *figure in session.execute(figures(
+                closed, closed.c.key, closed.c.outcome, sa.func.grouping(closed.c.key))
+                .group_by(sa.func.grouping_sets(sa.tuple_(closed.c.key, closed.c.outcome),
+                                                sa.tuple_(closed.c.outcome)))):
+            if overall:
+                totals[outcome] = cycle_figure(*figure)
+            else:
+                groups[(key, outcome)] = cycle_figure(*figure)
+        return groups, totals
     groups = {(key, outcome): cycle_figure(*figure) for key, outcome, *figure in session.execute(
-        figures(closed, closed.c.key, closed.c.outcome))}
+        figures(closed, closed.c.key, closed.c.outcome).group_by(closed.c.key, closed.c.outcome))}
     deals = sa.select(closed.c.id, closed.c.outcome, closed.c.created_at,
                       closed.c.closed_at).distinct().subquery()
     totals = {outcome: cycle_figure(*figure) for outcome, *figure in session.execute(
-        figures(deals, deals.c.outcome))}
+        figures(deals, deals.c.outcome).group_by(deals.c.outcome))}
     return groups, totals
 
 
-def cycle_figures_in_python(session, closed):
+def cycle_figures_in_python(session, closed, _deal_on_several_rows: bool):
     """The same figures computed here (SQLite has no median)."""
     lengths, per_deal = defaultdict(list), {}
     for row in session.execute(sa.select(closed)):
@@ -475,7 +496,8 @@ def leaderboard(session, q: ReportQuery):
     for rank, row in enumerate(rows, start=1):
         row["won_amount"] = money(row["won_amount"])
         row["rank"] = rank
-    totals = {**won_totals(session, q),
+    totals = {"won_amount": money(sum((Decimal(row.amount) for row in won.values()), Decimal(0))),
+              "won_count": sum(row.count for row in won.values()),
               "open_pipeline": money(sum((Decimal(v) for v in pipeline_open.values()),
                                          Decimal(0))),
               "activities": sum(logged.values())}
@@ -523,13 +545,14 @@ def dormant_customers(session, q: ReportQuery):
             .scalar_subquery())
     since = sa.func.coalesce(last, customers.c.created_at)
     select = scoped(q, sa.select(customers.c.id, customers.c.name, customers.c.owner_id,
-                                 last.label("last"), customers.c.created_at), customers).where(
+                                 last.label("last"), customers.c.created_at,
+                                 sa.func.count().over().label("dormant")), customers).where(
         customers.c.deleted.is_(False), customers.c.created_at < measured_at, since < cutoff)
     if q.region:
         select = select.where(region_matches(q, customers))
-    count = session.execute(sa.select(sa.func.count()).select_from(select.subquery())).scalar()
     found = session.execute(select.order_by(since, customers.c.name, customers.c.id)
                             .limit(q.option("limit"))).all()
+    count = found[0].dormant if found else 0
     labels = group_labels(session, "owner", [row.owner_id for row in found])
     primary = primary_contacts(session, [row.id for row in found])
     rows = []
