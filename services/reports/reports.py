@@ -539,14 +539,16 @@ def dormant_customers(session, q: ReportQuery):
     customers, activities = M.customers, M.activities
     measured_at = min(q.end, q.now)
     cutoff = measured_at - dt.timedelta(days=q.option("days"))
-    last = (sa.select(sa.func.max(activities.c.occurred_at))
-            .where(activities.c.customer_id == customers.c.id,
-                   activities.c.occurred_at < measured_at)
-            .scalar_subquery())
-    since = sa.func.coalesce(last, customers.c.created_at)
+    last_seen = (sa.select(activities.c.customer_id,
+                           sa.func.max(activities.c.occurred_at).label("last"))
+                 .where(activities.c.occurred_at < measured_at)
+                 .group_by(activities.c.customer_id).subquery())
+    since = sa.func.coalesce(last_seen.c.last, customers.c.created_at)
     select = scoped(q, sa.select(customers.c.id, customers.c.name, customers.c.owner_id,
-                                 last.label("last"), customers.c.created_at,
-                                 sa.func.count().over().label("dormant")), customers).where(
+                                 last_seen.c.last, customers.c.created_at,
+                                 sa.func.count().over().label("dormant"))
+                    .select_from(customers.outerjoin(
+                        last_seen, last_seen.c.customer_id == customers.c.id)), customers).where(
         customers.c.deleted.is_(False), customers.c.created_at < measured_at, since < cutoff)
     if q.region:
         select = select.where(region_matches(q, customers))
