@@ -230,10 +230,10 @@ def _apply_to(session, model: ReadModel, event: dict) -> None:
 def _fresh(session, source: str, occurred_at: dt.datetime) -> None:
     """``as_of``: the time of the newest event applied, per source service."""
     table = LIVE.freshness
-    add_once(session, table, {"source": source, "as_of": None})
-    session.execute(sa.update(table).where(
-        table.c.source == source, sa.or_(table.c.as_of.is_(None), table.c.as_of < occurred_at)
-    ).values(as_of=occurred_at))
+    statement = _insert(session, table).values(source=source, as_of=occurred_at)
+    session.execute(statement.on_conflict_do_update(
+        index_elements=["source"], set_={"as_of": statement.excluded.as_of},
+        where=sa.or_(table.c.as_of.is_(None), table.c.as_of < statement.excluded.as_of)))
 
 
 def rebuilding(session) -> bool:
