@@ -20,7 +20,8 @@ import dataclasses
 import datetime as dt
 import statistics
 from collections import defaultdict
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
+from fractions import Fraction
 
 import sqlalchemy as sa
 
@@ -38,19 +39,34 @@ NONE_LABEL = "(none)"
 
 
 # -- values ----------------------------------------------------------------------------------
+def exact(value) -> Decimal:
+    """A figure as a decimal: a fraction exactly (to 60 digits), a float from the database by
+    its shortest form (``30.65``, not ``30.649999...``), anything else as it is."""
+    if isinstance(value, Fraction):
+        with localcontext() as context:
+            context.prec = 60
+            return Decimal(value.numerator) / Decimal(value.denominator)
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    return Decimal(value or 0)
+
+
+def rounded(value, step: Decimal) -> Decimal:
+    """Half up to ``step``; a figure that rounds to zero is zero, never ``-0.00``."""
+    result = exact(value).quantize(step, rounding=ROUND_HALF_UP)
+    return result.copy_abs() if result == 0 else result
+
+
 def money(value) -> str:
-    return str(Decimal(value or 0).quantize(CENT, rounding=ROUND_HALF_UP))
+    return str(rounded(value, CENT))
 
 
 def ratio(part, whole) -> str | None:
-    if not whole:
-        return None
-    return str((Decimal(part) / Decimal(whole)).quantize(RATE, rounding=ROUND_HALF_UP))
+    return str(rounded(Fraction(part) / Fraction(whole), RATE)) if whole else None
 
 
 def days(value) -> str | None:
-    return None if value is None else str(Decimal(value).quantize(Decimal("0.1"),
-                                                                  rounding=ROUND_HALF_UP))
+    return None if value is None else str(rounded(value, Decimal("0.1")))
 
 
 def column(key: str, label: str, kind: str) -> dict:
@@ -397,6 +413,10 @@ def sales_cycle(session, q: ReportQuery):
     return columns, rows, {outcome: totals.get(outcome, empty) for outcome in (WON, LOST)}, {}
 
 
+MICROSECOND = dt.timedelta(microseconds=1)
+DAY_IN_MICROSECONDS = 86_400_000_000
+
+
 def cycle_figure(count, median, mean) -> dict:
     return {"count": count, "median_days": days(median), "mean_days": days(mean)}
 
@@ -435,17 +455,17 @@ def cycle_figures_in_python(session, closed, _deal_on_several_rows: bool):
     """The same figures computed here (SQLite has no median)."""
     lengths, per_deal = defaultdict(list), {}
     for row in session.execute(sa.select(closed)):
-        length = (row.closed_at - row.created_at).total_seconds() / 86400
+        length = Fraction((row.closed_at - row.created_at) // MICROSECOND, DAY_IN_MICROSECONDS)
         lengths[(row.key, row.outcome)].append(length)
         per_deal[(row.id, row.outcome)] = length
-    groups = {group: cycle_figure(len(found), statistics.median(found), statistics.fmean(found))
+    groups = {group: cycle_figure(len(found), statistics.median(found), statistics.mean(found))
               for group, found in lengths.items()}
     totals = {}
     for outcome in (WON, LOST):
         found = [length for (_, status), length in per_deal.items() if status == outcome]
         if found:
             totals[outcome] = cycle_figure(len(found), statistics.median(found),
-                                           statistics.fmean(found))
+                                           statistics.mean(found))
     return groups, totals
 
 
@@ -621,7 +641,7 @@ def forecast(session, q: ReportQuery):
     spans = calendar.periods(q.first_day, q.last_day, period, q.tz)
     _, history, _, _ = revenue(session, dataclasses.replace(
         q, options={"period": period, "group_by": None}))
-    fitted = trend.linear_trend([Decimal(row["won_amount"]) for row in history], ahead=3)
+    fitted = trend.linear_trend([Fraction(row["won_amount"]) for row in history], ahead=3)
     after = calendar.next_start(calendar.period_start(spans[-1].first_day, period), period)
     for step, predicted in enumerate(fitted.forecast):
         rows.append({"kind": "trend", "period": calendar.label(after, period), "count": None,
@@ -630,17 +650,16 @@ def forecast(session, q: ReportQuery):
     totals = {"pipeline_count": sum(bucket[0] for bucket in buckets.values()),
               "pipeline_amount": money(sum((b[1] for b in buckets.values()), Decimal(0))),
               "pipeline_weighted_amount": money(sum((b[2] for b in buckets.values()), Decimal(0))),
-              "trend_amount": money(sum(fitted.forecast, Decimal(0)))}
+              "trend_amount": money(sum(fitted.forecast, Fraction(0)))}
     method = {
         "name": trend.METHOD,
         "formula": trend.FORMULA,
         "inputs": [{"period": row["period"], "won_amount": row["won_amount"]} for row in history],
         "intercept": money(fitted.intercept), "slope": money(fitted.slope),
         "mean_absolute_error": money(fitted.mean_absolute_error),
-        "mean_absolute_percentage_error": (str(fitted.mean_absolute_percentage_error
-                                               .quantize(RATE))
-                                           if fitted.mean_absolute_percentage_error is not None
-                                           else None),
+        "mean_absolute_percentage_error": (
+            str(rounded(fitted.mean_absolute_percentage_error, RATE))
+            if fitted.mean_absolute_percentage_error is not None else None),
     }
     columns = [column("kind", "Kind", "string"), column("period", "Period", "string"),
                column("count", "Deals", "integer"), column("amount", "Amount", "money"),

@@ -1,13 +1,13 @@
 """The calendar of report periods, the forecast's line, and the one file renderer."""
 import datetime as dt
 import io
-from decimal import Decimal
+from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 from openpyxl import load_workbook
 
 from common import tabular
-from services.reports import forecast, periods
+from services.reports import forecast, periods, reports
 
 SHANGHAI, LONDON = ZoneInfo("Asia/Shanghai"), ZoneInfo("Europe/London")
 UTC = dt.timezone.utc
@@ -30,13 +30,20 @@ def test_a_month_follows_daylight_saving_time():
 
 
 def test_linear_trend_and_its_error():
-    trend = forecast.linear_trend([Decimal(100), Decimal(200), Decimal(300)], ahead=2)
-    assert (trend.intercept, trend.slope) == (Decimal(100), Decimal(100))
-    assert trend.forecast == [Decimal(400), Decimal(500)]
+    trend = forecast.linear_trend([Fraction(100), Fraction(200), Fraction(300)], ahead=2)
+    assert (trend.intercept, trend.slope) == (100, 100)
+    assert trend.forecast == [400, 500]
     assert trend.mean_absolute_error == 0
-    falling = forecast.linear_trend([Decimal(300), Decimal(100)], ahead=3)
-    assert falling.forecast == [Decimal(0)] * 3  # a negative forecast counts as 0
-    assert forecast.linear_trend([], ahead=1).forecast == [Decimal(0)]
+    falling = forecast.linear_trend([Fraction(300), Fraction(100)], ahead=3)
+    assert falling.forecast == [0] * 3  # a negative forecast counts as 0
+    assert forecast.linear_trend([], ahead=1).forecast == [0]
+
+
+def test_figures_round_half_up_exactly_and_never_to_minus_zero():
+    assert reports.money(sum([Fraction(11, 600)] * 3, Fraction(0))) == "0.06"  # exactly 0.055
+    assert reports.money(-Fraction(1, 600)) == "0.00"
+    assert reports.days(30.65) == "30.7"  # a float from the database, by its shortest form
+    assert reports.ratio(2, 3) == "0.6667" and reports.ratio(1, 0) is None
 
 
 COLUMNS = [{"key": "name", "label": "客户", "type": "string"},
