@@ -74,12 +74,21 @@ def column(key: str, label: str, kind: str) -> dict:
 
 
 # -- what every deal query shares ------------------------------------------------------------
-def deals_with_customers():
-    return M.deals.outerjoin(M.customers, M.customers.c.id == M.deals.c.customer_id)
+# A deal's customer, as the conditions on it see it: its own alias, so a query needs no join
+# with the customers unless it groups by one of their columns (a join costs a pass over all
+# of them; an EXISTS a look-up by key).
+DEAL_CUSTOMER = M.customers.alias("deal_customer")
 
 
-def not_in_trash(customers=M.customers):
-    return sa.func.coalesce(customers.c.deleted, sa.false()) == sa.false()
+def deal_in_trash():
+    """The deal's customer is in the trash (a customer not known yet is not)."""
+    return sa.exists().where(DEAL_CUSTOMER.c.id == M.deals.c.customer_id,
+                             DEAL_CUSTOMER.c.deleted)
+
+
+def deal_in_region(q: ReportQuery):
+    return sa.exists().where(DEAL_CUSTOMER.c.id == M.deals.c.customer_id,
+                             region_matches(q, DEAL_CUSTOMER))
 
 
 def region_matches(q: ReportQuery, table):
@@ -118,12 +127,11 @@ def deal_money(q: ReportQuery):
 
 
 def deal_filters(q: ReportQuery, select):
-    """Scope, currency, trash, region and product conditions on a select over deals joined
-    with their customers."""
+    """Scope, currency, trash, region and product conditions on a select over deals."""
     select = scoped(q, select, M.deals).where(M.deals.c.currency == q.currency,
-                                              not_in_trash())
+                                              sa.not_(deal_in_trash()))
     if q.region:
-        select = select.where(region_matches(q, M.customers))
+        select = select.where(deal_in_region(q))
     if q.product_id:
         select = select.where(sa.exists().where(product_lines(q)))
     return select
@@ -139,6 +147,7 @@ def closed_within(q: ReportQuery, select, status: str | None = None):
 GROUP_LABELS = {"owner": "Owner", "team": "Team", "region": "Region", "product": "Product",
                 "industry": "Industry", "tier": "Tier"}
 ID_GROUPS = ("owner", "team", "product")
+CUSTOMER_GROUPS = ("region", "industry", "tier")
 
 
 def group_expression(q: ReportQuery, group_by: str):
@@ -158,9 +167,11 @@ def grouped_deals(q: ReportQuery, group_by: str | None):
     """The FROM clause of a deal query grouped by ``group_by``: with ``product`` each of a
     deal's lines (of the filtered product, if any) is its own row, and a deal without lines
     one row of no product."""
-    joined = deals_with_customers()
+    if group_by in CUSTOMER_GROUPS:
+        return M.deals.outerjoin(M.customers, M.customers.c.id == M.deals.c.customer_id)
     if group_by != "product":
-        return joined
+        return M.deals
+    joined = M.deals
     condition = M.deal_lines.c.deal_id == M.deals.c.id
     if q.product_id:
         condition = sa.and_(condition, M.deal_lines.c.product_id == q.product_id)
@@ -241,7 +252,7 @@ def funnel(session, q: ReportQuery):
     stages = pipeline(session)
     open_stages = [stage for stage in stages if stage.key not in (WON, LOST)]
     amount = deal_money(q)
-    cohort = deal_filters(q, sa.select(M.deals.c.id).select_from(deals_with_customers()).where(
+    cohort = deal_filters(q, sa.select(M.deals.c.id).select_from(M.deals).where(
         M.deals.c.created_at >= q.start, M.deals.c.created_at < q.end))
 
     # How far each deal got: an open stage is reached by a deal that has been in it or in a
@@ -304,7 +315,7 @@ def funnel(session, q: ReportQuery):
 def closed_counts(session, q: ReportQuery) -> tuple[int, int]:
     """How many deals were won and lost within the range."""
     closed = dict(session.execute(closed_within(q, deal_filters(q, sa.select(
-        M.deals.c.status, sa.func.count()).select_from(deals_with_customers())))
+        M.deals.c.status, sa.func.count()).select_from(M.deals)))
         .group_by(M.deals.c.status)).all())
     return closed.get(WON, 0), closed.get(LOST, 0)
 
@@ -361,7 +372,7 @@ def revenue(session, q: ReportQuery):
 def won_totals(session, q: ReportQuery) -> dict:
     amount, count = session.execute(closed_within(q, deal_filters(q, sa.select(
         sa.func.coalesce(sa.func.sum(deal_money(q)), 0), sa.func.count())
-        .select_from(deals_with_customers())), WON)).one()
+        .select_from(M.deals)), WON)).one()
     return {"won_amount": money(amount), "won_count": count}
 
 
@@ -475,7 +486,8 @@ def activities_in(q: ReportQuery, select):
     of the trash, logged within the range; ``owner_id`` names who logged them."""
     activities, customers = M.activities, M.customers
     select = visible(q.actor, select, customers.c).where(
-        not_in_trash(), activities.c.occurred_at >= q.start, activities.c.occurred_at < q.end)
+        sa.not_(customers.c.deleted), activities.c.occurred_at >= q.start,
+        activities.c.occurred_at < q.end)
     if q.owner_id:
         select = select.where(activities.c.user_id == q.owner_id)
     if q.team_id:
@@ -495,11 +507,11 @@ def leaderboard(session, q: ReportQuery):
     amount = deal_money(q)
     won = dict((row.owner_id, row) for row in session.execute(closed_within(q, deal_filters(
         q, sa.select(M.deals.c.owner_id, sa.func.coalesce(sa.func.sum(amount), 0).label("amount"),
-                     sa.func.count().label("count")).select_from(deals_with_customers())), WON)
+                     sa.func.count().label("count")).select_from(M.deals)), WON)
         .group_by(M.deals.c.owner_id)))
     pipeline_open = dict(session.execute(deal_filters(q, sa.select(
         M.deals.c.owner_id, sa.func.coalesce(sa.func.sum(amount), 0))
-        .select_from(deals_with_customers()).where(M.deals.c.status == "open"))
+        .select_from(M.deals).where(M.deals.c.status == "open"))
         .group_by(M.deals.c.owner_id)).all())
     logged = dict(session.execute(activities_in(q, sa.select(
         M.activities.c.user_id, sa.func.count()).select_from(activities_with_customers()))
@@ -618,7 +630,7 @@ def forecast(session, q: ReportQuery):
         M.deals.c.expected_close_date, sa.func.count(),
         sa.func.coalesce(sa.func.sum(amount), 0),
         sa.func.coalesce(sa.func.sum(amount * M.deals.c.probability), 0))
-        .select_from(deals_with_customers()).where(M.deals.c.status == "open"))
+        .select_from(M.deals).where(M.deals.c.status == "open"))
         .group_by(M.deals.c.expected_close_date)).all()
     buckets = defaultdict(lambda: [0, Decimal(0), Decimal(0)])
     for close, count, value, weighted in found:
