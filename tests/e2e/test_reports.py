@@ -23,30 +23,15 @@ import requests
 import sqlalchemy as sa
 
 from common.db import sqlalchemy_url
+from tests.support.http import ok, refused
 from tests.support.stack import ROOT, wait_until
 
-PROBLEM = "application/problem+json"
 PASSWORD = "reports-password-1"
 UTC = dt.timezone.utc
 FORMULA_NAME = "=cmd|' /C calc'!A0"
 
 
 # -- helpers ---------------------------------------------------------------------------------
-def ok(response, status=200):
-    assert response.status_code == status, response.text
-    return response.json()
-
-
-def refused(response, status, field=None):
-    assert response.status_code == status, response.text
-    assert response.headers["Content-Type"].startswith(PROBLEM)
-    body = response.json()
-    assert body["status"] == status
-    if field:
-        assert field in body["errors"], body
-    return body
-
-
 def rows(answer, *keys):
     return [tuple(row[key] for key in keys) for row in answer["rows"]]
 

@@ -4,24 +4,10 @@ import concurrent.futures
 import datetime as dt
 import uuid
 
+from tests.support.http import ok, refused
 from tests.support.stack import wait_until
 
-PROBLEM = "application/problem+json"
 SOON = (dt.date.today() + dt.timedelta(days=30)).isoformat()
-
-
-def ok(response, status=200):
-    assert response.status_code == status, response.text
-    return response.json()
-
-
-def refused(response, status, field=None):
-    assert response.status_code == status, response.text
-    assert response.headers["Content-Type"].startswith(PROBLEM)
-    body = response.json()
-    if field:
-        assert field in body["errors"], body
-    return body
 
 
 def new_product(admin, price="100.00"):

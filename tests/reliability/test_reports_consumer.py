@@ -4,14 +4,10 @@ applied once, and the figures come out exactly as the records say."""
 import uuid
 from decimal import Decimal
 
+from tests.support.http import ok
 from tests.support.stack import wait_until
 
 DEALS = 12
-
-
-def ok(response, status=200):
-    assert response.status_code == status, response.text
-    return response.json()
 
 
 def won_in(admin, city):
