@@ -437,10 +437,10 @@ def cycle_figures_in_sql(session, closed, deal_on_several_rows: bool):
     per outcome over the deals, in one pass (grouping sets) where each deal is one row."""
 
     def figures(source, *by):
-        length = sa.extract("epoch", source.c.closed_at - source.c.created_at) / 86400
+        seconds = sa.extract("epoch", source.c.closed_at - source.c.created_at)
         return sa.select(*by, sa.func.count(),
-                         sa.func.percentile_cont(0.5).within_group(length),
-                         sa.func.avg(length))
+                         sa.func.percentile_cont(0.5).within_group(seconds) / 86400,
+                         sa.func.avg(seconds) / 86400)
 
     if not deal_on_several_rows:
         groups, totals = {}, {}
@@ -624,8 +624,7 @@ def primary_contacts(session, customer_ids) -> dict:
 # -- forecast --------------------------------------------------------------------------------
 def forecast(session, q: ReportQuery):
     amount = deal_money(q)
-    month = calendar.periods(calendar.local_date(q.now, q.tz), calendar.local_date(q.now, q.tz),
-                             "month", q.tz)[0]
+    today = calendar.local_date(q.now, q.tz)
     found = session.execute(deal_filters(q, sa.select(
         M.deals.c.expected_close_date, sa.func.count(),
         sa.func.coalesce(sa.func.sum(amount), 0),
@@ -636,7 +635,7 @@ def forecast(session, q: ReportQuery):
     for close, count, value, weighted in found:
         if close is None:
             label = "unscheduled"
-        elif close < month.first_day:
+        elif close < today:
             label = "overdue"
         else:
             label = calendar.label_of(close, "month")
