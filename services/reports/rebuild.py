@@ -95,10 +95,11 @@ def latest(uow) -> dict | None:
 
 
 # -- running one -----------------------------------------------------------------------------
-def claim(session_factory, rebuild_id=None):
-    """Start the queued rebuild (or a new one): clear the shadow tables and mark it running,
-    in one transaction, so that from then on every event also reaches the shadow. Returns its
-    id, or ``None`` when nothing is queued or another is running."""
+def claim(session_factory, *, new: bool = False):
+    """Start the queued rebuild (or, with ``new``, one of its own that never waits in the
+    queue, where a service's timer would take it): clear the shadow tables and mark it
+    running, in one transaction, so that from then on every event also reaches the shadow.
+    Returns its id, or ``None`` when nothing is queued or another is running."""
     with session_factory() as session, session.begin():
         stalled = utcnow() - STALLED_AFTER
         session.execute(sa.update(Rebuild).where(
@@ -107,16 +108,22 @@ def claim(session_factory, rebuild_id=None):
                                                          "died); ask for a new one."))
         if session.scalars(sa.select(Rebuild.id).where(Rebuild.status == "running")).first():
             return None
-        if rebuild_id is None:
+        if new:
+            rebuild = Rebuild(status="running", started_at=utcnow(), heartbeat_at=utcnow(),
+                              counts={})
+            session.add(rebuild)
+            session.flush()
+            rebuild_id = rebuild.id
+        else:
             rebuild_id = session.scalars(sa.select(Rebuild.id).where(
                 Rebuild.status == "queued").order_by(Rebuild.requested_at)).first()
             if rebuild_id is None:
                 return None
-        claimed = session.execute(sa.update(Rebuild).where(
-            Rebuild.id == rebuild_id, Rebuild.status == "queued").values(
-            status="running", started_at=utcnow(), heartbeat_at=utcnow())).rowcount
-        if not claimed:
-            return None
+            claimed = session.execute(sa.update(Rebuild).where(
+                Rebuild.id == rebuild_id, Rebuild.status == "queued").values(
+                status="running", started_at=utcnow(), heartbeat_at=utcnow())).rowcount
+            if not claimed:
+                return None
         for table in reversed(NEXT.rebuilt()):
             session.execute(sa.delete(table))
     return rebuild_id
@@ -196,13 +203,8 @@ def main(argv=None) -> int:
     argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args(argv)
     engine = create_db_engine(config.database_url("reports"))
     session_factory = make_session_factory(engine)
-    with session_factory() as session, session.begin():
-        queued = Rebuild(status="queued", counts={})
-        session.add(queued)
-    rebuild_id = claim(session_factory, queued.id)
+    rebuild_id = claim(session_factory, new=True)
     if rebuild_id is None:
-        with session_factory() as session, session.begin():
-            session.execute(sa.delete(Rebuild).where(Rebuild.id == queued.id))
         print("another rebuild is running; try again when it has finished", file=sys.stderr)
         return 1
     with ClusterRpcProxy(config.nameko_config(), timeout=120) as cluster:
