@@ -5,6 +5,7 @@ asks. Context data travels in AMQP headers and follows nested RPC calls automati
 """
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 
 from nameko.extensions import DependencyProvider
@@ -53,6 +54,16 @@ class Actor:
             "language": self.language,
             "request_id": self.request_id,
         }
+
+    @property
+    def user_uuid(self) -> uuid.UUID | None:
+        """The caller's user id as stored in records (``created_by``, ``owner_id``...);
+        ``None`` for the system and API keys."""
+        return uuid.UUID(self.user_id) if self.user_id else None
+
+    @property
+    def team_uuid(self) -> uuid.UUID | None:
+        return uuid.UUID(self.team_id) if self.team_id else None
 
     @property
     def sees_everything(self) -> bool:

@@ -139,15 +139,20 @@ class Versioned:
 class PlatformModels:
     """The platform tables of one component's database."""
 
-    def __init__(self, outbox, processed_event, parked_event):
+    def __init__(self, outbox, processed_event, parked_event, directory_user=None,
+                 directory_team=None):
         self.Outbox = outbox
         self.ProcessedEvent = processed_event
         self.ParkedEvent = parked_event
+        self.DirectoryUser = directory_user
+        self.DirectoryTeam = directory_team
 
 
-def make_base():
+def make_base(*, directory: bool = True):
     """A fresh declarative base for one component, with its platform tables attached.
 
+    ``directory``: also the local copy of users and teams (``common.directory``) that every
+    service keeps; the gateway, which owns the originals, has none.
     Returns ``(Base, PlatformModels)``.
     """
 
@@ -188,4 +193,32 @@ def make_base():
         status: Mapped[str] = mapped_column(sa.String(16), default="retrying", index=True)
         parked_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
-    return Base, PlatformModels(Outbox, ProcessedEvent, ParkedEvent)
+    if not directory:
+        return Base, PlatformModels(Outbox, ProcessedEvent, ParkedEvent)
+
+    class DirectoryUser(Base):
+        """A user as the gateway's last ``user.*`` event told it (never read from its database)."""
+
+        __tablename__ = "directory_users"
+        id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
+        username: Mapped[str | None] = mapped_column(sa.String(64))
+        display_name: Mapped[str | None] = mapped_column(sa.String(100))
+        email: Mapped[str | None] = mapped_column(sa.String(254))
+        role: Mapped[str | None] = mapped_column(sa.String(16))
+        team_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid, index=True)
+        language: Mapped[str | None] = mapped_column(sa.String(8))
+        timezone: Mapped[str | None] = mapped_column(sa.String(64))
+        active: Mapped[bool] = mapped_column(default=True)
+        version: Mapped[int] = mapped_column(default=0)
+
+    class DirectoryTeam(Base):
+        """A team as the gateway's last ``team.*`` event told it."""
+
+        __tablename__ = "directory_teams"
+        id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
+        name: Mapped[str | None] = mapped_column(sa.String(100))
+        manager_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
+        version: Mapped[int] = mapped_column(default=0)
+
+    return Base, PlatformModels(Outbox, ProcessedEvent, ParkedEvent, DirectoryUser,
+                                DirectoryTeam)

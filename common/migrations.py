@@ -76,6 +76,44 @@ def create_platform_tables() -> None:
     )
 
 
+def create_directory_tables() -> None:
+    """The local copy of users and teams every service keeps (``common.directory``)."""
+    import sqlalchemy as sa
+    from alembic import op
+
+    op.create_table(
+        "directory_users",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("username", sa.String(length=64), nullable=True),
+        sa.Column("display_name", sa.String(length=100), nullable=True),
+        sa.Column("email", sa.String(length=254), nullable=True),
+        sa.Column("role", sa.String(length=16), nullable=True),
+        sa.Column("team_id", sa.Uuid(), nullable=True),
+        sa.Column("language", sa.String(length=8), nullable=True),
+        sa.Column("timezone", sa.String(length=64), nullable=True),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_directory_users_team_id", "directory_users", ["team_id"])
+    op.create_table(
+        "directory_teams",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=True),
+        sa.Column("manager_id", sa.Uuid(), nullable=True),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+
+
+def drop_directory_tables() -> None:
+    from alembic import op
+
+    op.drop_table("directory_teams")
+    op.drop_index("ix_directory_users_team_id", "directory_users")
+    op.drop_table("directory_users")
+
+
 def drop_platform_tables() -> None:
     from alembic import op
 

@@ -1,5 +1,6 @@
-"""What every service's records share: ids from callers, optimistic concurrency, and
-record-level access by owner and team.
+"""What every service's records share: ids from callers, optimistic concurrency and the
+update skeleton, and record-level access by owner and team (who may *place* a record with an
+owner is ``common.placement``).
 
 A rep sees the records they own; a manager those of their team (and their own); an admin and
 an analyst see all; an analyst writes nothing. A record the caller may not see is answered as
@@ -8,11 +9,14 @@ not found, never as someone else's data.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from typing import Callable
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from common.actor import Actor
+from common.db import utcnow
 from common.errors import Conflict, Forbidden, NotFound
 
 
@@ -43,9 +47,9 @@ def visible(actor: Actor, query, model):
     may see."""
     if actor.sees_everything:
         return query
-    own = model.owner_id == optional_uuid(actor.user_id)
+    own = model.owner_id == actor.user_uuid
     if actor.role == "manager" and actor.team_id:
-        return query.where(sa.or_(own, model.team_id == optional_uuid(actor.team_id)))
+        return query.where(sa.or_(own, model.team_id == actor.team_uuid))
     return query.where(own)
 
 
@@ -54,21 +58,29 @@ def require_write(actor: Actor, noun: str) -> None:
         raise Forbidden(f"Your role may read {noun} but not change them.")
 
 
-def ownership(actor: Actor, owner_id, team_id, noun: str):
-    """The owner and team a write by ``actor`` may set; ``None`` means "not asked".
+@dataclass(frozen=True)
+class Change:
+    """What an update did to a record: its representation before and after."""
 
-    Returns ``(owner_id, team_id)`` as UUIDs (either may be ``None``).
-    """
-    require_write(actor, noun)
-    me, my_team = optional_uuid(actor.user_id), optional_uuid(actor.team_id)
-    owner_id, team_id = optional_uuid(owner_id), optional_uuid(team_id)
-    if actor.acts_as_admin:
-        return owner_id or me, team_id or (my_team if owner_id in (None, me) else None)
-    if team_id not in (None, my_team):
-        raise Forbidden(f"You may only assign {noun} to your own team.")
-    if actor.role == "sales" and owner_id not in (None, me):
-        raise Forbidden(f"Sales users own the {noun} they create; ask a manager to reassign.")
-    return owner_id or me, my_team
+    before: dict
+    after: dict
+
+
+def update(uow, entity, expected_version: int, dump: Callable[[object], dict],
+           apply: Callable[[], None]) -> Change | None:
+    """The skeleton of every update: refuse a stale version, ``apply`` the change, and say
+    whether anything changed. ``None`` means nothing did: the caller answers the record as it
+    is and writes nothing (no version bump, no history, no event). Otherwise the row is
+    written (its version moves even when only related rows changed, such as tags or lines)
+    and the caller records and announces the :class:`Change`."""
+    check_version(entity, expected_version)
+    before = dump(entity)
+    apply()
+    if dump(entity) == before:
+        return None
+    entity.updated_at = utcnow()
+    uow.session.flush()
+    return Change(before, dump(entity))
 
 
 def locked_row(session, model, key, **defaults):

@@ -17,7 +17,7 @@ from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 from nameko.timer import timer
 
-from common import config, metrics
+from common import config, directory, metrics
 from common.actor import Actor
 from common.errors import CrmError
 from common.db import (
@@ -60,6 +60,12 @@ class ServiceDatabase:
     @property
     def relay(self) -> OutboxRelay:
         return self._provider.relay
+
+    def run(self, use_case, *args):
+        """Run ``use_case(uow, *args)`` in a unit of work of the calling actor: what every
+        RPC entrypoint does."""
+        with self.unit_of_work() as uow:
+            return use_case(uow, *args)
 
     def unit_of_work(self, actor: Actor | None = None) -> UnitOfWork:
         return UnitOfWork(
@@ -222,8 +228,30 @@ def handles(source_service: str, event_type: str):
     return decorator
 
 
+def consumes(events: dict):
+    """A class decorator: for each ``(source, event type) -> apply(uow, event)`` of
+    ``events``, an idempotent handler (see :func:`handles`) named ``on_<type>`` (so its queue
+    keeps its name), so that a service lists the events it consumes once, as data."""
+
+    def decorate(cls):
+        for (source, event_type), apply in events.items():
+            name = "on_" + event_type.replace(".", "_")
+
+            def handler(self, uow, event, _apply=apply):
+                _apply(uow, event)
+
+            handler.__name__ = handler.__qualname__ = name
+            setattr(cls, name, handles(source, event_type)(handler))
+        return cls
+
+    return decorate
+
+
+@consumes(directory.EVENTS)
 class PlatformService:
-    """Entrypoints every service has. Subclasses set ``name`` and ``db``."""
+    """Entrypoints every service has: readiness, metrics, the outbox relay and parked-event
+    timers, and the directory of people (``common.directory``) kept from the gateway's
+    events. Subclasses set ``name`` and ``db``."""
 
     name: str
     db: ServiceDatabase

@@ -16,7 +16,7 @@ from common.actor import ROLES
 from common.db import make_base, new_id, utcnow
 from gateway.i18n import LANGUAGES
 
-Base, platform = make_base()
+Base, platform = make_base(directory=False)
 
 
 class VersionedMixin:

@@ -1,0 +1,22 @@
+"""directory of people: the local copy of users and teams (common.directory)
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-12-06 06:00:00
+"""
+from common.migrations import create_directory_tables, drop_directory_tables
+
+revision = '0003'
+down_revision = '0002'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    # Empty at first: the gateway's next user.* / team.* events fill it (a service newly
+    # attached to the directory learns the existing users from a replay; see the guide).
+    create_directory_tables()
+
+
+def downgrade() -> None:
+    drop_directory_tables()
