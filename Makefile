@@ -5,6 +5,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 export CRM_DATA_DIR ?= $(CURDIR)/var
+# Quiet starts: the third-party deprecation warnings every process printed before our first
+# log line are hidden (eventlet's, attributed to the nameko module importing it, and
+# setuptools' pkg_resources); every other warning, ours included, shows as before. The image
+# sets the same (deploy/Dockerfile); `make test` keeps pytest's own filters.
+QUIET_WARNINGS := ignore:pkg_resources is deprecated as an API:UserWarning,ignore::Warning:nameko.cli.commands,ignore::Warning:nameko.extensions,ignore::Warning:nameko.messaging
+run migrate topology seed: export PYTHONWARNINGS ?= $(QUIET_WARNINGS)
 
 .PHONY: run test install broker migrate topology seed bench clean
 
