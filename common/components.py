@@ -47,7 +47,7 @@ def _service(name: str, class_name: str) -> Component:
 
 # Order matters where one runs after another: migrations follow it.
 COMPONENTS = (
-    Component("gateway", "gateway", "gateway", "gateway.events"),
+    Component("gateway", "gateway", "gateway", "gateway.identity.schemas"),
     _service("customers", "CustomersService"),
     _service("sales", "SalesService"),
     _service("notifications", "NotificationsService"),

@@ -9,7 +9,7 @@ from flask_smorest import Api
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from common import config
-from gateway import database, errors, metrics, request_context
+from gateway import database, errors, metrics, outbox, request_context
 from gateway.auth.access import API_KEY_HEADER, API_KEY_SCHEME, API_PREFIX, SECURITY_SCHEME
 from gateway.blueprints import (api_keys, auth, customers, notifications, ops, reports, sales,
                                 teams, users)
@@ -75,6 +75,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     request_context.init_app(app)
     metrics.init_app(app)
     database.init_app(app)
+    outbox.init_app(app)
     auth.init_app(app)
     for blueprint, url_prefix in BLUEPRINTS:
         api.register_blueprint(blueprint, url_prefix=url_prefix)

@@ -1,17 +1,20 @@
-"""How a blueprint forwards a request to a service: the client's JSON goes on unchanged (the
-service validates it again and decides), the service's answer comes back as JSON."""
+"""How a blueprint forwards a request to whoever decides: a service over RPC, or one of
+identity's use cases in-process (``gateway.identity``), run in a unit of work as the caller.
+
+The client's JSON goes on as sent (the service or use case validates it again and decides);
+the answer comes back as JSON. The one thing added is HTTP's: a PATCH's version may come as
+``If-Match`` instead of a body field.
+"""
 from __future__ import annotations
 
-import uuid
+import re
 
-from flask import jsonify, request, url_for
+from flask import Response, jsonify, request, url_for
 
-from common.errors import Forbidden, ValidationError
+from common.errors import ValidationError
+from gateway import outbox
 from gateway.auth import current_actor
-from gateway.database import session
-from gateway.models import User
 from gateway.rpc import rpc_call
-from gateway.versioning import expected_version
 
 IF_MATCH_DOC = {
     "parameters": [{
@@ -19,49 +22,60 @@ IF_MATCH_DOC = {
         "description": 'The version last read, e.g. "3", when the body has no version.',
     }]
 }
+_IF_MATCH = re.compile(r'\s*(?:W/)?"?(\d{1,9})"?\s*')
+
+
+def _answer(result, status: int) -> Response:
+    """``result`` as JSON with ``status`` (a 204 sends no body)."""
+    response = jsonify(result)
+    response.status_code = status
+    return response
 
 
 def answer(service: str, method: str, *args):
     """Call ``service.method`` and answer its result as JSON."""
-    return jsonify(rpc_call(service, method, *args))
+    return _answer(rpc_call(service, method, *args), 200)
 
 
 def created(service: str, method: str, *args, location_endpoint: str, id_arg: str):
     """201 with the created record and its ``Location``."""
     result = rpc_call(service, method, *args)
-    response = jsonify(result)
-    response.status_code = 201
+    response = _answer(result, 201)
     response.headers["Location"] = url_for(location_endpoint, **{id_arg: result["id"]})
     return response
 
 
 def no_content(service: str, method: str, *args):
-    rpc_call(service, method, *args)
-    return "", 204
+    return _answer(rpc_call(service, method, *args), 204)
+
+
+def identity(use_case, *args, status: int = 200):
+    """Run ``use_case(uow, *args)`` in a unit of work of the identity database as the caller
+    (it commits, and its events are published, or it changes nothing) and answer its result
+    with ``status``."""
+    with outbox.unit_of_work(current_actor()) as uow:
+        result = use_case(uow, *args)
+    return _answer(result, status)
 
 
 def request_body() -> dict:
-    """The JSON body as sent, once any ``owner_id`` in it is known to name someone the caller
-    may give a record to. The gateway owns the users, so it is the one to check that the
-    owner is a real, active user and, for a manager, a member of their own team; the service
-    then applies its own rules (a rep owns what they create, a team's records stay in it)."""
-    body = request.get_json()
-    if isinstance(body, dict) and body.get("owner_id"):
-        _check_owner(body["owner_id"])
-    return body
+    """The JSON body as sent."""
+    return request.get_json()
 
 
-def _check_owner(owner_id) -> None:
-    try:
-        user = session().get(User, uuid.UUID(str(owner_id)))
-    except ValueError:
-        return  # not a UUID: the service's validation names the field
-    if user is None or not user.active:
-        raise ValidationError("", {"owner_id": ["No active user has this id."]})
-    actor = current_actor()
-    if actor.role == "manager" and str(user.id) != actor.user_id and (
-            user.team_id is None or str(user.team_id) != actor.team_id):
-        raise Forbidden("You may only give records to members of your own team.")
+def expected_version(body: dict) -> int:
+    """The version a PATCH is based on: the body field ``version``, else ``If-Match:
+    "<version>"``; 400 when neither says."""
+    version = body.get("version")
+    if version is not None:
+        return version
+    header = request.headers.get("If-Match")
+    if header is None:
+        raise ValidationError("", {"version": ["Required as a body field or an If-Match header."]})
+    match = _IF_MATCH.fullmatch(header)
+    if not match:
+        raise ValidationError("", {"version": ["Not a valid integer."]})
+    return int(match.group(1))
 
 
 def versioned_body() -> dict:

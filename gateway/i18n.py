@@ -172,6 +172,19 @@ MESSAGES: list[tuple[str, str]] = [
     (r"You may only assign deals to members of your own team\.", "您只能将商机分配给本团队的成员。"),
     (r"You may only give records to members of your own team\.", "您只能将记录分配给本团队的成员。"),
     (r"No active user has this id\.", "没有此 ID 的在职用户。"),
+    (r"Your role may read leads but not change them\.", "您的角色只能查看线索，不能修改。"),
+    (r"Your role may read deals but not change them\.", "您的角色只能查看商机，不能修改。"),
+    (r"Your role may read contracts but not change them\.", "您的角色只能查看合同，不能修改。"),
+    (r"You may only assign contracts to your own team\.", "您只能将合同分配给自己的团队。"),
+    (
+        r"Sales users own the contracts they create; ask a manager to reassign\.",
+        "销售人员创建的合同归其本人所有；如需转交请联系经理。",
+    ),
+    (
+        r"A lead has no region object: send country, province and city as top-level fields, "
+        r"as for a customer\.",
+        "线索没有 region 对象：请像客户一样，将 country、province 和 city 作为顶层字段发送。",
+    ),
     (r"The total would be larger than ([\d.]+); split it into several deals\.",
      "合计将超过 {0}；请拆分为多个商机。"),
     (
@@ -254,10 +267,6 @@ MESSAGES: list[tuple[str, str]] = [
     (r"Already taken\.", "已被占用。"),
     (r"Unknown time zone\.", "未知的时区。"),
     (r"Required as a body field or an If-Match header\.", "需要在请求体字段或 If-Match 请求头中提供。"),
-    (
-        r"The record was changed by someone else \(version (\d+)\); reload it and try again\.",
-        "记录已被他人修改（版本 {0}），请重新加载后再试。",
-    ),
     (r"The (\S+) service is not available\.", "{0} 服务不可用。"),
     (r"The (\S+) service did not answer in time\.", "{0} 服务未能及时响应。"),
     (r"The broker is not reachable\.", "消息代理无法连接。"),

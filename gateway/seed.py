@@ -2,6 +2,9 @@
 database. Safe to run again: what exists is left as it is.
 
     python -m gateway.seed [--demo]
+
+Users and teams are made by identity's use cases, acting as ``Actor.system("seed")``, so they
+are validated and announced to the services exactly as if an admin had made them.
 """
 from __future__ import annotations
 
@@ -9,12 +12,12 @@ import argparse
 import sys
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
 from common import config
-from common.db import create_db_engine
-from gateway.events import identity_sessions
-from gateway.auth.passwords import hash_password
+from common.errors import ValidationError
+from common.uow import UnitOfWork
+from gateway.outbox import command_unit_of_work
+from gateway.identity import teams, users
 from gateway.models import Team, User
 
 DEMO_PASSWORD = "demo-password-1"
@@ -28,42 +31,38 @@ DEMO_USERS = (
 )
 
 
-def ensure_user(db: Session, username: str, password: str, role: str, **fields) -> bool:
+def ensure_user(uow: UnitOfWork, username: str, password: str, role: str, **fields) -> bool:
     """Create the user unless the username exists; True when created."""
-    if db.scalar(sa.select(User.id).where(User.username == username)) is not None:
+    if uow.session.scalar(sa.select(User.id).where(User.username == username)) is not None:
         return False
-    db.add(User(username=username, password_hash=hash_password(password), role=role, **fields))
-    db.flush()
+    users.create_user(uow, {"username": username, "password": password, "role": role, **fields})
     return True
 
 
-def ensure_team(db: Session, name: str) -> tuple[Team, bool]:
-    team = db.scalar(sa.select(Team).where(Team.name == name))
-    if team is not None:
-        return team, False
-    team = Team(name=name)
-    db.add(team)
-    db.flush()
-    return team, True
+def ensure_team(uow: UnitOfWork, name: str) -> tuple[str, bool]:
+    """The team's id, made unless the name exists; True when created."""
+    team_id = uow.session.scalar(sa.select(Team.id).where(Team.name == name))
+    if team_id is not None:
+        return str(team_id), False
+    return teams.create_team(uow, {"name": name})["id"], True
 
 
-def seed(db: Session, demo: bool) -> list[str]:
-    """Seed and commit; returns a line for each thing created."""
+def seed(uow: UnitOfWork, demo: bool) -> list[str]:
+    """Seed (each creation commits); returns a line for each thing created."""
     created = []
-    password = config.admin_password()
-    if ensure_user(db, "admin", password, "admin", display_name="Administrator"):
+    if ensure_user(uow, "admin", config.admin_password(), "admin", display_name="Administrator"):
         created.append("user admin (admin)")
     if demo:
-        teams = {}
+        team_ids = {}
         for name in DEMO_TEAMS:
-            teams[name], new = ensure_team(db, name)
+            team_ids[name], new = ensure_team(uow, name)
             if new:
                 created.append(f"team {name}")
         for username, display_name, role, team in DEMO_USERS:
-            team_id = teams[team].id if team else None
-            if ensure_user(db, username, DEMO_PASSWORD, role, display_name=display_name, team_id=team_id):
+            team_id = team_ids[team] if team else None
+            if ensure_user(uow, username, DEMO_PASSWORD, role, display_name=display_name,
+                           team_id=team_id):
                 created.append(f"user {username} ({role}{', ' + team if team else ''}), password {DEMO_PASSWORD}")
-    db.commit()
     return created
 
 
@@ -71,13 +70,11 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description="Seed the gateway's identity database")
     parser.add_argument("--demo", action="store_true", help="also create demo teams and users")
     args = parser.parse_args(argv)
-    engine = create_db_engine(config.database_url("gateway"))
     try:
-        session_factory, _ = identity_sessions(engine)
-        with session_factory() as db:
-            created = seed(db, args.demo)
-    finally:
-        engine.dispose()
+        with command_unit_of_work("seed") as uow:
+            created = seed(uow, args.demo)
+    except ValidationError as exc:
+        sys.exit(f"cannot seed: {exc.details}")
     for line in created:
         print(f"created {line}")
     if not created:

@@ -1,5 +1,10 @@
 """Who is calling: ``@login_required`` authenticates a view, ``current_actor()`` names the caller.
 
+The gateway authenticates and checks API-key scopes, nothing more: what a role may do is
+decided by whoever owns the data (a service, or identity's use cases for users, teams and
+keys), and a view that may answer 403 for a role documents it with
+``@blp.alt_response(403, response="FORBIDDEN")``.
+
 Every request with a bearer token looks up its user and its refresh-token family by primary
 key, so a deactivated user or a logged-out session is refused at once rather than when the
 token expires; the role and team come from the user as stored now, not from the token.
@@ -15,7 +20,6 @@ from __future__ import annotations
 import functools
 import uuid
 from copy import deepcopy
-from typing import Iterable
 
 import jwt
 import sqlalchemy as sa
@@ -37,13 +41,12 @@ API_PREFIX = "/api/v1"
 INVALID_TOKEN = "Invalid or expired token."
 
 
-def login_required(roles: Iterable[str] | None = None):
-    """Protect a view; with ``roles``, only those roles may call it (403 for the others).
+def login_required():
+    """Protect a view: the caller is authenticated, and an API key holds the route's scope.
 
     Place it under ``@blp.route`` and above ``@blp.arguments``/``@blp.response``, so the
     caller is authenticated before the input is read and the route is documented as secured.
     """
-    allowed = tuple(roles) if roles else None
 
     def decorator(view):
         @functools.wraps(view)
@@ -53,8 +56,6 @@ def login_required(roles: Iterable[str] | None = None):
                 needed = required_scope()
                 if needed not in actor.scopes:
                     raise Forbidden(f"This API key does not have the scope {needed}.")
-            elif allowed is not None and actor.role not in allowed:
-                raise Forbidden("Your role may not do this action.")
             return view(*args, **kwargs)
 
         wrapper._apidoc = deepcopy(getattr(view, "_apidoc", {}))
@@ -62,8 +63,6 @@ def login_required(roles: Iterable[str] | None = None):
         manual["security"] = [{SECURITY_SCHEME: []}, {API_KEY_SCHEME: []}]
         responses = wrapper._apidoc.setdefault("response", {}).setdefault("responses", {})
         responses.setdefault(401, []).append("UNAUTHORIZED")
-        if allowed is not None:
-            responses.setdefault(403, []).append("FORBIDDEN")
         return wrapper
 
     return decorator

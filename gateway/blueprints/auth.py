@@ -1,8 +1,6 @@
 """Sessions: log in, refresh, log out, and who am I."""
 from __future__ import annotations
 
-import uuid
-
 import sqlalchemy as sa
 from flask import current_app, request
 from flask_smorest import Blueprint
@@ -13,9 +11,9 @@ from gateway.auth import current_actor, login_required
 from gateway.auth import tokens
 from gateway.auth.passwords import MAX_LENGTH, verify_password
 from gateway.auth.ratelimit import LoginLimiter
-from gateway.blueprints.users import UserSchema
 from gateway.database import session
 from gateway.errors import RateLimited, Unauthorized
+from gateway.identity.schemas import UserSchema
 from gateway.models import User
 
 blp = Blueprint("auth", __name__, description="Log in, refresh and log out")
@@ -97,4 +95,4 @@ def logout(body):
 @blp.response(200, UserSchema)
 def me():
     """The authenticated user"""
-    return session().get(User, uuid.UUID(current_actor().user_id))
+    return session().get(User, current_actor().user_uuid)

@@ -18,8 +18,6 @@ from services.notifications import schemas as s
 
 blp = Blueprint("notifications", __name__, description="Reminders, inbox, preferences, webhooks")
 
-ADMIN = ("admin",)
-
 
 def notifications(method: str, *args):
     """Call the notifications service and answer its result as JSON."""
@@ -126,14 +124,16 @@ class Preferences(MethodView):
 # -- webhooks (admin) ------------------------------------------------------------------------
 @blp.route("/webhooks")
 class Webhooks(MethodView):
-    @login_required(ADMIN)
+    @blp.alt_response(403, response="FORBIDDEN")
+    @login_required()
     @blp.arguments(s.PageQuerySchema, location="query")
     @blp.response(200, page_schema(s.WebhookSchema))
     def get(self, _args):
         """Webhook subscriptions."""
         return notifications("list_webhooks", query_args())
 
-    @login_required(ADMIN)
+    @blp.alt_response(403, response="FORBIDDEN")
+    @login_required()
     @blp.arguments(s.WebhookCreateSchema)
     @blp.response(201, s.WebhookCreatedSchema)
     def post(self, _data):
@@ -145,13 +145,15 @@ class Webhooks(MethodView):
 
 @blp.route("/webhooks/<uuid:webhook_id>")
 class Webhook(MethodView):
-    @login_required(ADMIN)
+    @blp.alt_response(403, response="FORBIDDEN")
+    @login_required()
     @blp.response(200, s.WebhookSchema)
     def get(self, webhook_id):
         """One subscription."""
         return notifications("get_webhook", str(webhook_id))
 
-    @login_required(ADMIN)
+    @blp.alt_response(403, response="FORBIDDEN")
+    @login_required()
     @blp.arguments(s.WebhookUpdateSchema(partial=("version",)))
     @blp.response(200, s.WebhookSchema)
     @blp.doc(**IF_MATCH_DOC)
@@ -159,7 +161,8 @@ class Webhook(MethodView):
         """Change a subscription (URL, event types, secret, active)."""
         return notifications("update_webhook", str(webhook_id), versioned_body())
 
-    @login_required(ADMIN)
+    @blp.alt_response(403, response="FORBIDDEN")
+    @login_required()
     @blp.response(204)
     def delete(self, webhook_id):
         """Remove a subscription (its delivery log stays)."""
@@ -168,7 +171,8 @@ class Webhook(MethodView):
 
 @blp.route("/webhooks/<uuid:webhook_id>/deliveries")
 class Deliveries(MethodView):
-    @login_required(ADMIN)
+    @blp.alt_response(403, response="FORBIDDEN")
+    @login_required()
     @blp.arguments(s.DeliveryListQuerySchema, location="query")
     @blp.response(200, page_schema(s.DeliverySchema))
     def get(self, _args, webhook_id):
@@ -178,7 +182,8 @@ class Deliveries(MethodView):
 
 @blp.route("/webhooks/<uuid:webhook_id>/deliveries/<uuid:delivery_id>/replay")
 class Replay(MethodView):
-    @login_required(ADMIN)
+    @blp.alt_response(403, response="FORBIDDEN")
+    @login_required()
     @blp.response(202, s.DeliverySchema)
     def post(self, webhook_id, delivery_id):
         """Send a logged delivery's event again (a new delivery, signed anew)."""

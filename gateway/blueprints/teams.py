@@ -1,84 +1,57 @@
-"""Teams and their managers (admins only)."""
+"""Teams and their managers (admins only: the use cases decide).
+
+The routes validate with identity's contract (``gateway.identity.schemas``), which also
+builds their OpenAPI description, then run the use case with the client's JSON as sent.
+"""
 from __future__ import annotations
 
-import uuid
-
-import sqlalchemy as sa
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
 
 from gateway.auth import login_required
-from gateway.database import check_reference, get_or_404, save
-from gateway.models import Team, User
-from common.listing import PageQuerySchema
-from gateway.pagination import list_page, page_schema
-from gateway.versioning import load_for_update, version_field
+from gateway.forwarding import IF_MATCH_DOC, identity, query_args, request_body, versioned_body
+from gateway.identity import schemas as s
+from gateway.identity import teams
+from gateway.pagination import page_schema
 
 blp = Blueprint("teams", __name__, description="Teams (admin only)")
-
-SORTABLE = ("name", "created_at", "updated_at")
-ADMIN = ("admin",)
-
-
-class TeamSchema(Schema):
-    id = fields.UUID(dump_only=True)
-    name = fields.String()
-    manager_id = fields.UUID(allow_none=True)
-    version = fields.Integer()
-    created_at = fields.AwareDateTime()
-    updated_at = fields.AwareDateTime()
-
-
-class TeamInputSchema(Schema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    manager_id = fields.UUID(allow_none=True)
-
-
-class TeamPatchSchema(TeamInputSchema):
-    version = version_field()
-
-
-class TeamListQuerySchema(PageQuerySchema):
-    q = fields.String(validate=validate.Length(max=100), metadata={"description": "Part of the name"})
 
 
 @blp.route("/teams")
 class Teams(MethodView):
-    @login_required(roles=ADMIN)
-    @blp.arguments(TeamListQuerySchema, location="query")
-    @blp.response(200, page_schema(TeamSchema))
-    def get(self, args):
+    @blp.alt_response(403, response="FORBIDDEN")
+    @login_required()
+    @blp.arguments(s.TeamListQuerySchema, location="query")
+    @blp.response(200, page_schema(s.TeamSchema))
+    def get(self, _args):
         """List teams"""
-        query = sa.select(Team)
-        if args.get("q"):
-            query = query.where(sa.func.lower(Team.name).like(f"%{args['q'].lower()}%"))
-        return list_page(query, Team, args, SORTABLE, "name")
+        return identity(teams.list_teams, query_args())
 
-    @login_required(roles=ADMIN)
-    @blp.arguments(TeamInputSchema)
-    @blp.response(201, TeamSchema)
+    @blp.alt_response(403, response="FORBIDDEN")
+    @login_required()
+    @blp.arguments(s.TeamInputSchema)
+    @blp.response(201, s.TeamSchema)
     @blp.alt_response(409, response="CONFLICT")
-    def post(self, data):
+    def post(self, _data):
         """Create a team"""
-        check_reference(data, "manager_id", User, "User not found.")
-        return save(Team(), data, "name")
+        return identity(teams.create_team, request_body(), status=201)
 
 
 @blp.route("/teams/<uuid:team_id>")
 class TeamById(MethodView):
-    @login_required(roles=ADMIN)
-    @blp.response(200, TeamSchema)
-    def get(self, team_id: uuid.UUID):
+    @blp.alt_response(403, response="FORBIDDEN")
+    @login_required()
+    @blp.response(200, s.TeamSchema)
+    def get(self, team_id):
         """Read a team"""
-        return get_or_404(Team, team_id, "Team not found.")
+        return identity(teams.get_team, team_id)
 
-    @login_required(roles=ADMIN)
-    @blp.arguments(TeamPatchSchema(partial=True))
-    @blp.response(200, TeamSchema)
+    @blp.alt_response(403, response="FORBIDDEN")
+    @login_required()
+    @blp.arguments(s.TeamPatchSchema(partial=True))
+    @blp.response(200, s.TeamSchema)
     @blp.alt_response(409, response="CONFLICT")
-    def patch(self, data, team_id: uuid.UUID):
+    @blp.doc(**IF_MATCH_DOC)
+    def patch(self, _data, team_id):
         """Rename a team or change its manager"""
-        team = load_for_update(Team, team_id, data, "Team not found.")
-        check_reference(data, "manager_id", User, "User not found.")
-        return save(team, data, "name")
+        return identity(teams.update_team, team_id, versioned_body())

@@ -3,7 +3,7 @@ import uuid
 
 import pytest
 
-from gateway.events import EVENTS
+from gateway.identity.schemas import EVENTS
 from tests.support.broker import EventTap, assert_valid_event
 
 

@@ -13,9 +13,10 @@ from common.config import env
 from common.db import create_db_engine
 from common.migrations import upgrade
 from gateway import database
+from gateway import outbox as gateway_outbox
 from gateway.app import create_app
 from gateway.auth.passwords import hash_password
-from gateway.models import Team, User
+from gateway.models import Team, User, platform
 from tests.gateway.helpers import PASSWORD, bearer, login
 
 PG_SERVER = env("CRM_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
@@ -49,7 +50,7 @@ def make_app(database_url):
 
     yield make
     for built in made:
-        built.extensions["identity_outbox"].stop()
+        built.extensions[gateway_outbox.SWEEPER].stop()
 
 
 @pytest.fixture
@@ -77,6 +78,25 @@ def password_hash():
 def db(app):
     with database.engine(app).connect() as conn, sa.orm.Session(conn) as session:
         yield session
+
+
+@pytest.fixture
+def unit_of_work(app):
+    """``unit_of_work(actor)``: a unit of work of the app's identity database, as the
+    identity routes open one."""
+    return app.extensions[gateway_outbox.EXTENSION].unit_of_work
+
+
+@pytest.fixture
+def outbox(db):
+    """``outbox()``: the events the gateway wrote to its outbox so far, oldest first."""
+
+    def events_written() -> list[dict]:
+        db.rollback()
+        model = platform.Outbox
+        return [row.payload for row in db.scalars(sa.select(model).order_by(model.created_at))]
+
+    return events_written
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from common.actor import Actor
 from gateway.models import User
 from tests.gateway.helpers import assert_problem, login
 
@@ -144,12 +145,16 @@ def test_teams(client, admin_headers, make_user):
                    404, "not_found")
 
 
-def test_seed_is_idempotent(client, db):
+def test_seed_is_idempotent_and_publishes_like_the_api(client, unit_of_work, outbox):
     from gateway.seed import DEMO_PASSWORD, seed
 
-    created = seed(db, demo=True)
-    assert len(created) == 7 and created[0] == "user admin (admin)"
-    assert seed(db, demo=True) == []
+    with unit_of_work(Actor.system("seed")) as uow:
+        created = seed(uow, demo=True)
+        assert len(created) == 7 and created[0] == "user admin (admin)"
+        assert seed(uow, demo=True) == []
+    events = outbox()
+    assert [e["type"] for e in events] == ["user.created"] + ["team.created"] * 2 + ["user.created"] * 4
+    assert {e["actor"]["request_id"] for e in events} == {"seed"}
     tokens = login(client, "sam", DEMO_PASSWORD).get_json()
     me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {tokens['access_token']}"})
     assert me.get_json()["role"] == "sales" and me.get_json()["team_id"] is not None

@@ -1,0 +1,165 @@
+"""Identity's public contract: the payloads and results of its use cases, and the events it
+publishes.
+
+The gateway's users, teams and API-keys routes validate requests and build their OpenAPI
+description from these schemas; the use cases validate again (they never trust their caller:
+the seed command calls them too); ``docs/asyncapi.yaml`` is generated from :data:`EVENTS`.
+"""
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from common.actor import ROLES
+from common.listing import PageQuerySchema
+from common.validation import time_zone
+from gateway.auth.api_keys import SCOPES
+from gateway.auth.passwords import MAX_LENGTH, MIN_LENGTH
+from gateway.i18n import LANGUAGES
+
+USER_SORT_FIELDS = ("username", "display_name", "role", "created_at", "updated_at",
+                    "last_login_at")
+TEAM_SORT_FIELDS = ("name", "created_at", "updated_at")
+API_KEY_SORT_FIELDS = ("name", "created_at")
+
+
+def version_field() -> fields.Integer:
+    """The version a change is based on: required by the use cases; the gateway takes it from
+    ``If-Match`` when the body has none."""
+    return fields.Integer(
+        required=True,
+        validate=validate.Range(min=1),
+        metadata={"description": 'The version last read; or send `If-Match: "<version>"`.'},
+    )
+
+
+# -- users -----------------------------------------------------------------------------------
+class Username(fields.String):
+    """Compared and stored lower-cased."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(value, attr, data, **kwargs).strip().lower()
+
+
+class UserSchema(Schema):
+    id = fields.UUID(dump_only=True)
+    username = fields.String()
+    display_name = fields.String()
+    email = fields.Email(allow_none=True)
+    role = fields.String(metadata={"enum": list(ROLES)})
+    team_id = fields.UUID(allow_none=True)
+    language = fields.String(metadata={"enum": list(LANGUAGES)})
+    timezone = fields.String(metadata={"example": "Asia/Shanghai"})
+    active = fields.Boolean()
+    version = fields.Integer()
+    created_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+    last_login_at = fields.AwareDateTime(allow_none=True)
+
+
+class UserInputSchema(Schema):
+    username = Username(
+        required=True,
+        validate=[validate.Length(min=3, max=64), validate.Regexp(r"^[a-z0-9._@-]+$")],
+    )
+    password = fields.String(
+        required=True, load_only=True, validate=validate.Length(min=MIN_LENGTH, max=MAX_LENGTH)
+    )
+    display_name = fields.String(validate=validate.Length(min=1, max=100))
+    email = fields.Email(allow_none=True, validate=validate.Length(max=254))
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    team_id = fields.UUID(allow_none=True)
+    language = fields.String(validate=validate.OneOf(LANGUAGES))
+    timezone = fields.String(validate=[validate.Length(max=64), time_zone])
+    active = fields.Boolean()
+
+
+class UserPatchSchema(UserInputSchema):
+    """Any field of the input, and the version the change is based on."""
+
+    version = version_field()
+
+
+class UserListQuerySchema(PageQuerySchema):
+    role = fields.String(validate=validate.OneOf(ROLES))
+    team_id = fields.UUID()
+    active = fields.Boolean()
+    q = fields.String(
+        validate=validate.Length(max=100),
+        metadata={"description": "Part of the username, display name or email"},
+    )
+
+
+# -- teams -----------------------------------------------------------------------------------
+class TeamSchema(Schema):
+    id = fields.UUID(dump_only=True)
+    name = fields.String()
+    manager_id = fields.UUID(allow_none=True)
+    version = fields.Integer()
+    created_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+
+
+class TeamInputSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    manager_id = fields.UUID(allow_none=True)
+
+
+class TeamPatchSchema(TeamInputSchema):
+    """Any field of the input, and the version the change is based on."""
+
+    version = version_field()
+
+
+class TeamListQuerySchema(PageQuerySchema):
+    q = fields.String(validate=validate.Length(max=100), metadata={"description": "Part of the name"})
+
+
+# -- API keys --------------------------------------------------------------------------------
+class ApiKeySchema(Schema):
+    id = fields.UUID()
+    name = fields.String()
+    prefix = fields.String(metadata={"description": "The key's first characters, to tell keys apart"})
+    scopes = fields.List(fields.String())
+    created_by = fields.UUID(allow_none=True)
+    created_at = fields.AwareDateTime()
+    revoked_at = fields.AwareDateTime(allow_none=True)
+
+
+class NewApiKeySchema(ApiKeySchema):
+    key = fields.String(metadata={"description": "The key itself: shown this once, never again"})
+
+
+class ApiKeyInputSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    scopes = fields.List(fields.String(validate=validate.OneOf(SCOPES)), required=True,
+                         validate=validate.Length(min=1, max=len(SCOPES)))
+
+
+# -- events: user.* and team.* for the services that keep a local copy (common.directory) -----
+class UserEventSchema(Schema):
+    id = fields.UUID()
+    username = fields.String()
+    display_name = fields.String()
+    email = fields.String(allow_none=True)
+    role = fields.String(metadata={"description": "admin, manager, sales or analyst"})
+    team_id = fields.UUID(allow_none=True)
+    language = fields.String(metadata={"description": "en or zh-CN"})
+    timezone = fields.String(metadata={"description": "IANA time zone, e.g. Asia/Shanghai"})
+    active = fields.Boolean()
+    version = fields.Integer()
+
+
+class TeamEventSchema(Schema):
+    id = fields.UUID()
+    name = fields.String()
+    manager_id = fields.UUID(allow_none=True)
+    version = fields.Integer()
+
+
+EVENTS = {
+    "user.created": (UserEventSchema, "A user was created."),
+    "user.updated": (UserEventSchema, "A user changed (role, team, language, time zone, "
+                                      "active...); data is the new state."),
+    "team.created": (TeamEventSchema, "A team was created."),
+    "team.updated": (TeamEventSchema, "A team changed; data is the new state."),
+}
