@@ -11,7 +11,7 @@ from common.uow import UnitOfWork
 def me(uow: UnitOfWork) -> uuid.UUID:
     if not uow.actor.user_id:
         raise Forbidden("Reminders and notifications belong to a user; sign in as one.")
-    return uuid.UUID(uow.actor.user_id)
+    return uow.actor.user_uuid
 
 
 def require_admin(uow: UnitOfWork) -> None:

@@ -1,33 +1,42 @@
-"""What the service does with each event it consumes: plan reminders, keep recipients, and
-hand every event to the webhooks subscribed to its type.
+"""The events this service consumes (:data:`EVENTS`, from the contract's list) and what each
+asks for.
 
-An entity's event is applied only when its ``entity_version`` is newer than the one held
-(:func:`reminders.newer`), so out-of-order delivery never goes backwards; the platform's
-``handles`` makes a repeated delivery a no-op.
+``common.service.consumes`` turns :data:`EVENTS` into the service's idempotent handlers (one
+durable queue each, ``on_<type>``), so this list is also what the broker topology declares.
+Every event is then handed to the webhooks subscribed to its type. The gateway's ``user.*``
+events update the directory of people (``common.directory``: email, language, time zone and
+whether the user is active, for sending); its ``team.*`` events only that (no webhook may
+subscribe to them). The other services' events plan reminders (``planning``) or change those
+already planned about an entity (``lifecycle``); an entity's event is applied only when it is
+newer than the one held (``tracking``), so out-of-order delivery never goes backwards.
 """
 from __future__ import annotations
 
 import datetime as dt
 
-from common import config
+from common import config, directory
 from common.db import utcnow
 from common.uow import UnitOfWork
-from services.notifications import reminders, webhooks
-from services.notifications.models import Recipient
-from services.notifications.reminders import Wanted, morning_of, parse_time, plan
+from services.notifications import lifecycle, tracking, webhooks
+from services.notifications import schemas as s
+from services.notifications.planning import Wanted, plan
+from services.notifications.settings import settings_of
+from services.notifications.templates import zone
 
 CONTRACT_NOTICE_DAYS = (30, 7, 1)
 CONTRACT_ENDED = ("terminated", "cancelled", "expired")
 
 
-def apply(uow: UnitOfWork, event: dict) -> None:
-    HANDLERS[event["type"]](uow, event)
-    webhooks.fan_out(uow, event)
+def parse_time(value: str) -> dt.datetime:
+    moment = dt.datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    return moment.astimezone(dt.timezone.utc)
 
 
-def _version(event: dict):
-    version = event.get("entity_version")
-    return version if version is not None else event["data"].get("version")
+def morning_of(day: dt.date, timezone: str) -> dt.datetime:
+    """09:00 of ``day`` in the user's time zone, in UTC: when date-based reminders fire."""
+    return dt.datetime.combine(day, dt.time(9, 0), tzinfo=zone(timezone)).astimezone(dt.timezone.utc)
 
 
 # -- customers -------------------------------------------------------------------------------
@@ -35,10 +44,10 @@ def on_activity(uow: UnitOfWork, event: dict) -> None:
     data = event["data"]
     if data.get("deal_id") and data.get("occurred_at"):
         deal_activity(uow, data["deal_id"], parse_time(data["occurred_at"]))
-    if reminders.newer(uow, "activity", data["id"], _version(event)) is None:
+    if tracking.newer(uow, "activity", event) is None:
         return
     wanted = []
-    in_trash = reminders.tracked(uow, "customer", data["customer_id"]).state.get("deleted")
+    in_trash = tracking.tracked(uow, "customer", data["customer_id"]).state.get("deleted")
     if data.get("next_follow_up_at") and data.get("owner_id") and not in_trash:
         due = parse_time(data["next_follow_up_at"])
         context = {"customer_name": data.get("customer_name") or "",
@@ -51,19 +60,19 @@ def on_activity(uow: UnitOfWork, event: dict) -> None:
 def on_customer_deleted(uow: UnitOfWork, event: dict) -> None:
     """Cancel the customer's follow-ups, remembering which, so a restore brings them back;
     while it is in the trash its activities plan nothing."""
-    customer = reminders.newer(uow, "customer", event["data"]["id"], _version(event))
+    customer = tracking.newer(uow, "customer", event)
     if customer is None:
         return
-    cancelled = reminders.cancel_about(uow, "follow_up", "customer", event["data"]["id"])
+    cancelled = lifecycle.cancel_about(uow, "follow_up", "customer", event["data"]["id"])
     customer.state = {**customer.state, "deleted": True,
                       "cancelled_follow_ups": [str(r.id) for r in cancelled]}
 
 
 def on_customer_restored(uow: UnitOfWork, event: dict) -> None:
-    customer = reminders.newer(uow, "customer", event["data"]["id"], _version(event))
+    customer = tracking.newer(uow, "customer", event)
     if customer is None:
         return
-    reminders.reopen(uow, customer.state.get("cancelled_follow_ups", []))
+    lifecycle.reopen(uow, customer.state.get("cancelled_follow_ups", []))
     customer.state = {key: value for key, value in customer.state.items()
                       if key not in ("deleted", "cancelled_follow_ups")}
 
@@ -71,19 +80,18 @@ def on_customer_restored(uow: UnitOfWork, event: dict) -> None:
 def on_customer_updated(uow: UnitOfWork, event: dict) -> None:
     """A new owner takes over the customer's pending follow-ups."""
     data = event["data"]
-    if reminders.newer(uow, "customer", data["id"], _version(event)) is None:
+    if tracking.newer(uow, "customer", event) is None:
         return
     if data.get("owner_id"):
-        reminders.reassign_about(uow, "follow_up", "customer", data["id"], data["owner_id"])
+        lifecycle.reassign_about(uow, "follow_up", "customer", data["id"], data["owner_id"])
 
 
 # -- sales -----------------------------------------------------------------------------------
 def on_lead_assigned(uow: UnitOfWork, event: dict) -> None:
     data = event["data"]
-    if not data.get("owner_id") or reminders.newer(
-            uow, "lead", data["id"], _version(event)) is None:
+    if not data.get("owner_id") or tracking.newer(uow, "lead", event) is None:
         return
-    key = f"lead_assigned:{data['id']}:{_version(event) or event['id']}"
+    key = f"lead_assigned:{data['id']}:{tracking.version_of(event) or event['id']}"
     context = {"name": data.get("name") or "", "company": data.get("company") or ""}
     plan(uow, kind="lead_assigned", source_id=data["id"], user_id=data["owner_id"],
          wanted=[Wanted(key, utcnow(), context)], entity_type="lead", entity_id=data["id"])
@@ -95,7 +103,7 @@ DEAL_FIELDS = ("title", "owner_id", "status", "amount", "currency", "expected_cl
 
 def on_deal(uow: UnitOfWork, event: dict) -> None:
     data = event["data"]
-    row = reminders.newer(uow, "deal", data["id"], _version(event))
+    row = tracking.newer(uow, "deal", event)
     if row is None:
         return
     state = {**row.state, **{name: data.get(name) for name in DEAL_FIELDS}}
@@ -107,7 +115,7 @@ def on_deal(uow: UnitOfWork, event: dict) -> None:
 
 def deal_activity(uow: UnitOfWork, deal_id, occurred_at: dt.datetime) -> None:
     """A follow-up on a deal: its idle period starts again."""
-    row = reminders.tracked(uow, "deal", deal_id)
+    row = tracking.tracked(uow, "deal", deal_id)
     last = row.state.get("last_activity_at")
     if last and parse_time(last) >= occurred_at:
         return
@@ -125,7 +133,7 @@ def plan_deal(uow: UnitOfWork, deal_id, state: dict) -> None:
     if is_open and state.get("expected_close_date"):
         days = config.deal_closing_days()
         close_date = dt.date.fromisoformat(state["expected_close_date"])
-        timezone = reminders.settings_of(uow.session, owner).timezone
+        timezone = settings_of(uow.session, owner).timezone
         due = morning_of(close_date - dt.timedelta(days=days), timezone)
         if due > utcnow():
             closing.append(Wanted(f"deal_closing:{deal_id}:{close_date.isoformat()}", due,
@@ -144,12 +152,12 @@ def plan_deal(uow: UnitOfWork, deal_id, state: dict) -> None:
 
 def on_contract(uow: UnitOfWork, event: dict) -> None:
     data = event["data"]
-    if reminders.newer(uow, "contract", data["id"], _version(event)) is None:
+    if tracking.newer(uow, "contract", event) is None:
         return
     owner, wanted = data.get("owner_id"), []
     if owner and data.get("end_date") and data.get("status") not in CONTRACT_ENDED:
         end_date = dt.date.fromisoformat(data["end_date"])
-        timezone = reminders.settings_of(uow.session, owner).timezone
+        timezone = settings_of(uow.session, owner).timezone
         context = {name: data.get(name) for name in ("number", "amount", "currency", "end_date")}
         for days in CONTRACT_NOTICE_DAYS:
             due = morning_of(end_date - dt.timedelta(days=days), timezone)
@@ -160,25 +168,20 @@ def on_contract(uow: UnitOfWork, event: dict) -> None:
          entity_type="contract", entity_id=data["id"])
 
 
-# -- gateway ---------------------------------------------------------------------------------
-RECIPIENT_FIELDS = ("username", "display_name", "email", "role", "team_id", "language",
-                    "timezone", "active")
+# -- the list --------------------------------------------------------------------------------
+def then_to_webhooks(apply):
+    """``apply``, then the event to the webhooks subscribed to its type."""
+
+    def applied(uow: UnitOfWork, event: dict) -> None:
+        apply(uow, event)
+        webhooks.fan_out(uow, event)
+
+    return applied
 
 
-def on_user(uow: UnitOfWork, event: dict) -> None:
-    data = event["data"]
-    if reminders.newer(uow, "user", data["id"], _version(event)) is None:
-        return
-    user_id = reminders.as_uuid(data["id"])
-    recipient = uow.session.get(Recipient, user_id) or Recipient(user_id=user_id)
-    for name in RECIPIENT_FIELDS:
-        if name in data:
-            value = data[name]
-            setattr(recipient, name, reminders.as_uuid(value) if name == "team_id" and value else value)
-    uow.session.add(recipient)
-
-
-HANDLERS = {
+# What each consumed event asks for; which events are consumed, from which source, is the
+# contract's list (``schemas.CONSUMED_EVENTS``, also what webhooks may subscribe to).
+APPLY = {
     "activity.logged": on_activity,
     "activity.updated": on_activity,
     "customer.updated": on_customer_updated,
@@ -192,6 +195,14 @@ HANDLERS = {
     "deal.lost": on_deal,
     "contract.created": on_contract,
     "contract.updated": on_contract,
-    "user.created": on_user,
-    "user.updated": on_user,
+    # Overrides the directory's own handlers: the copy is kept, and webhooks get them too.
+    "user.created": directory.apply_user,
+    "user.updated": directory.apply_user,
+}
+
+EVENTS = {
+    # team.*: the directory only, as every service keeps it.
+    **directory.EVENTS,
+    **{(source, event_type): then_to_webhooks(APPLY[event_type])
+       for source, event_types in s.CONSUMED_EVENTS.items() for event_type in event_types},
 }

@@ -22,8 +22,9 @@ from eventlet.greenpool import GreenPool
 from common import config
 from common.db import utcnow
 from common.uow import UnitOfWork
-from services.notifications import reminders, webhooks
+from services.notifications import webhooks
 from services.notifications.models import Delivery, DeliveryAttempt, Reminder, Webhook
+from services.notifications.publishing import publish_reminder
 
 BATCH = 50
 CONCURRENT_SENDS = 10
@@ -134,7 +135,7 @@ def _reminder_failed(uow: UnitOfWork, delivery: Delivery, cause: str) -> None:
     if delivery.reminder_id is None:
         return
     reminder = uow.session.get(Reminder, delivery.reminder_id)
-    reminders.emit(uow, "reminder.failed", reminder, cause=f"{delivery.channel}: {cause}"[:2000])
+    publish_reminder(uow, "reminder.failed", reminder, cause=f"{delivery.channel}: {cause}"[:2000])
 
 
 # -- senders ---------------------------------------------------------------------------------

@@ -1,6 +1,8 @@
-"""The notifications service's tables: its schedule of reminders, the in-app inbox, what it
-knows of recipients and their preferences, webhook subscriptions, and every outgoing delivery
-with its attempts. Only this service reads or writes them."""
+"""The notifications service's tables: its schedule of reminders, the in-app inbox, users'
+preferences, webhook subscriptions, and every outgoing delivery with its attempts. Only this
+service reads or writes them. What it knows of users themselves (email, language, time zone)
+is the directory of people every service keeps (``common.directory``, the ``directory_*``
+tables that ``make_base`` attaches)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -66,24 +68,9 @@ class Notification(Base):
     read_at: Mapped[dt.datetime | None]
 
 
-class Recipient(Base):
-    """What the gateway's user events say of a user (never read from its database)."""
-
-    __tablename__ = "recipients"
-
-    user_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
-    username: Mapped[str | None] = mapped_column(sa.String(64))
-    display_name: Mapped[str | None] = mapped_column(sa.String(100))
-    email: Mapped[str | None] = mapped_column(sa.String(254))
-    role: Mapped[str | None] = mapped_column(sa.String(16))
-    team_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
-    language: Mapped[str] = mapped_column(sa.String(8), default="en")
-    timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
-    active: Mapped[bool] = mapped_column(default=True)
-
-
 class Preference(Base):
-    """A user's own choices; ``None`` language or time zone follows their profile."""
+    """A user's own choices; ``None`` language or time zone follows their profile (the
+    directory of people)."""
 
     __tablename__ = "preferences"
 

@@ -21,9 +21,10 @@ import sqlalchemy as sa
 from common import metrics
 from common.db import utcnow
 from common.uow import UnitOfWork
-from services.notifications import reminders as r
 from services.notifications import schemas as s
 from services.notifications.models import Delivery, Notification, Reminder
+from services.notifications.publishing import publish, publish_reminder
+from services.notifications.settings import Settings, settings_of_many
 from services.notifications.templates import render
 
 BATCH = 200
@@ -52,7 +53,7 @@ def send_due(unit_of_work: Callable[[], UnitOfWork], limit: int = BATCH) -> int:
     while True:
         with unit_of_work() as uow:
             batch = claim_due(uow, limit)
-            settings = r.settings_of_many(uow.session, {reminder.user_id for reminder in batch})
+            settings = settings_of_many(uow.session, {reminder.user_id for reminder in batch})
             outcomes = [send(uow, reminder, settings[reminder.user_id]) for reminder in batch]
             uow.session.flush()  # one round of batched statements for the whole batch
             for outcome in outcomes:
@@ -63,7 +64,7 @@ def send_due(unit_of_work: Callable[[], UnitOfWork], limit: int = BATCH) -> int:
             return sent
 
 
-def send(uow: UnitOfWork, reminder: Reminder, settings: r.Settings):
+def send(uow: UnitOfWork, reminder: Reminder, settings: Settings):
     """pending -> sent in the caller's transaction: the inbox entry and the deliveries on
     the user's other channels. Returns what :func:`announce` publishes once flushed."""
     now = utcnow()
@@ -100,11 +101,11 @@ def announce(uow: UnitOfWork, reminder: Reminder, notification: Notification | N
              channels: list[str], cause: str | None) -> None:
     """``reminder.sent`` and ``notification.created`` (or ``reminder.failed``)."""
     if notification is None:
-        r.emit(uow, "reminder.failed", reminder, cause=cause)
+        publish_reminder(uow, "reminder.failed", reminder, cause=cause)
         return
-    r.emit(uow, "reminder.sent", reminder)
-    r.publish(uow, "notification.created", notification.id, None,
-              {**notification_out.dump(notification), "channels": channels})
+    publish_reminder(uow, "reminder.sent", reminder)
+    publish(uow, "notification.created", notification.id, None,
+            {**notification_out.dump(notification), "channels": channels})
 
 
 LATENESS_BUCKETS = (0.5, 1, 2, 5, 10, 30, 60, 300, 3600)

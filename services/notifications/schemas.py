@@ -10,7 +10,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from common.listing import PageQuerySchema
-from common.validation import UTCDateTime, time_zone
+from common.validation import UTCDateTimeField, time_zone
 
 LANGUAGES = ("en", "zh-CN")
 CHANNELS = ("in_app", "email")
@@ -20,7 +20,9 @@ REMINDER_KINDS = (
 )
 DELIVERY_STATUSES = ("pending", "delivered", "failed")
 
-# What a webhook may subscribe to: the events this service consumes, and its own.
+# What a webhook may subscribe to: the events this service consumes (``consumers.EVENTS``
+# but the team.* it only keeps in its directory), and its own. Spelled out here because
+# the gateway imports this module alone; tests/notifications keeps the two lists equal.
 CONSUMED_EVENTS = {
     "customers": ("activity.logged", "activity.updated", "customer.updated", "customer.deleted",
                   "customer.restored"),
@@ -41,14 +43,14 @@ WEBHOOK_EVENT_TYPES = tuple(
 
 # -- reminders -------------------------------------------------------------------------------
 class ReminderFields(Schema):
-    due_at = UTCDateTime()
+    due_at = UTCDateTimeField()
     subject = fields.String(validate=validate.Length(min=1, max=200))
     entity_type = fields.String(validate=validate.Length(min=1, max=32), allow_none=True)
     entity_id = fields.String(validate=validate.Length(min=1, max=64), allow_none=True)
 
 
 class ReminderCreateSchema(ReminderFields):
-    due_at = UTCDateTime(required=True)
+    due_at = UTCDateTimeField(required=True)
     subject = fields.String(required=True, validate=validate.Length(min=1, max=200))
 
 
@@ -66,15 +68,15 @@ class ReminderSchema(Schema):
     subject = fields.String(allow_none=True)
     entity_type = fields.String(allow_none=True)
     entity_id = fields.String(allow_none=True)
-    due_at = UTCDateTime()
+    due_at = UTCDateTimeField()
     status = fields.String(metadata={"enum": list(REMINDER_STATUSES)})
-    sent_at = UTCDateTime(allow_none=True)
+    sent_at = UTCDateTimeField(allow_none=True)
     lateness_ms = fields.Integer(allow_none=True, metadata={
         "description": "sent_at - due_at in milliseconds"})
-    cancelled_at = UTCDateTime(allow_none=True)
+    cancelled_at = UTCDateTimeField(allow_none=True)
     version = fields.Integer()
-    created_at = UTCDateTime()
-    updated_at = UTCDateTime()
+    created_at = UTCDateTimeField()
+    updated_at = UTCDateTimeField()
 
 
 class ReminderListQuerySchema(PageQuerySchema):
@@ -95,8 +97,8 @@ class NotificationSchema(Schema):
     entity_type = fields.String(allow_none=True)
     entity_id = fields.String(allow_none=True)
     reminder_id = fields.UUID(allow_none=True)
-    created_at = UTCDateTime()
-    read_at = UTCDateTime(allow_none=True)
+    created_at = UTCDateTimeField()
+    read_at = UTCDateTimeField(allow_none=True)
 
 
 class NotificationListQuerySchema(PageQuerySchema):
@@ -163,8 +165,8 @@ class WebhookSchema(Schema):
     active = fields.Boolean()
     description = fields.String(allow_none=True)
     version = fields.Integer()
-    created_at = UTCDateTime()
-    updated_at = UTCDateTime()
+    created_at = UTCDateTimeField()
+    updated_at = UTCDateTimeField()
 
 
 class WebhookCreatedSchema(WebhookSchema):
@@ -173,7 +175,7 @@ class WebhookCreatedSchema(WebhookSchema):
 
 class DeliveryAttemptSchema(Schema):
     number = fields.Integer()
-    started_at = UTCDateTime()
+    started_at = UTCDateTimeField()
     duration_ms = fields.Integer()
     ok = fields.Boolean()
     status_code = fields.Integer(allow_none=True)
@@ -188,11 +190,11 @@ class DeliverySchema(Schema):
     replay_of = fields.UUID(allow_none=True)
     status = fields.String(metadata={"enum": list(DELIVERY_STATUSES)})
     attempts = fields.Integer()
-    next_attempt_at = UTCDateTime()
+    next_attempt_at = UTCDateTimeField()
     last_error = fields.String(allow_none=True)
     last_status_code = fields.Integer(allow_none=True)
-    created_at = UTCDateTime()
-    delivered_at = UTCDateTime(allow_none=True)
+    created_at = UTCDateTimeField()
+    delivered_at = UTCDateTimeField(allow_none=True)
     attempt_log = fields.List(fields.Nested(DeliveryAttemptSchema))
 
 

@@ -1,16 +1,18 @@
 """The notifications service's entrypoints: translate RPC calls, events and timer ticks and
 delegate to the plain-Python modules.
 
-Reminders planned from the customers, sales and gateway events (``consumers``) or set by hand
-(``reminders``); the scheduler that sends what is due (``scheduler``); the in-app inbox and
-preferences (``inbox``); mail and webhook deliveries (``delivery``, ``webhooks``).
+The events it consumes are listed once, in ``consumers.EVENTS`` (each an idempotent handler
+``on_<type>``): they keep the directory of people, plan reminders (``planning``) and change
+those planned (``lifecycle``). Users read, set and cancel their reminders (``reminders``); the
+scheduler sends what is due (``scheduler``); the in-app inbox and preferences (``inbox``); mail
+and webhook deliveries (``delivery``, ``webhooks``).
 """
 import eventlet
 from nameko.timer import timer
 
 from common import config
-from common.actor import Actor, CurrentActor
-from common.service import Database, PlatformService, handles, rpc_method
+from common.actor import Actor
+from common.service import Database, PlatformService, consumes, rpc_method
 from common.uow import UnitOfWork
 from services.notifications import consumers, delivery, inbox, reminders, scheduler, webhooks
 from services.notifications.models import platform
@@ -18,15 +20,11 @@ from services.notifications.models import platform
 TICK = config.scheduler_interval()
 
 
+@consumes(consumers.EVENTS)
 class NotificationsService(PlatformService):
     name = "notifications"
 
     db = Database(platform)
-    actor = CurrentActor()
-
-    def _run(self, operation, *args):
-        with self.db.unit_of_work(self.actor) as uow:
-            return operation(uow, *args)
 
     def _system_unit_of_work(self):
         """The timers' unit of work: its events are published by a green thread of their
@@ -48,138 +46,77 @@ class NotificationsService(PlatformService):
     def run_deliveries(self):
         delivery.run_due(self.db.session_factory, self._system_unit_of_work)
 
-    # -- events ----------------------------------------------------------------------------
-    @handles("customers", "activity.logged")
-    def on_activity_logged(self, uow, event):
-        consumers.apply(uow, event)
-
-    @handles("customers", "activity.updated")
-    def on_activity_updated(self, uow, event):
-        consumers.apply(uow, event)
-
-    @handles("customers", "customer.updated")
-    def on_customer_updated(self, uow, event):
-        consumers.apply(uow, event)
-
-    @handles("customers", "customer.deleted")
-    def on_customer_deleted(self, uow, event):
-        consumers.apply(uow, event)
-
-    @handles("customers", "customer.restored")
-    def on_customer_restored(self, uow, event):
-        consumers.apply(uow, event)
-
-    @handles("sales", "lead.assigned")
-    def on_lead_assigned(self, uow, event):
-        consumers.apply(uow, event)
-
-    @handles("sales", "deal.created")
-    def on_deal_created(self, uow, event):
-        consumers.apply(uow, event)
-
-    @handles("sales", "deal.updated")
-    def on_deal_updated(self, uow, event):
-        consumers.apply(uow, event)
-
-    @handles("sales", "deal.stage_changed")
-    def on_deal_stage_changed(self, uow, event):
-        consumers.apply(uow, event)
-
-    @handles("sales", "deal.won")
-    def on_deal_won(self, uow, event):
-        consumers.apply(uow, event)
-
-    @handles("sales", "deal.lost")
-    def on_deal_lost(self, uow, event):
-        consumers.apply(uow, event)
-
-    @handles("sales", "contract.created")
-    def on_contract_created(self, uow, event):
-        consumers.apply(uow, event)
-
-    @handles("sales", "contract.updated")
-    def on_contract_updated(self, uow, event):
-        consumers.apply(uow, event)
-
-    @handles("gateway", "user.created")
-    def on_user_created(self, uow, event):
-        consumers.apply(uow, event)
-
-    @handles("gateway", "user.updated")
-    def on_user_updated(self, uow, event):
-        consumers.apply(uow, event)
-
     # -- reminders -------------------------------------------------------------------------
     @rpc_method
     def list_reminders(self, query=None):
-        return self._run(reminders.list_reminders, query or {})
+        return self.db.run(reminders.list_reminders, query or {})
 
     @rpc_method
     def create_reminder(self, payload):
-        return self._run(reminders.create_reminder, payload)
+        return self.db.run(reminders.create_reminder, payload)
 
     @rpc_method
     def get_reminder(self, reminder_id):
-        return self._run(reminders.get_reminder, reminder_id)
+        return self.db.run(reminders.get_reminder, reminder_id)
 
     @rpc_method
     def update_reminder(self, reminder_id, payload):
-        return self._run(reminders.update_reminder, reminder_id, payload)
+        return self.db.run(reminders.update_reminder, reminder_id, payload)
 
     @rpc_method
     def cancel_reminder(self, reminder_id):
-        return self._run(reminders.cancel_reminder, reminder_id)
+        return self.db.run(reminders.cancel_reminder, reminder_id)
 
     # -- inbox and preferences -------------------------------------------------------------
     @rpc_method
     def list_notifications(self, query=None):
-        return self._run(inbox.list_notifications, query or {})
+        return self.db.run(inbox.list_notifications, query or {})
 
     @rpc_method
     def unread_count(self):
-        return self._run(inbox.unread_count)
+        return self.db.run(inbox.unread_count)
 
     @rpc_method
     def mark_read(self, notification_id):
-        return self._run(inbox.mark_read, notification_id)
+        return self.db.run(inbox.mark_read, notification_id)
 
     @rpc_method
     def mark_all_read(self):
-        return self._run(inbox.mark_all_read)
+        return self.db.run(inbox.mark_all_read)
 
     @rpc_method
     def get_preferences(self):
-        return self._run(inbox.get_preferences)
+        return self.db.run(inbox.get_preferences)
 
     @rpc_method
     def set_preferences(self, payload):
-        return self._run(inbox.set_preferences, payload)
+        return self.db.run(inbox.set_preferences, payload)
 
     # -- webhooks --------------------------------------------------------------------------
     @rpc_method
     def list_webhooks(self, query=None):
-        return self._run(webhooks.list_webhooks, query or {})
+        return self.db.run(webhooks.list_webhooks, query or {})
 
     @rpc_method
     def create_webhook(self, payload):
-        return self._run(webhooks.create_webhook, payload)
+        return self.db.run(webhooks.create_webhook, payload)
 
     @rpc_method
     def get_webhook(self, webhook_id):
-        return self._run(webhooks.get_webhook, webhook_id)
+        return self.db.run(webhooks.get_webhook, webhook_id)
 
     @rpc_method
     def update_webhook(self, webhook_id, payload):
-        return self._run(webhooks.update_webhook, webhook_id, payload)
+        return self.db.run(webhooks.update_webhook, webhook_id, payload)
 
     @rpc_method
     def delete_webhook(self, webhook_id):
-        return self._run(webhooks.delete_webhook, webhook_id)
+        return self.db.run(webhooks.delete_webhook, webhook_id)
 
     @rpc_method
     def list_deliveries(self, webhook_id, query=None):
-        return self._run(webhooks.list_deliveries, webhook_id, query or {})
+        return self.db.run(webhooks.list_deliveries, webhook_id, query or {})
 
     @rpc_method
     def replay_delivery(self, webhook_id, delivery_id):
-        return self._run(webhooks.replay_delivery, webhook_id, delivery_id)
+        return self.db.run(webhooks.replay_delivery, webhook_id, delivery_id)

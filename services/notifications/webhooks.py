@@ -21,11 +21,10 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from common import config
+from common import config, records
 from common.db import utcnow
-from common.errors import NotFound, ValidationError
+from common.errors import ValidationError
 from common.listing import order_by, paginate
-from common.records import check_version
 from common.uow import UnitOfWork
 from common.validation import load
 from services.notifications import schemas as s
@@ -158,13 +157,8 @@ def fan_out(uow: UnitOfWork, event: dict) -> int:
 # -- administration --------------------------------------------------------------------------
 def _webhook(uow: UnitOfWork, webhook_id) -> Webhook:
     require_admin(uow)
-    try:
-        webhook = uow.session.get(Webhook, uuid.UUID(str(webhook_id)))
-    except ValueError:
-        webhook = None
-    if webhook is None or webhook.deleted_at is not None:
-        raise NotFound(f"No webhook with id {webhook_id}.")
-    return webhook
+    return records.found(uow.session, Webhook, webhook_id, "webhook",
+                         lambda row: row.deleted_at is None)
 
 
 def create_webhook(uow: UnitOfWork, payload) -> dict:
@@ -173,8 +167,7 @@ def create_webhook(uow: UnitOfWork, payload) -> dict:
     _check_url(data["url"])
     data.setdefault("secret", secrets.token_urlsafe(32))
     data["event_types"] = sorted(set(data["event_types"]))
-    webhook = Webhook(created_by=uuid.UUID(uow.actor.user_id) if uow.actor.user_id else None,
-                      **data)
+    webhook = Webhook(created_by=uow.actor.user_uuid, **data)
     uow.session.add(webhook)
     uow.session.flush()
     uow.commit()
@@ -186,27 +179,39 @@ def list_webhooks(uow: UnitOfWork, query_args) -> dict:
     args = load(s.PageQuerySchema(), {"sort": "created_at", **(query_args or {})})
     query = sa.select(Webhook).where(Webhook.deleted_at.is_(None)).order_by(
         *order_by(Webhook, args["sort"], s.WEBHOOK_SORT_FIELDS))
-    return paginate(uow.session, query, page=args["page"], per_page=args["per_page"],
-                    dump=webhook_out.dump)
+    return paginate(uow.session, query, args, dump=webhook_out.dump)
 
 
 def get_webhook(uow: UnitOfWork, webhook_id) -> dict:
     return webhook_out.dump(_webhook(uow, webhook_id))
 
 
+UPDATABLE = ("url", "event_types", "secret", "active", "description")
+
+
+def _updatable(webhook: Webhook) -> dict:
+    """What an update may change (the secret too, which is never shown)."""
+    return {name: getattr(webhook, name) for name in UPDATABLE}
+
+
 def update_webhook(uow: UnitOfWork, webhook_id, payload) -> dict:
+    """Change a subscription; a change that changes nothing answers it as it is (same
+    version)."""
     require_admin(uow)
     data = load(s.WebhookUpdateSchema(), payload)
+    version = data.pop("version")
     webhook = _webhook(uow, webhook_id)
-    check_version(webhook, data.pop("version"))
-    if "url" in data:
-        _check_url(data["url"])
     if "event_types" in data:
         data["event_types"] = sorted(set(data["event_types"]))
-    for name, value in data.items():
-        setattr(webhook, name, value)
-    uow.session.flush()
-    uow.commit()
+
+    def apply():
+        if "url" in data:
+            _check_url(data["url"])
+        for name, value in data.items():
+            setattr(webhook, name, value)
+
+    if records.update(uow, webhook, version, _updatable, apply) is not None:
+        uow.commit()
     return webhook_out.dump(webhook)
 
 
@@ -230,19 +235,14 @@ def list_deliveries(uow: UnitOfWork, webhook_id, query_args) -> dict:
     if "status" in args:
         query = query.where(Delivery.status == args["status"])
     query = query.order_by(*order_by(Delivery, args["sort"], s.DELIVERY_SORT_FIELDS))
-    return paginate(uow.session, query, page=args["page"], per_page=args["per_page"],
-                    dump=lambda delivery: _dump_delivery(uow, delivery))
+    return paginate(uow.session, query, args, dump=lambda delivery: _dump_delivery(uow, delivery))
 
 
 def replay_delivery(uow: UnitOfWork, webhook_id, delivery_id) -> dict:
     """Send a logged delivery's event again, as a new delivery (the log keeps both)."""
     webhook = _webhook(uow, webhook_id)
-    try:
-        original = uow.session.get(Delivery, uuid.UUID(str(delivery_id)))
-    except ValueError:
-        original = None
-    if original is None or original.webhook_id != webhook.id:
-        raise NotFound(f"No delivery with id {delivery_id}.")
+    original = records.found(uow.session, Delivery, delivery_id, "delivery",
+                             lambda row: row.webhook_id == webhook.id)
     replay_id = uuid.uuid4()
     replay = Delivery(id=replay_id, dedup_key=f"replay:{replay_id}", channel="webhook",
                       target=webhook.url, payload=original.payload, webhook_id=webhook.id,

@@ -75,7 +75,7 @@ def test_every_source_event_delivered_twice_makes_one_reminder(stack, users):
                 "owner_id": me, "team_id": team, "user_id": me, "next_follow_up_at": soon,
                 "occurred_at": utcnow().isoformat(), "deal_id": None}
     lead = {"id": str(uuid.uuid4()), "name": "Twice Lead", "company": "Twice Co", "owner_id": me,
-            "team_id": team, "previous_owner_id": None, "region": "West", "status": "new",
+            "team_id": team, "previous_owner_id": None, "province": "West", "status": "new",
             "version": 2}
     contract = {"id": str(uuid.uuid4()), "number": "C-TWICE", "deal_id": str(uuid.uuid4()),
                 "customer_id": str(uuid.uuid4()), "owner_id": me, "team_id": team,

@@ -10,13 +10,15 @@ import sqlalchemy as sa
 
 from common.actor import Actor
 from common.db import create_db_engine, make_session_factory, utcnow
-from common.errors import Forbidden, NotFound, PreconditionFailed, ValidationError
+from common.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationError
 from common.events import envelope
 from common.uow import UnitOfWork
 from services.notifications import consumers, delivery, inbox, reminders, scheduler, webhooks
+from services.notifications import schemas as s
 from services.notifications.models import (
-    Base, Delivery, DeliveryAttempt, Reminder, platform,
+    Base, Delivery, DeliveryAttempt, Preference, Reminder, platform,
 )
+from services.notifications.settings import settings_of
 from services.notifications.templates import render
 
 SAM = Actor(user_id=str(uuid.uuid4()), role="sales", team_id=str(uuid.uuid4()))
@@ -40,7 +42,7 @@ def db():
 
     def consume(event):
         with unit_of_work() as uow:
-            consumers.apply(uow, event)
+            consumers.EVENTS[event["source"], event["type"]](uow, event)
             uow.commit()
 
     def rows(model, *where):
@@ -273,6 +275,53 @@ def test_the_inbox_unread_filter_count_read_and_read_all(db):
     assert db(SAM, inbox.unread_count) == {"count": 0}
 
 
+def test_a_user_event_older_than_the_directorys_copy_is_ignored(db):
+    db.consume(user_event(SAM, version=3, email="new@example.com", timezone="Asia/Shanghai"))
+    db.consume(user_event(SAM, version=2, email="old@example.com", timezone="Europe/Paris"))
+    with db.factory() as session:
+        settings = settings_of(session, SAM.user_id)
+    assert (settings.email, settings.timezone) == ("new@example.com", "Asia/Shanghai")
+    # A deactivation that comes late does not undo a newer reactivation either.
+    db.consume(user_event(SAM, version=5, active=True))
+    db.consume(user_event(SAM, version=4, active=False))
+    with db.factory() as session:
+        assert settings_of(session, SAM.user_id).active
+
+
+def test_user_events_reach_webhooks_and_team_events_only_the_directory(db, monkeypatch):
+    monkeypatch.setenv("CRM_WEBHOOK_ALLOW_PRIVATE", "1")
+    db(ADMIN, webhooks.create_webhook,
+       {"url": "http://127.0.0.1:9/hook", "event_types": ["user.updated"]})
+    db.consume(user_event(SAM, version=2))
+    team = {"id": SAM.team_id, "name": "East", "manager_id": None, "version": 1}
+    db.consume(event("gateway", "team.created", team, 1))
+    assert [d.event_type for d in db.rows(Delivery)] == ["user.updated"]
+    with db.factory() as session:
+        assert session.get(platform.DirectoryTeam, uuid.UUID(SAM.team_id)).name == "East"
+
+
+def test_webhooks_may_subscribe_to_every_event_handed_to_them():
+    """What the service consumes and hands on (``consumers.EVENTS``, all but ``team.*``) is
+    what the public contract lets a webhook subscribe to, besides the service's own."""
+    handed_on = {(source, kind) for source, kind in consumers.EVENTS
+                 if not kind.startswith("team.")}
+    assert handed_on == {(source, kind) for source, kinds in s.CONSUMED_EVENTS.items()
+                         for kind in kinds}
+    assert set(s.WEBHOOK_EVENT_TYPES) == {kind for _, kind in handed_on} | set(s.OWN_EVENTS)
+
+
+def test_preferences_as_they_are_write_nothing(db):
+    db(SAM, inbox.set_preferences, {"channels": ["email"]})  # the defaults: no row
+    with db.factory() as session:
+        assert session.scalars(sa.select(Preference)).all() == []
+    db(SAM, inbox.set_preferences, {"channels": [], "timezone": "Asia/Shanghai"})
+    with db.factory() as session:
+        written = session.get(Preference, uuid.UUID(SAM.user_id)).updated_at
+    db(SAM, inbox.set_preferences, {"channels": [], "timezone": "Asia/Shanghai"})
+    with db.factory() as session:
+        assert session.get(Preference, uuid.UUID(SAM.user_id)).updated_at == written
+
+
 def test_chinese_template_in_the_users_time_zone(db):
     db.consume(user_event(SAM, language="zh-CN", timezone="Asia/Shanghai"))
     due = dt.datetime(2030, 1, 2, 1, 30, tzinfo=dt.timezone.utc)
@@ -308,6 +357,20 @@ def test_manual_reminders_belong_to_their_user(db):
         db(SYSTEM, reminders.list_reminders, {})
 
 
+def test_a_reminder_change_that_changes_nothing_publishes_nothing_and_keeps_the_version(db):
+    due = (utcnow() + dt.timedelta(hours=1)).replace(microsecond=0)
+    created = db(SAM, reminders.create_reminder, {"due_at": due.isoformat(), "subject": "Call"})
+    same = db(SAM, reminders.update_reminder, created["id"],
+              {"version": 1, "subject": "Call", "due_at": due.isoformat()})
+    assert same == created and db.outbox() == ["reminder.created"]
+    assert db(SAM, reminders.get_reminder, created["id"])["version"] == 1
+    # Still checked like any change: a stale version is refused.
+    with pytest.raises(Conflict):
+        db(SAM, reminders.update_reminder, created["id"], {"version": 2, "subject": "Call"})
+    changed = db(SAM, reminders.update_reminder, created["id"], {"version": 1, "subject": "Mail"})
+    assert changed["version"] == 2 and db.outbox() == ["reminder.created", "reminder.updated"]
+
+
 # -- webhooks --------------------------------------------------------------------------------
 def test_signature_is_hmac_sha256_of_timestamp_dot_body():
     body = b'{"type":"reminder.sent"}'
@@ -330,6 +393,22 @@ def test_private_webhook_urls_are_refused(db, monkeypatch, url):
     assert error.value.details == {"url": [webhooks.PRIVATE_URL]}
     monkeypatch.setenv("CRM_WEBHOOK_ALLOW_PRIVATE", "1")
     assert db(ADMIN, webhooks.create_webhook, {"url": url, "event_types": ["reminder.sent"]})["secret"]
+
+
+def test_a_webhook_change_that_changes_nothing_keeps_the_version(db, monkeypatch):
+    monkeypatch.setenv("CRM_WEBHOOK_ALLOW_PRIVATE", "1")
+    hook = db(ADMIN, webhooks.create_webhook, {"url": "http://127.0.0.1:9/hook",
+                                               "event_types": ["reminder.sent", "deal.won"]})
+    same = db(ADMIN, webhooks.update_webhook, hook["id"], {
+        "version": 1, "url": hook["url"], "event_types": ["deal.won", "reminder.sent"]})
+    assert same["version"] == 1 and same["updated_at"] == hook["updated_at"]
+    # The secret is never shown, yet changing it is a change.
+    rotated = db(ADMIN, webhooks.update_webhook, hook["id"],
+                 {"version": 1, "secret": "another-secret-of-16+"})
+    assert rotated["version"] == 2
+    with pytest.raises(NotFound):
+        db(ADMIN, webhooks.update_webhook, "not-an-id", {"version": 2})
+    assert db.outbox() == []
 
 
 def test_public_addresses_pass_and_only_admins_manage_webhooks(db, monkeypatch):

@@ -1,0 +1,39 @@
+"""The newest version applied of each source entity (an activity, a customer, a lead, a deal,
+a contract), and the little state reminders need of it (a deal's idle time, a customer in the
+trash and the follow-ups its deletion cancelled).
+
+Events arrive at least once and in any order: an entity's event is applied only when its
+``entity_version`` is newer than the one held here, so a late or repeated one never takes a
+plan backwards. Users and teams are not tracked here: the directory of people
+(``common.directory``) keeps their versions.
+"""
+from __future__ import annotations
+
+from common.records import locked_row
+from common.uow import UnitOfWork
+from services.notifications.models import TrackedEntity
+
+
+def version_of(event: dict) -> int | None:
+    """The entity version an event carries (the envelope's, else its data's)."""
+    version = event.get("entity_version")
+    return version if version is not None else event["data"].get("version")
+
+
+def newer(uow: UnitOfWork, entity_type: str, event: dict) -> TrackedEntity | None:
+    """The tracked row of the event's entity (``data.id``), locked, when the event is newer
+    than the version held (now recorded); ``None`` when it is older or the same: ignore it.
+    An event without a version is always applied."""
+    row = tracked(uow, entity_type, event["data"]["id"])
+    version = version_of(event)
+    if version is not None:
+        if version <= row.version:
+            return None
+        row.version = version
+    return row
+
+
+def tracked(uow: UnitOfWork, entity_type: str, entity_id) -> TrackedEntity:
+    """The tracked row of one entity, locked until the transaction ends (made when missing)."""
+    return locked_row(uow.session, TrackedEntity, (entity_type, str(entity_id)),
+                      version=0, state={})
