@@ -8,8 +8,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
-from nameko.extensions import DependencyProvider
-
 ROLES = ("admin", "manager", "sales", "analyst")
 # Another system calling with an API key: it sees and writes what its scopes allow, which
 # the gateway checks; services treat it like an admin for record-level access.
@@ -80,10 +78,3 @@ class Actor:
 
     def as_event_actor(self) -> dict:
         return {"user_id": self.user_id, "role": self.role, "request_id": self.request_id}
-
-
-class CurrentActor(DependencyProvider):
-    """Injects the :class:`Actor` of the running worker."""
-
-    def get_dependency(self, worker_ctx):
-        return Actor.from_context(worker_ctx.context_data)

@@ -1,4 +1,4 @@
-"""Sorting and pagination of list queries, the same for every service.
+"""Filtering, sorting and pagination of list queries, the same for every service.
 
 A list answers ``{"items", "page", "per_page", "total"}``; ``sort`` is a comma-separated list
 of allowed field names, ``-`` for descending; the primary key breaks ties so pages are stable.
@@ -46,8 +46,18 @@ def order_by(model, sort: str, allowed) -> list:
     return clauses
 
 
-def paginate(session, query, *, page: int, per_page: int, dump) -> dict:
-    """Run ``query`` (a select of one entity) for one page; ``dump`` serialises a row."""
+def where_equal(query, model, args: dict, fields):
+    """Filter ``query`` by each of ``fields`` given in ``args`` (``?status=open&owner_id=...``)."""
+    for name in fields:
+        if name in args:
+            query = query.where(getattr(model, name) == args[name])
+    return query
+
+
+def paginate(session, query, args: dict, *, dump) -> dict:
+    """Run ``query`` (a select of one entity) for the page ``args`` (loaded with
+    :class:`PageQuerySchema`) ask; ``dump`` serialises a row."""
+    page, per_page = args["page"], args["per_page"]
     total = session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
     rows = session.scalars(query.limit(per_page).offset((page - 1) * per_page)).all()
     return {"items": [dump(row) for row in rows], "page": page, "per_page": per_page, "total": total}

@@ -28,6 +28,15 @@ def as_uuid(value, label: str) -> uuid.UUID:
         raise NotFound(f"No {label} with id {value}.") from None
 
 
+def found(session, model, record_id, label: str, belongs: Callable[[object], bool] | None = None):
+    """The ``model`` row with the caller's ``record_id``; ``NotFound`` when there is none or
+    ``belongs(row)`` is false (a record the caller may not see is not found, never shown)."""
+    row = session.get(model, as_uuid(record_id, label))
+    if row is None or (belongs is not None and not belongs(row)):
+        raise NotFound(f"No {label} with id {record_id}.")
+    return row
+
+
 def optional_uuid(value) -> uuid.UUID | None:
     return uuid.UUID(str(value)) if value else None
 

@@ -43,7 +43,7 @@ def unstorable(value, path: str = ""):
 OUT_OF_RANGE = "Must be between the years 1900 and 2999."
 
 
-class UTCDateTime(fields.AwareDateTime):
+class UTCDateTimeField(fields.AwareDateTime):
     """An ISO 8601 time with an offset, stored and answered in UTC, between the years 1900
     and 2999 (outside them a time is a typing mistake, and near year 1 or 9999 it cannot even
     be moved to UTC)."""

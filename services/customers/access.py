@@ -1,4 +1,5 @@
-"""Record-level access to customers, by the rules every service shares (``common.records``).
+"""Record-level access to customers, by the rules every service shares (``common.records``,
+``common.placement``).
 
 A sales rep sees the customers they own; a manager those of their team (and their own); an
 admin and an analyst see all; an analyst writes nothing. Contacts and activities follow their
@@ -8,6 +9,8 @@ from __future__ import annotations
 
 from common import records
 from common.actor import Actor
+from common.placement import place
+from common.uow import UnitOfWork
 from services.customers.models import Customer
 
 NOUN = "customers"
@@ -22,6 +25,6 @@ def require_write(actor: Actor) -> None:
     records.require_write(actor, NOUN)
 
 
-def ownership(actor: Actor, owner_id, team_id):
-    """The owner and team a write by ``actor`` may set; ``None`` means "not asked"."""
-    return records.ownership(actor, owner_id, team_id, NOUN)
+def placement(uow: UnitOfWork, owner_id, team_id, **options):
+    """The owner and team a write may set, by the one placement rule; ``None``: not asked."""
+    return place(uow, owner_id, team_id, NOUN, **options)

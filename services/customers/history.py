@@ -1,17 +1,11 @@
 """Field history: every change to a customer, contact or activity, with its actor."""
 from __future__ import annotations
 
-import uuid
-
 from common.actor import Actor
 from services.customers.models import FieldChange
 
 # Fields that change as a side effect of every write and tell a reader nothing.
 UNTRACKED = {"version", "updated_at", "created_at", "id", "customer_id", "deleted_at"}
-
-
-def _actor_id(actor: Actor):
-    return uuid.UUID(actor.user_id) if actor.user_id else None
 
 
 def record(session, actor: Actor, *, customer_id, entity_type: str, entity_id,
@@ -23,7 +17,7 @@ def record(session, actor: Actor, *, customer_id, entity_type: str, entity_id,
         entity_id=entity_id,
         entity_version=entity_version,
         action=action,
-        actor_id=_actor_id(actor),
+        actor_id=actor.user_uuid,
         actor_role=actor.role,
         request_id=actor.request_id,
     )

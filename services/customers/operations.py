@@ -6,16 +6,13 @@ into the outbox and commits once.
 """
 from __future__ import annotations
 
-import re
-import uuid
-
 import sqlalchemy as sa
 
 from common.db import new_id, utcnow
 from common.errors import NotFound, ValidationError
-from common.listing import order_by, paginate
-from common import snapshots
-from common.records import as_uuid, check_version
+from common.listing import order_by, paginate, where_equal
+from common import normalize, snapshots
+from common.records import as_uuid, found, update
 from common.uow import UnitOfWork
 from common.validation import load
 from services.customers import access, history
@@ -33,21 +30,6 @@ customer_out = s.CustomerSchema()
 contact_out = s.ContactSchema()
 activity_out = s.ActivitySchema()
 change_out = s.FieldChangeSchema()
-
-
-# -- normalisation (duplicate detection and search use the same rules) -----------------------
-def normalize_name(name: str) -> str:
-    # casefold can lengthen a name ("ß" -> "ss"); the column holds 200 characters.
-    return re.sub(r"\s+", " ", name).strip().casefold()[:200]
-
-
-def normalize_phone(phone: str | None) -> str | None:
-    digits = re.sub(r"\D", "", phone or "")
-    return digits or None
-
-
-def normalize_email(email: str | None) -> str | None:
-    return email.strip().lower() if email else None
 
 
 # -- customers -------------------------------------------------------------------------------
@@ -76,7 +58,7 @@ def _apply_customer_fields(customer: Customer, data: dict) -> None:
             setattr(customer, field, value)
     if "name" in data:
         customer.name = data["name"].strip()
-        customer.name_normalized = normalize_name(customer.name)
+        customer.name_normalized = normalize.name(customer.name)
 
 
 def create_customer(uow: UnitOfWork, payload) -> dict:
@@ -88,12 +70,12 @@ def create_customer(uow: UnitOfWork, payload) -> dict:
 
 def _new_customer(uow: UnitOfWork, data: dict) -> Customer:
     """A customer created, recorded and announced (not committed)."""
-    owner_id, team_id = access.ownership(uow.actor, data.get("owner_id"), data.get("team_id"))
+    owner_id, team_id = access.placement(uow, data.get("owner_id"), data.get("team_id"))
     customer = Customer(
         owner_id=owner_id,
         team_id=team_id,
         custom_fields={},
-        created_by=uuid.UUID(uow.actor.user_id) if uow.actor.user_id else None,
+        created_by=uow.actor.user_uuid,
     )
     _apply_customer_fields(customer, data)
     uow.session.add(customer)
@@ -136,10 +118,8 @@ def _list_customers(uow: UnitOfWork, query_args, *, deleted: bool) -> dict:
     args = load(s.CustomerListQuerySchema(), query_args)
     query = access.visible_customers(uow.actor, sa.select(Customer))
     query = query.where(Customer.deleted_at.is_not(None) if deleted else Customer.deleted_at.is_(None))
-    for field in ("owner_id", "team_id", "type", "industry", "country", "province", "city",
-                  "source", "tier", "status"):
-        if field in args:
-            query = query.where(getattr(Customer, field) == args[field])
+    query = where_equal(query, Customer, args, ("owner_id", "team_id", "type", "industry", "country",
+                                                "province", "city", "source", "tier", "status"))
     if "tag" in args:
         query = query.where(
             sa.exists().where(CustomerTag.customer_id == Customer.id, CustomerTag.tag == args["tag"])
@@ -151,14 +131,13 @@ def _list_customers(uow: UnitOfWork, query_args, *, deleted: bool) -> dict:
     if "q" in args:
         query = query.where(_matches(args["q"]))
     query = query.order_by(*order_by(Customer, args["sort"], s.CUSTOMER_SORT_FIELDS))
-    return paginate(uow.session, query, page=args["page"], per_page=args["per_page"],
-                    dump=customer_out.dump)
+    return paginate(uow.session, query, args, dump=customer_out.dump)
 
 
 def _matches(text: str):
     """Name, or any live contact's name, phone or email, contains ``text``."""
     needle = text.strip().casefold()
-    phone = normalize_phone(text)
+    phone = normalize.phone(text)
     contact_match = [sa.func.lower(Contact.name).contains(needle, autoescape=True),
                      Contact.email_normalized.contains(needle, autoescape=True)]
     if phone:
@@ -182,25 +161,23 @@ def update_customer(uow: UnitOfWork, customer_id, payload) -> dict:
     access.require_write(uow.actor)
     data = load(s.CustomerUpdateSchema(), payload)
     customer = _customer(uow, customer_id)
-    check_version(customer, data["version"])
-    before = customer_out.dump(customer)
-    if "owner_id" in data or "team_id" in data:
-        customer.owner_id, customer.team_id = access.ownership(
-            uow.actor, data.get("owner_id", customer.owner_id), data.get("team_id", customer.team_id)
-        )
-    _apply_customer_fields(customer, data)
-    if customer_out.dump(customer) == before:
-        return before
-    # Tags live in their own table: touch the row so its version moves with every change.
-    customer.updated_at = utcnow()
-    uow.session.flush()
-    after = customer_out.dump(customer)
+
+    def apply():
+        if "owner_id" in data or "team_id" in data:
+            customer.owner_id, customer.team_id = access.placement(
+                uow, data.get("owner_id", customer.owner_id),
+                data.get("team_id", customer.team_id), current_owner=customer.owner_id)
+        _apply_customer_fields(customer, data)
+
+    change = update(uow, customer, data["version"], customer_out.dump, apply)
+    if change is None:
+        return customer_out.dump(customer)
     history.record(uow.session, uow.actor, customer_id=customer.id, entity_type="customer",
                    entity_id=customer.id, entity_version=customer.version, action="updated",
-                   before=before, after=after)
+                   before=change.before, after=change.after)
     _customer_event(uow, "customer.updated", customer)
     uow.commit()
-    return customer_out.dump(customer)
+    return change.after
 
 
 def _move_to_trash(uow: UnitOfWork, customer_id, *, restore: bool) -> dict:
@@ -210,7 +187,7 @@ def _move_to_trash(uow: UnitOfWork, customer_id, *, restore: bool) -> dict:
         customer.deleted_at, customer.deleted_by = None, None
     else:
         customer.deleted_at = utcnow()
-        customer.deleted_by = uuid.UUID(uow.actor.user_id) if uow.actor.user_id else None
+        customer.deleted_by = uow.actor.user_uuid
     uow.session.flush()
     action = "restored" if restore else "deleted"
     history.record(uow.session, uow.actor, customer_id=customer.id, entity_type="customer",
@@ -247,8 +224,7 @@ def customer_history(uow: UnitOfWork, customer_id, query_args) -> dict:
         .order_by(FieldChange.changed_at.desc(), FieldChange.entity_version.desc(),
                   FieldChange.field)
     )
-    return paginate(uow.session, query, page=args["page"], per_page=args["per_page"],
-                    dump=change_out.dump)
+    return paginate(uow.session, query, args, dump=change_out.dump)
 
 
 # -- contacts --------------------------------------------------------------------------------
@@ -261,9 +237,8 @@ def _customer_ref(customer: Customer) -> dict:
 
 
 def _child(uow: UnitOfWork, model, child_id, label: str):
-    child = uow.session.get(model, as_uuid(child_id, label))
-    if child is None or getattr(child, "deleted_at", None) is not None:
-        raise NotFound(f"No {label} with id {child_id}.")
+    child = found(uow.session, model, child_id, label,
+                  lambda row: getattr(row, "deleted_at", None) is None)
     # Visible only through a visible, live customer.
     try:
         customer = _customer(uow, child.customer_id)
@@ -284,8 +259,8 @@ def _apply_contact_fields(uow: UnitOfWork, customer: Customer, contact: Contact,
     for field, value in data.items():
         if field != "version":
             setattr(contact, field, value.strip() if isinstance(value, str) else value)
-    contact.phone_normalized = normalize_phone(contact.phone)
-    contact.email_normalized = normalize_email(contact.email)
+    contact.phone_normalized = normalize.phone(contact.phone)
+    contact.email_normalized = normalize.email(contact.email)
     if data.get("is_primary"):
         # One primary contact per customer: the others step down.
         others = uow.session.scalars(
@@ -312,8 +287,7 @@ def list_contacts(uow: UnitOfWork, customer_id, query_args) -> dict:
         .where(Contact.customer_id == customer.id, Contact.deleted_at.is_(None))
         .order_by(Contact.is_primary.desc(), *order_by(Contact, args["sort"], s.CONTACT_SORT_FIELDS))
     )
-    return paginate(uow.session, query, page=args["page"], per_page=args["per_page"],
-                    dump=contact_out.dump)
+    return paginate(uow.session, query, args, dump=contact_out.dump)
 
 
 def create_contact(uow: UnitOfWork, customer_id, payload) -> dict:
@@ -345,17 +319,14 @@ def update_contact(uow: UnitOfWork, contact_id, payload) -> dict:
     access.require_write(uow.actor)
     data = load(s.ContactUpdateSchema(), payload)
     contact, customer = _child(uow, Contact, contact_id, "contact")
-    check_version(contact, data["version"])
-    before = contact_out.dump(contact)
-    _apply_contact_fields(uow, customer, contact, data)
-    uow.session.flush()
-    after = contact_out.dump(contact)
-    if after == before:
-        return before
-    _child_changed(uow, customer, contact, "contact", "updated", before, after,
+    change = update(uow, contact, data["version"], contact_out.dump,
+                    lambda: _apply_contact_fields(uow, customer, contact, data))
+    if change is None:
+        return contact_out.dump(contact)
+    _child_changed(uow, customer, contact, "contact", "updated", change.before, change.after,
                    "contact.updated", contact_out.dump)
     uow.commit()
-    return after
+    return change.after
 
 
 def delete_contact(uow: UnitOfWork, contact_id) -> None:
@@ -375,8 +346,7 @@ def list_activities(uow: UnitOfWork, customer_id, query_args) -> dict:
     query = sa.select(Activity).where(Activity.customer_id == customer.id).order_by(
         *order_by(Activity, args["sort"], s.ACTIVITY_SORT_FIELDS)
     )
-    return paginate(uow.session, query, page=args["page"], per_page=args["per_page"],
-                    dump=activity_out.dump)
+    return paginate(uow.session, query, args, dump=activity_out.dump)
 
 
 def log_activity(uow: UnitOfWork, customer_id, payload) -> dict:
@@ -385,7 +355,7 @@ def log_activity(uow: UnitOfWork, customer_id, payload) -> dict:
     customer = _customer(uow, customer_id)
     activity = Activity(
         customer_id=customer.id,
-        user_id=uuid.UUID(uow.actor.user_id) if uow.actor.user_id else None,
+        user_id=uow.actor.user_uuid,
         occurred_at=data.pop("occurred_at", None) or utcnow(),
         **data,
     )
@@ -416,20 +386,20 @@ def update_activity(uow: UnitOfWork, activity_id, payload) -> dict:
     access.require_write(uow.actor)
     data = load(s.ActivityUpdateSchema(), payload)
     activity, customer = _child(uow, Activity, activity_id, "activity")
-    check_version(activity, data["version"])
-    before = activity_out.dump(activity)
-    for field, value in data.items():
-        if field != "version":
-            setattr(activity, field, value)
-    _check_follow_up(activity)
-    uow.session.flush()
-    after = activity_out.dump(activity)
-    if after == before:
-        return before
-    _child_changed(uow, customer, activity, "activity", "updated", before, after,
+
+    def apply():
+        for field, value in data.items():
+            if field != "version":
+                setattr(activity, field, value)
+        _check_follow_up(activity)
+
+    change = update(uow, activity, data["version"], activity_out.dump, apply)
+    if change is None:
+        return activity_out.dump(activity)
+    _child_changed(uow, customer, activity, "activity", "updated", change.before, change.after,
                    "activity.updated", activity_out.dump)
     uow.commit()
-    return after
+    return change.after
 
 
 # -- snapshots (the reports' rebuild) -------------------------------------------------------

@@ -6,10 +6,11 @@ its caller); ``docs/asyncapi.yaml`` is generated from :data:`EVENTS`.
 """
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
+from marshmallow import Schema, fields, validate, validates, validates_schema
+from marshmallow import ValidationError as MarshmallowError
 
 from common.listing import PageQuerySchema  # noqa: F401 - part of this contract
-from common.validation import UTCDateTime, VersionedUpdate
+from common.validation import UTCDateTimeField, VersionedUpdate
 
 CUSTOMER_TYPES = ("company", "person")
 TIERS = ("A", "B", "C")
@@ -40,9 +41,9 @@ class CustomFieldsField(fields.Dict):
         result = super()._deserialize(value, attr, data, **kwargs)
         for key, item in result.items():
             if isinstance(item, (dict, list)):
-                raise ValidationError(f"Custom field {key} must be a single value.")
+                raise MarshmallowError(f"Custom field {key} must be a single value.")
             if isinstance(item, str) and len(item) > 1000:
-                raise ValidationError(f"Custom field {key} is longer than 1000 characters.")
+                raise MarshmallowError(f"Custom field {key} is longer than 1000 characters.")
         return result
 
 
@@ -77,7 +78,7 @@ class CustomerFields(Schema):
     @validates("name")
     def _name_not_blank(self, value, **kwargs):
         if not value.strip():
-            raise ValidationError("Must not be blank.")
+            raise MarshmallowError("Must not be blank.")
 
 
 class CustomerCreateSchema(CustomerFields):
@@ -108,9 +109,9 @@ class CustomerSchema(Schema):
     notes = fields.String(allow_none=True)
     version = fields.Integer()
     created_by = fields.UUID(allow_none=True)
-    created_at = UTCDateTime()
-    updated_at = UTCDateTime()
-    deleted_at = UTCDateTime(allow_none=True)
+    created_at = UTCDateTimeField()
+    updated_at = UTCDateTimeField()
+    deleted_at = UTCDateTimeField(allow_none=True)
 
 
 class CustomerListQuerySchema(PageQuerySchema):
@@ -130,14 +131,14 @@ class CustomerListQuerySchema(PageQuerySchema):
     tier = fields.String(validate=validate.OneOf(TIERS))
     status = fields.String(validate=validate.OneOf(STATUSES))
     tag = fields.String(validate=validate.Length(min=1, max=50))
-    created_from = UTCDateTime()
-    created_to = UTCDateTime()
+    created_from = UTCDateTimeField()
+    created_to = UTCDateTimeField()
 
     @validates_schema
     def _range(self, data, **kwargs):
         if data.get("created_from") and data.get("created_to"):
             if data["created_from"] > data["created_to"]:
-                raise ValidationError("Must not be after created_to.", "created_from")
+                raise MarshmallowError("Must not be after created_to.", "created_from")
 
 
 CUSTOMER_SORT_FIELDS = ("created_at", "updated_at", "name", "tier", "status", "city")
@@ -176,8 +177,8 @@ class ContactSchema(Schema):
     email = fields.String(allow_none=True)
     is_primary = fields.Boolean()
     version = fields.Integer()
-    created_at = UTCDateTime()
-    updated_at = UTCDateTime()
+    created_at = UTCDateTimeField()
+    updated_at = UTCDateTimeField()
 
 
 class CustomerWithContactSchema(Schema):
@@ -200,8 +201,8 @@ class CustomerWithContactResultSchema(Schema):
 class ActivityFields(Schema):
     type = fields.String(validate=validate.OneOf(ACTIVITY_TYPES))
     content = fields.String(validate=validate.Length(min=1, max=20000))
-    occurred_at = UTCDateTime()
-    next_follow_up_at = UTCDateTime(allow_none=True)
+    occurred_at = UTCDateTimeField()
+    next_follow_up_at = UTCDateTimeField(allow_none=True)
     deal_id = fields.UUID(allow_none=True)
 
 
@@ -219,13 +220,13 @@ class ActivitySchema(Schema):
     customer_id = fields.UUID()
     type = fields.String()
     content = fields.String()
-    occurred_at = UTCDateTime()
-    next_follow_up_at = UTCDateTime(allow_none=True)
+    occurred_at = UTCDateTimeField()
+    next_follow_up_at = UTCDateTimeField(allow_none=True)
     deal_id = fields.UUID(allow_none=True)
     user_id = fields.UUID(allow_none=True)
     version = fields.Integer()
-    created_at = UTCDateTime()
-    updated_at = UTCDateTime()
+    created_at = UTCDateTimeField()
+    updated_at = UTCDateTimeField()
 
 
 class ActivityListQuerySchema(PageQuerySchema):
@@ -249,7 +250,7 @@ class FieldChangeSchema(Schema):
     actor_id = fields.UUID(allow_none=True)
     actor_role = fields.String()
     request_id = fields.String(allow_none=True)
-    changed_at = UTCDateTime()
+    changed_at = UTCDateTimeField()
 
 
 # -- events ----------------------------------------------------------------------------------

@@ -3,7 +3,6 @@
 Customers, contacts and follow-up records (activities), with record-level access, optimistic
 concurrency, trash, field history and events through the outbox.
 """
-from common.actor import CurrentActor
 from common.service import Database, PlatformService, rpc_method
 from services.customers import operations
 from services.customers.models import platform
@@ -13,84 +12,79 @@ class CustomersService(PlatformService):
     name = "customers"
 
     db = Database(platform)
-    actor = CurrentActor()
-
-    def _run(self, operation, *args):
-        with self.db.unit_of_work(self.actor) as uow:
-            return operation(uow, *args)
 
     @rpc_method
     def create_customer(self, payload):
-        return self._run(operations.create_customer, payload)
+        return self.db.run(operations.create_customer, payload)
 
     @rpc_method
     def create_customer_with_contact(self, payload, idempotency_key):
-        return self._run(operations.create_customer_with_contact, payload, idempotency_key)
+        return self.db.run(operations.create_customer_with_contact, payload, idempotency_key)
 
     @rpc_method
     def get_customer(self, customer_id):
-        return self._run(operations.get_customer, customer_id)
+        return self.db.run(operations.get_customer, customer_id)
 
     @rpc_method
     def list_customers(self, query=None):
-        return self._run(operations.list_customers, query or {})
+        return self.db.run(operations.list_customers, query or {})
 
     @rpc_method
     def update_customer(self, customer_id, payload):
-        return self._run(operations.update_customer, customer_id, payload)
+        return self.db.run(operations.update_customer, customer_id, payload)
 
     @rpc_method
     def delete_customer(self, customer_id):
-        return self._run(operations.delete_customer, customer_id)
+        return self.db.run(operations.delete_customer, customer_id)
 
     @rpc_method
     def restore_customer(self, customer_id):
-        return self._run(operations.restore_customer, customer_id)
+        return self.db.run(operations.restore_customer, customer_id)
 
     @rpc_method
     def list_trash(self, query=None):
-        return self._run(operations.list_trash, query or {})
+        return self.db.run(operations.list_trash, query or {})
 
     @rpc_method
     def customer_history(self, customer_id, query=None):
-        return self._run(operations.customer_history, customer_id, query or {})
+        return self.db.run(operations.customer_history, customer_id, query or {})
 
     @rpc_method
     def list_contacts(self, customer_id, query=None):
-        return self._run(operations.list_contacts, customer_id, query or {})
+        return self.db.run(operations.list_contacts, customer_id, query or {})
 
     @rpc_method
     def create_contact(self, customer_id, payload):
-        return self._run(operations.create_contact, customer_id, payload)
+        return self.db.run(operations.create_contact, customer_id, payload)
 
     @rpc_method
     def get_contact(self, contact_id):
-        return self._run(operations.get_contact, contact_id)
+        return self.db.run(operations.get_contact, contact_id)
 
     @rpc_method
     def update_contact(self, contact_id, payload):
-        return self._run(operations.update_contact, contact_id, payload)
+        return self.db.run(operations.update_contact, contact_id, payload)
 
     @rpc_method
     def delete_contact(self, contact_id):
-        return self._run(operations.delete_contact, contact_id)
+        return self.db.run(operations.delete_contact, contact_id)
 
     @rpc_method
     def list_activities(self, customer_id, query=None):
-        return self._run(operations.list_activities, customer_id, query or {})
+        return self.db.run(operations.list_activities, customer_id, query or {})
 
     @rpc_method
     def log_activity(self, customer_id, payload):
-        return self._run(operations.log_activity, customer_id, payload)
+        return self.db.run(operations.log_activity, customer_id, payload)
 
     @rpc_method
     def get_activity(self, activity_id):
-        return self._run(operations.get_activity, activity_id)
+        return self.db.run(operations.get_activity, activity_id)
 
     @rpc_method
     def update_activity(self, activity_id, payload):
-        return self._run(operations.update_activity, activity_id, payload)
+        return self.db.run(operations.update_activity, activity_id, payload)
 
     @rpc_method
     def snapshot(self, kind, after=None, limit=500):
-        return self._run(operations.snapshot, kind, after, limit)
+        return self.db.run(operations.snapshot, kind, after, limit)

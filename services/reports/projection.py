@@ -97,10 +97,13 @@ def product_row(data: dict, version: int) -> dict:
 
 
 def lead_row(data: dict, version: int) -> dict:
-    region = data.get("region") or {}
+    # A lead's country, province and city are top-level, as a customer's; a lead.* event
+    # published before they were (queued or in an outbox across the upgrade) nests them
+    # under "region".
+    place = {**(data.get("region") or {}), **data}
     return {"id": optional_uuid(data["id"]), "status": data.get("status") or "",
-            "country": region.get("country"), "province": region.get("province"),
-            "city": region.get("city"),
+            "country": place.get("country"), "province": place.get("province"),
+            "city": place.get("city"),
             **_ids(data, "owner_id", "team_id"),
             "created_at": _time(data["created_at"]),
             "converted_at": _time(data.get("converted_at")), "version": version}

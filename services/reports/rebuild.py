@@ -82,7 +82,7 @@ def request(uow) -> dict:
     current = uow.session.scalars(sa.select(Rebuild).where(
         Rebuild.status.in_(("queued", "running"))).order_by(Rebuild.requested_at)).first()
     if current is None:
-        current = Rebuild(status="queued", requested_by=optional_uuid(uow.actor.user_id),
+        current = Rebuild(status="queued", requested_by=uow.actor.user_uuid,
                           counts={})
         uow.session.add(current)
         uow.commit()

@@ -6,9 +6,10 @@ Reports publish no events (``EVENTS`` is empty): they only read what the others 
 """
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, fields, validate, validates_schema
+from marshmallow import ValidationError as MarshmallowError
 
-from common.validation import BoundedDate, UTCDateTime
+from common.validation import BoundedDate, UTCDateTimeField
 
 PERIODS = ("day", "week", "month", "quarter", "year")
 REGION_LEVELS = ("country", "province", "city")
@@ -48,9 +49,9 @@ class ReportQuerySchema(Schema):
     def _range(self, data, **kwargs):
         start, end = data.get("from_"), data.get("to")
         if start and end and end < start:
-            raise ValidationError("Must not be before from.", "to")
+            raise MarshmallowError("Must not be before from.", "to")
         if start and end and (end - start).days > MAX_RANGE_DAYS:
-            raise ValidationError(f"The range may cover at most {MAX_RANGE_DAYS} days.", "to")
+            raise MarshmallowError(f"The range may cover at most {MAX_RANGE_DAYS} days.", "to")
 
 
 class PeriodQuerySchema(ReportQuerySchema):
@@ -121,8 +122,8 @@ class ReportSchema(Schema):
     totals = fields.Dict()
     method = fields.Dict(metadata={"description": "forecast only: the trend's method, formula, "
                                                   "inputs and its error on that history"})
-    generated_at = UTCDateTime()
-    as_of = UTCDateTime(allow_none=True, metadata={
+    generated_at = UTCDateTimeField()
+    as_of = UTCDateTimeField(allow_none=True, metadata={
         "description": "The time of the newest event applied: how fresh the numbers are"})
 
 
@@ -130,8 +131,8 @@ class RebuildSchema(Schema):
     id = fields.UUID()
     status = fields.String(metadata={"enum": ["queued", "running", "succeeded", "failed"]})
     requested_by = fields.UUID(allow_none=True)
-    requested_at = UTCDateTime()
-    started_at = UTCDateTime(allow_none=True)
-    finished_at = UTCDateTime(allow_none=True)
+    requested_at = UTCDateTimeField()
+    started_at = UTCDateTimeField(allow_none=True)
+    finished_at = UTCDateTimeField(allow_none=True)
     counts = fields.Dict(metadata={"description": "Records loaded per kind"})
     error = fields.String(allow_none=True)

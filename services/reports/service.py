@@ -6,7 +6,6 @@ Answering a report never calls another service; only a rebuild asks the owners (
 """
 from nameko.timer import timer
 
-from common.actor import CurrentActor
 from common.remote import TimedRpcProxy
 from common.service import Database, PlatformService, handles, rpc_method
 from services.reports import answers, projection, rebuild
@@ -20,25 +19,20 @@ class ReportsService(PlatformService):
     name = "reports"
 
     db = Database(platform)
-    actor = CurrentActor()
     customers = TimedRpcProxy("customers", timeout=SNAPSHOT_TIMEOUT)
     sales = TimedRpcProxy("sales", timeout=SNAPSHOT_TIMEOUT)
 
-    def _run(self, operation, *args):
-        with self.db.unit_of_work(self.actor) as uow:
-            return operation(uow, *args)
-
     @rpc_method
     def run_report(self, name, query=None):
-        return self._run(answers.run_report, name, query or {})
+        return self.db.run(answers.run_report, name, query or {})
 
     @rpc_method
     def request_rebuild(self):
-        return self._run(rebuild.request)
+        return self.db.run(rebuild.request)
 
     @rpc_method
     def rebuild_status(self):
-        return self._run(answers.rebuild_status)
+        return self.db.run(answers.rebuild_status)
 
     @timer(interval=2)
     def run_rebuilds(self):

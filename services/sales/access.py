@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from common.actor import Actor
 from common.errors import Forbidden, NotFound
-from common.records import as_uuid, optional_uuid, require_write, visible
+from common.records import as_uuid, require_write, visible
 from common.uow import UnitOfWork
 
 NOUN = "sales records"
@@ -31,7 +31,7 @@ def require_team_manager(actor: Actor, team_id) -> None:
     """Admins, and the manager of ``team_id``, may set that team's assignment rule."""
     if actor.acts_as_admin:
         return
-    if actor.role == "manager" and optional_uuid(actor.team_id) == team_id:
+    if actor.role == "manager" and actor.team_uuid == team_id:
         return
     raise Forbidden("Only an admin or the team's manager may set its assignment rule.")
 
@@ -46,6 +46,3 @@ def find(uow: UnitOfWork, model, record_id, label: str, *, lock: bool = False):
         raise NotFound(f"No {label} with id {record_id}.")
     return record
 
-
-def actor_id(actor: Actor):
-    return optional_uuid(actor.user_id)

@@ -11,7 +11,8 @@ from common.listing import paginate
 from common.records import as_uuid, locked_row, optional_uuid
 from common.uow import UnitOfWork
 from common.validation import load
-from services.sales import access, members
+from common import directory
+from services.sales import access
 from services.sales import schemas as s
 from services.sales.models import AssignmentRule, Lead
 
@@ -22,9 +23,8 @@ def list_rules(uow: UnitOfWork, query_args) -> dict:
     args = load(s.PageQuerySchema(), query_args)
     query = sa.select(AssignmentRule).order_by(AssignmentRule.team_id)
     if not uow.actor.sees_everything:
-        query = query.where(AssignmentRule.team_id == optional_uuid(uow.actor.team_id))
-    return paginate(uow.session, query, page=args["page"], per_page=args["per_page"],
-                    dump=rule_out.dump)
+        query = query.where(AssignmentRule.team_id == uow.actor.team_uuid)
+    return paginate(uow.session, query, args, dump=rule_out.dump)
 
 
 def put_rule(uow: UnitOfWork, team_id, payload) -> dict:
@@ -67,7 +67,7 @@ def choose_owner(uow: UnitOfWork, lead: Lead):
     user known yet). Call before the lead is flushed."""
     rule = locked_row(uow.session, AssignmentRule, lead.team_id,
                       strategy="round_robin", region_map={})
-    ids = [member.id for member in members.active_sales(uow.session, lead.team_id)]
+    ids = [member.id for member in directory.active_sales(uow, lead.team_id)]
     if not ids:
         return None
     chosen = None

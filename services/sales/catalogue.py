@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from common.errors import Conflict, NotFound, ValidationError
-from common.listing import order_by, paginate
-from common.records import as_uuid, check_version, locked_row
+from common.errors import Conflict, ValidationError
+from common.listing import order_by, paginate, where_equal
+from common.records import found, locked_row, update
 from common.uow import UnitOfWork
 from common.validation import load
 from services.sales import access
@@ -19,10 +19,7 @@ stage_out = s.StageSchema()
 
 # -- products --------------------------------------------------------------------------------
 def product(uow: UnitOfWork, product_id) -> Product:
-    found = uow.session.get(Product, as_uuid(product_id, "product"))
-    if found is None:
-        raise NotFound(f"No product with id {product_id}.")
-    return found
+    return found(uow.session, Product, product_id, "product")
 
 
 def _sku_taken(uow: UnitOfWork, sku: str, product_id=None) -> None:
@@ -54,35 +51,33 @@ def get_product(uow: UnitOfWork, product_id) -> dict:
 def list_products(uow: UnitOfWork, query_args) -> dict:
     args = load(s.ProductListQuerySchema(), query_args)
     query = sa.select(Product)
-    for field in ("category", "active"):
-        if field in args:
-            query = query.where(getattr(Product, field) == args[field])
+    query = where_equal(query, Product, args, ("category", "active"))
     if "q" in args:
         needle = args["q"].strip().casefold()
         query = query.where(sa.or_(sa.func.lower(Product.sku).contains(needle, autoescape=True),
                                    sa.func.lower(Product.name).contains(needle, autoescape=True)))
     query = query.order_by(*order_by(Product, args["sort"], s.PRODUCT_SORT_FIELDS))
-    return paginate(uow.session, query, page=args["page"], per_page=args["per_page"],
-                    dump=product_out.dump)
+    return paginate(uow.session, query, args, dump=product_out.dump)
 
 
 def update_product(uow: UnitOfWork, product_id, payload) -> dict:
     access.require_catalogue_write(uow.actor)
     data = load(s.ProductUpdateSchema(), payload)
     item = product(uow, product_id)
-    check_version(item, data.pop("version"))
-    if "sku" in data:
-        _sku_taken(uow, data["sku"], item.id)
-    before = product_out.dump(item)
-    for field, value in data.items():
-        setattr(item, field, value.strip() if field == "name" else value)
-    uow.session.flush()
-    after = product_out.dump(item)
-    if after == before:
-        return before
-    uow.emit("product.updated", item.id, item.version, after)
+
+    def apply():
+        if "sku" in data:
+            _sku_taken(uow, data["sku"], item.id)
+        for field, value in data.items():
+            if field != "version":
+                setattr(item, field, value.strip() if field == "name" else value)
+
+    change = update(uow, item, data["version"], product_out.dump, apply)
+    if change is None:
+        return product_out.dump(item)
+    uow.emit("product.updated", item.id, item.version, change.after)
     uow.commit()
-    return after
+    return change.after
 
 
 # -- pipeline --------------------------------------------------------------------------------

@@ -6,13 +6,14 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from common.errors import Forbidden, NotFound, PreconditionFailed, ValidationError
-from common.listing import order_by, paginate
+from common.errors import NotFound, PreconditionFailed, ValidationError
+from common.listing import order_by, paginate, where_equal
 from common.db import new_id, utcnow
-from common.records import check_version, optional_uuid, ownership, visible
+from common.placement import place
+from common.records import check_version, optional_uuid, update, visible
 from common.uow import UnitOfWork
 from common.validation import load
-from services.sales import access, catalogue, members, pricing
+from services.sales import access, catalogue, pricing
 from services.sales import schemas as s
 from services.sales.events import emit_contract, emit_deal, emit_lead
 from services.sales.models import Contract, Deal, DealLine, Lead, Product, StageChange
@@ -34,17 +35,6 @@ def check_customer(customers, customer_id) -> None:
         raise ValidationError(
             "Invalid input.", {"customer_id": ["No customer you may see has this id."]}
         ) from None
-
-
-def deal_ownership(uow: UnitOfWork, owner_id, team_id):
-    owner_id, team_id = ownership(uow.actor, owner_id, team_id, "deals")
-    me = optional_uuid(uow.actor.user_id)
-    if (uow.actor.role == "manager" and owner_id not in (None, me)
-            and members.team_of(uow.session, owner_id) != optional_uuid(uow.actor.team_id)):
-        raise Forbidden("You may only assign deals to members of your own team.")
-    if owner_id is not None and team_id is None:
-        team_id = members.team_of(uow.session, owner_id)
-    return owner_id, team_id
 
 
 # -- lines and amount ------------------------------------------------------------------------
@@ -104,7 +94,7 @@ def _enter_stage(uow: UnitOfWork, item: Deal, key: str, lost_reason: str | None)
     item.stage_changed_at = now
     change = StageChange(
         deal_id=item.id, from_stage=previous, to_stage=key, lost_reason=item.lost_reason,
-        changed_at=now, changed_by=access.actor_id(uow.actor), actor_role=uow.actor.role)
+        changed_at=now, changed_by=uow.actor.user_uuid, actor_role=uow.actor.role)
     uow.session.add(change)
     return previous
 
@@ -120,7 +110,7 @@ def open_deal(uow: UnitOfWork, data: dict, *, owner_id, team_id, lead_id=None) -
         id=new_id(), customer_id=data["customer_id"], title=data["title"].strip(),
         currency=data["currency"], expected_close_date=data.get("expected_close_date"),
         owner_id=owner_id, team_id=team_id, lead_id=lead_id, lines=[],
-        created_by=access.actor_id(uow.actor),
+        created_by=uow.actor.user_uuid,
     )
     _apply_amount(uow, item, data)
     first = catalogue.stages(uow.session)[0].key
@@ -135,7 +125,7 @@ def open_deal(uow: UnitOfWork, data: dict, *, owner_id, team_id, lead_id=None) -
 def create_deal(uow: UnitOfWork, customers, payload) -> dict:
     access.can_write(uow.actor)
     data = load(s.DealCreateSchema(), payload)
-    owner_id, team_id = deal_ownership(uow, data.get("owner_id"), data.get("team_id"))
+    owner_id, team_id = place(uow, data.get("owner_id"), data.get("team_id"), "deals")
     check_customer(customers, data["customer_id"])
     item = open_deal(uow, data, owner_id=owner_id, team_id=team_id)
     uow.commit()
@@ -149,41 +139,40 @@ def get_deal(uow: UnitOfWork, deal_id) -> dict:
 def list_deals(uow: UnitOfWork, query_args) -> dict:
     args = load(s.DealListQuerySchema(), query_args)
     query = visible(uow.actor, sa.select(Deal), Deal)
-    for field in ("customer_id", "owner_id", "team_id", "stage", "status", "customer_deleted"):
-        if field in args:
-            query = query.where(getattr(Deal, field) == args[field])
+    query = where_equal(query, Deal, args, ("customer_id", "owner_id", "team_id", "stage", "status",
+                                            "customer_deleted"))
     if "q" in args:
         query = query.where(sa.func.lower(Deal.title).contains(args["q"].strip().casefold(),
                                                               autoescape=True))
     query = query.order_by(*order_by(Deal, args["sort"], s.DEAL_SORT_FIELDS))
-    return paginate(uow.session, query, page=args["page"], per_page=args["per_page"],
-                    dump=deal_out.dump)
+    return paginate(uow.session, query, args, dump=deal_out.dump)
 
 
 def update_deal(uow: UnitOfWork, deal_id, payload) -> dict:
     access.can_write(uow.actor)
     data = load(s.DealUpdateSchema(), payload)
     item = deal(uow, deal_id)
-    check_version(item, data.pop("version"))
-    if item.status != "open" and any(field in data for field in FROZEN_WHEN_CLOSED):
-        raise PreconditionFailed(
-            "The lines and amount of a won or lost deal are frozen; move it back to an open "
-            "stage first.")
-    before = deal_out.dump(item)
-    if "owner_id" in data or "team_id" in data:
-        item.owner_id, item.team_id = deal_ownership(
-            uow, data.get("owner_id", item.owner_id), data.get("team_id", item.team_id))
-    for field in ("title", "currency", "expected_close_date"):
-        if field in data:
-            setattr(item, field, data[field].strip() if field == "title" else data[field])
-    _apply_amount(uow, item, data)
-    if deal_out.dump(item) == before:
-        return before
-    item.updated_at = utcnow()  # lines alone change no column of the deal: bump it anyway
-    uow.session.flush()
+
+    def apply():
+        if item.status != "open" and any(field in data for field in FROZEN_WHEN_CLOSED):
+            raise PreconditionFailed(
+                "The lines and amount of a won or lost deal are frozen; move it back to an "
+                "open stage first.")
+        if "owner_id" in data or "team_id" in data:
+            item.owner_id, item.team_id = place(
+                uow, data.get("owner_id", item.owner_id), data.get("team_id", item.team_id),
+                "deals", current_owner=item.owner_id)
+        for field in ("title", "currency", "expected_close_date"):
+            if field in data:
+                setattr(item, field, data[field].strip() if field == "title" else data[field])
+        _apply_amount(uow, item, data)
+
+    change = update(uow, item, data["version"], deal_out.dump, apply)
+    if change is None:
+        return deal_out.dump(item)
     emit_deal(uow, "deal.updated", item)
     uow.commit()
-    return deal_out.dump(item)
+    return change.after
 
 
 def move_stage(uow: UnitOfWork, deal_id, payload) -> dict:
@@ -209,8 +198,7 @@ def deal_history(uow: UnitOfWork, deal_id, query_args) -> dict:
     item = deal(uow, deal_id)
     query = (sa.select(StageChange).where(StageChange.deal_id == item.id)
              .order_by(StageChange.changed_at, StageChange.id))
-    return paginate(uow.session, query, page=args["page"], per_page=args["per_page"],
-                    dump=change_out.dump)
+    return paginate(uow.session, query, args, dump=change_out.dump)
 
 
 # -- what the customers service tells ------------------------------------------------------

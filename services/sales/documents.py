@@ -8,8 +8,9 @@ import sqlalchemy as sa
 
 from common.db import utcnow
 from common.errors import NotFound, PreconditionFailed, ValidationError
-from common.listing import order_by, paginate
-from common.records import as_uuid, check_version, locked_row, visible
+from common.listing import order_by, paginate, where_equal
+from common.placement import place
+from common.records import found, locked_row, update, visible
 from common.uow import UnitOfWork
 from common.validation import load
 from services.sales import access, deals, pricing
@@ -50,9 +51,7 @@ def _dump_quote(quote: Quote) -> dict:
 
 
 def _quote(uow: UnitOfWork, quote_id) -> tuple[Quote, Deal]:
-    quote = uow.session.get(Quote, as_uuid(quote_id, "quote"))
-    if quote is None:
-        raise NotFound(f"No quote with id {quote_id}.")
+    quote = found(uow.session, Quote, quote_id, "quote")
     try:
         return quote, deals.deal(uow, quote.deal_id)
     except NotFound:
@@ -93,7 +92,7 @@ def create_quote(uow: UnitOfWork, deal_id, payload) -> dict:
         raise PreconditionFailed("A lost deal cannot be quoted.")
     _not_past(data["valid_until"])
     quote = Quote(deal_id=deal.id, status="draft", tax_rate=data["tax_rate"],
-                  valid_until=data["valid_until"], created_by=access.actor_id(uow.actor))
+                  valid_until=data["valid_until"], created_by=uow.actor.user_uuid)
     _price(uow, quote, deal)
     quote.number = next_number(uow.session, "Q")
     uow.session.add(quote)
@@ -108,8 +107,7 @@ def list_quotes(uow: UnitOfWork, deal_id, query_args) -> dict:
     deal = deals.deal(uow, deal_id)
     query = sa.select(Quote).where(Quote.deal_id == deal.id).order_by(
         *order_by(Quote, args["sort"], s.QUOTE_SORT_FIELDS))
-    return paginate(uow.session, query, page=args["page"], per_page=args["per_page"],
-                    dump=_dump_quote)
+    return paginate(uow.session, query, args, dump=_dump_quote)
 
 
 def get_quote(uow: UnitOfWork, quote_id) -> dict:
@@ -122,25 +120,26 @@ def update_quote(uow: UnitOfWork, quote_id, payload) -> dict:
     access.can_write(uow.actor)
     data = load(s.QuoteUpdateSchema(), payload)
     quote, deal = _quote(uow, quote_id)
-    check_version(quote, data["version"])
     status = effective_status(quote)
-    if status == "expired":
-        raise PreconditionFailed(f"The quote expired on {quote.valid_until.isoformat()}.")
-    if ("tax_rate" in data or "valid_until" in data) and status != "draft":
-        raise PreconditionFailed("Only a draft quote's tax rate and validity can change.")
     target = data.get("status", status)
-    if target != status and target not in QUOTE_MOVES.get(status, ()):
-        raise PreconditionFailed(f"A {status} quote cannot become {target}.")
-    if "valid_until" in data:
-        _not_past(data["valid_until"])
-        quote.valid_until = data["valid_until"]
-    if "tax_rate" in data:
-        quote.tax_rate = data["tax_rate"]
-        _price(uow, quote, deal)
-    quote.status = target
-    if not uow.session.is_modified(quote):
+
+    def apply():
+        if status == "expired":
+            raise PreconditionFailed(f"The quote expired on {quote.valid_until.isoformat()}.")
+        if ("tax_rate" in data or "valid_until" in data) and status != "draft":
+            raise PreconditionFailed("Only a draft quote's tax rate and validity can change.")
+        if target != status and target not in QUOTE_MOVES.get(status, ()):
+            raise PreconditionFailed(f"A {status} quote cannot become {target}.")
+        if "valid_until" in data:
+            _not_past(data["valid_until"])
+            quote.valid_until = data["valid_until"]
+        if "tax_rate" in data:
+            quote.tax_rate = data["tax_rate"]
+            _price(uow, quote, deal)
+        quote.status = target
+
+    if update(uow, quote, data["version"], _dump_quote, apply) is None:
         return _dump_quote(quote)
-    uow.session.flush()
     emit_quote(uow, "quote.updated" if target == status else f"quote.{target}", quote, deal)
     if target == "accepted":
         others = uow.session.scalars(sa.select(Quote).where(
@@ -176,13 +175,13 @@ def create_contract(uow: UnitOfWork, customers, payload) -> dict:
         data.setdefault("currency", deal.currency)
         data["customer_id"] = deal.customer_id
     else:
-        owner_id, team_id = deals.deal_ownership(uow, data.get("owner_id"), None)
+        owner_id, team_id = place(uow, data.get("owner_id"), None, "contracts")
         deals.check_customer(customers, data["customer_id"])
     contract = Contract(
         deal_id=data.get("deal_id"), customer_id=data["customer_id"], owner_id=owner_id,
         team_id=team_id, amount=data["amount"], currency=data.get("currency", s.DEFAULT_CURRENCY),
         start_date=data["start_date"], end_date=data["end_date"],
-        status=_contract_status(data["end_date"]), created_by=access.actor_id(uow.actor),
+        status=_contract_status(data["end_date"]), created_by=uow.actor.user_uuid,
         number=next_number(uow.session, "C"),
     )
     uow.session.add(contract)
@@ -199,34 +198,35 @@ def get_contract(uow: UnitOfWork, contract_id) -> dict:
 def list_contracts(uow: UnitOfWork, query_args) -> dict:
     args = load(s.ContractListQuerySchema(), query_args)
     query = visible(uow.actor, sa.select(Contract), Contract)
-    for field in ("customer_id", "deal_id", "owner_id", "team_id", "status"):
-        if field in args:
-            query = query.where(getattr(Contract, field) == args[field])
+    query = where_equal(query, Contract, args,
+                        ("customer_id", "deal_id", "owner_id", "team_id", "status"))
     query = query.order_by(*order_by(Contract, args["sort"], s.CONTRACT_SORT_FIELDS))
-    return paginate(uow.session, query, page=args["page"], per_page=args["per_page"],
-                    dump=contract_out.dump)
+    return paginate(uow.session, query, args, dump=contract_out.dump)
 
 
 def update_contract(uow: UnitOfWork, contract_id, payload) -> dict:
     access.can_write(uow.actor)
     data = load(s.ContractUpdateSchema(), payload)
     contract = _contract(uow, contract_id)
-    check_version(contract, data.pop("version"))
-    if contract.status == "terminated":
-        raise PreconditionFailed("A terminated contract cannot be changed.")
-    before = contract_out.dump(contract)
-    for field, value in data.items():
-        setattr(contract, field, value)
-    if contract.end_date < contract.start_date:
-        raise ValidationError("Invalid input.", {"end_date": ["Must not be before start_date."]})
-    if contract.status != "terminated":
-        contract.status = _contract_status(contract.end_date)
-    if contract_out.dump(contract) == before:
-        return before
-    uow.session.flush()
+
+    def apply():
+        if contract.status == "terminated":
+            raise PreconditionFailed("A terminated contract cannot be changed.")
+        for field, value in data.items():
+            if field != "version":
+                setattr(contract, field, value)
+        if contract.end_date < contract.start_date:
+            raise ValidationError("Invalid input.",
+                                  {"end_date": ["Must not be before start_date."]})
+        if contract.status != "terminated":
+            contract.status = _contract_status(contract.end_date)
+
+    change = update(uow, contract, data["version"], contract_out.dump, apply)
+    if change is None:
+        return contract_out.dump(contract)
     emit_contract(uow, "contract.updated", contract)
     uow.commit()
-    return contract_out.dump(contract)
+    return change.after
 
 
 # -- the expiry sweep (a timer; safe with several instances) ---------------------------------

@@ -2,17 +2,17 @@
 into a customer, a contact and a deal in one step, at most once."""
 from __future__ import annotations
 
-import re
-
 import sqlalchemy as sa
 
 from common.db import utcnow
-from common.errors import Forbidden, PreconditionFailed
-from common.listing import order_by, paginate
-from common.records import check_version, optional_uuid, ownership, visible
+from common import normalize
+from common.errors import PreconditionFailed
+from common.listing import order_by, paginate, where_equal
+from common.placement import place
+from common.records import optional_uuid, update, visible
 from common.uow import UnitOfWork
 from common.validation import load
-from services.sales import access, assignment, deals, members
+from services.sales import access, assignment, deals
 from services.sales import schemas as s
 from services.sales.events import emit_lead
 from services.sales.models import Lead
@@ -22,47 +22,24 @@ duplicate_out = s.DuplicateLeadSchema()
 REGION_FIELDS = ("country", "province", "city")
 
 
-def normalize_phone(phone: str | None) -> str | None:
-    digits = re.sub(r"\D", "", phone or "")
-    return digits or None
-
-
-def normalize_email(email: str | None) -> str | None:
-    return email.strip().lower() if email else None
-
-
 def conversion_key(lead_id) -> str:
     """The idempotency key of a lead's conversion: a retry finds the customer made before."""
     return f"sales.lead-conversion:{lead_id}"
 
 
 # -- owner and team --------------------------------------------------------------------------
-def _placement(uow: UnitOfWork, owner_id, team_id):
-    """``(owner_id, team_id)`` for a write; an owner of ``None`` with a team means "by the
-    team's rule". A rep keeps what they create; a manager places leads in their team."""
-    actor = uow.actor
-    access.can_write(actor)
-    owner_id, team_id = optional_uuid(owner_id), optional_uuid(team_id)
-    if actor.role == "sales" or (owner_id is None and team_id is None):
-        return ownership(actor, owner_id, team_id, "leads")
-    if actor.role == "manager":
-        my_team = optional_uuid(actor.team_id)
-        if team_id not in (None, my_team) or members.team_of(uow.session, owner_id) not in (
-                None, my_team):
-            raise Forbidden("You may only assign leads to your own team.")
-        return owner_id, my_team
-    if owner_id is not None and team_id is None:
-        team_id = members.team_of(uow.session, owner_id)
-    return owner_id, team_id
+def _placement(uow: UnitOfWork, owner_id, team_id, current_owner=None):
+    """``(owner_id, team_id)`` by the placement rule; an owner of ``None`` with a team means
+    "by the team's assignment rule"."""
+    return place(uow, owner_id, team_id, "leads", current_owner=current_owner,
+                 by_team_rule=True)
 
 
-def _place(uow: UnitOfWork, lead: Lead, owner_id, team_id) -> bool:
-    """Set owner and team (by the rule when no owner is named); True when the owner is new."""
-    previous = lead.owner_id
+def _place(uow: UnitOfWork, lead: Lead, owner_id, team_id) -> None:
+    """Set owner and team; with a team and no owner, the team's assignment rule chooses."""
     lead.owner_id, lead.team_id = owner_id, team_id
     if owner_id is None and team_id is not None:
         lead.owner_id = assignment.choose_owner(uow, lead)
-    return lead.owner_id != previous
 
 
 def _announce_owner(uow: UnitOfWork, lead: Lead, previous_owner_id) -> None:
@@ -73,14 +50,12 @@ def _announce_owner(uow: UnitOfWork, lead: Lead, previous_owner_id) -> None:
 
 def _apply_fields(lead: Lead, data: dict) -> None:
     for field, value in data.items():
-        if field == "region":
-            for key in REGION_FIELDS:
-                if key in value:
-                    setattr(lead, key, value[key].strip() if value[key] else None)
+        if field in REGION_FIELDS:  # top-level, as on a customer; blank is no place
+            setattr(lead, field, (value or "").strip() or None)
         elif field not in ("version", "owner_id", "team_id"):
             setattr(lead, field, value.strip() if isinstance(value, str) else value)
-    lead.phone_normalized = normalize_phone(lead.phone)
-    lead.email_normalized = normalize_email(lead.email)
+    lead.phone_normalized = normalize.phone(lead.phone)
+    lead.email_normalized = normalize.email(lead.email)
 
 
 def _duplicates(uow: UnitOfWork, lead: Lead) -> list[dict]:
@@ -107,7 +82,7 @@ def _duplicates(uow: UnitOfWork, lead: Lead) -> list[dict]:
 def create_lead(uow: UnitOfWork, payload) -> dict:
     data = load(s.LeadCreateSchema(), payload)
     owner_id, team_id = _placement(uow, data.get("owner_id"), data.get("team_id"))
-    lead = Lead(created_by=access.actor_id(uow.actor))
+    lead = Lead(created_by=uow.actor.user_uuid)
     _apply_fields(lead, data)
     _place(uow, lead, owner_id, team_id)
     uow.session.add(lead)
@@ -126,47 +101,44 @@ def get_lead(uow: UnitOfWork, lead_id) -> dict:
 def list_leads(uow: UnitOfWork, query_args) -> dict:
     args = load(s.LeadListQuerySchema(), query_args)
     query = visible(uow.actor, sa.select(Lead), Lead)
-    for field in ("status", "owner_id", "team_id", "source", *REGION_FIELDS):
-        if field in args:
-            query = query.where(getattr(Lead, field) == args[field])
+    query = where_equal(query, Lead, args,
+                        ("status", "owner_id", "team_id", "source", *REGION_FIELDS))
     if "q" in args:
         needle = args["q"].strip().casefold()
         conditions = [sa.func.lower(Lead.name).contains(needle, autoescape=True),
                       sa.func.lower(Lead.company).contains(needle, autoescape=True),
                       Lead.email_normalized.contains(needle, autoescape=True)]
-        if normalize_phone(needle):
-            conditions.append(Lead.phone_normalized.contains(normalize_phone(needle),
+        if normalize.phone(needle):
+            conditions.append(Lead.phone_normalized.contains(normalize.phone(needle),
                                                              autoescape=True))
         query = query.where(sa.or_(*conditions))
     query = query.order_by(*order_by(Lead, args["sort"], s.LEAD_SORT_FIELDS))
-    return paginate(uow.session, query, page=args["page"], per_page=args["per_page"],
-                    dump=lead_out.dump)
+    return paginate(uow.session, query, args, dump=lead_out.dump)
 
 
 def update_lead(uow: UnitOfWork, lead_id, payload) -> dict:
     access.can_write(uow.actor)
     data = load(s.LeadUpdateSchema(), payload)
     lead = access.find(uow, Lead, lead_id, "lead")
-    check_version(lead, data["version"])
-    if lead.status == "converted":
-        raise PreconditionFailed("A converted lead cannot be changed.")
-    before = lead_out.dump(lead)
     previous_owner = lead.owner_id
-    _apply_fields(lead, data)
-    reassigned = False
-    if "owner_id" in data or "team_id" in data:
-        owner_id, team_id = _placement(uow, data.get("owner_id", lead.owner_id),
-                                       data.get("team_id", lead.team_id))
-        reassigned = _place(uow, lead, owner_id, team_id)
-    uow.session.flush()
-    after = lead_out.dump(lead)
-    if after == before:
-        return before
+
+    def apply():
+        if lead.status == "converted":
+            raise PreconditionFailed("A converted lead cannot be changed.")
+        _apply_fields(lead, data)
+        if "owner_id" in data or "team_id" in data:
+            owner_id, team_id = _placement(uow, data.get("owner_id", lead.owner_id),
+                                           data.get("team_id", lead.team_id), previous_owner)
+            _place(uow, lead, owner_id, team_id)
+
+    change = update(uow, lead, data["version"], lead_out.dump, apply)
+    if change is None:
+        return lead_out.dump(lead)
     emit_lead(uow, "lead.updated", lead)
-    if reassigned:
+    if lead.owner_id != previous_owner:
         _announce_owner(uow, lead, previous_owner)
     uow.commit()
-    return after
+    return change.after
 
 
 def _customer_payload(lead: Lead) -> dict:

@@ -1,6 +1,6 @@
 """The sales service's tables: products, pipeline stages, leads and their assignment rules,
-deals with their lines and stage history, quotes, contracts, number counters, and the
-members and teams learnt from the gateway's events. Only this service reads or writes them."""
+deals with their lines and stage history, quotes, contracts and number counters (who is who is
+the platform's directory, ``common.directory``). Only this service reads or writes them."""
 from __future__ import annotations
 
 import datetime as dt
@@ -17,33 +17,6 @@ Base, platform = make_base()
 
 MONEY = sa.Numeric(14, 2)
 RATE = sa.Numeric(5, 4)
-
-
-# -- learnt from gateway.events ---------------------------------------------------------------
-class Member(Base):
-    """A user as the gateway last told us (``user.created`` / ``user.updated``)."""
-
-    __tablename__ = "members"
-
-    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
-    username: Mapped[str] = mapped_column(sa.String(150))
-    display_name: Mapped[str | None] = mapped_column(sa.String(200))
-    email: Mapped[str | None] = mapped_column(sa.String(254))
-    role: Mapped[str] = mapped_column(sa.String(16))
-    team_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid, index=True)
-    active: Mapped[bool] = mapped_column(default=True)
-    version: Mapped[int]
-
-
-class Team(Base):
-    """A team as the gateway last told us (``team.created`` / ``team.updated``)."""
-
-    __tablename__ = "teams"
-
-    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
-    name: Mapped[str] = mapped_column(sa.String(200))
-    manager_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
-    version: Mapped[int]
 
 
 # -- catalogue and pipeline -------------------------------------------------------------------
@@ -107,10 +80,6 @@ class Lead(Versioned, Base):
     contact_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
     deal_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
     converted_at: Mapped[dt.datetime | None] = mapped_column()
-
-    @property
-    def region(self) -> dict:
-        return {"country": self.country, "province": self.province, "city": self.city}
 
 
 # -- deals ------------------------------------------------------------------------------------

@@ -5,17 +5,19 @@ builds its OpenAPI document from these schemas; the service validates again (it 
 its caller); ``docs/asyncapi.yaml`` is generated from :data:`EVENTS`.
 
 Money is a decimal string with two places plus a three-letter currency code. A lead's region
-is ``{"country", "province", "city"}``, the same three fields as a customer's (conversion
-copies them; a region assignment rule maps the city, else the province, else the country).
+is its top-level ``country``, ``province`` and ``city``, the same three fields as a customer's
+(conversion copies them; a region assignment rule maps the city, else the province, else the
+country).
 """
 from __future__ import annotations
 
 import decimal
 
-from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
+from marshmallow import Schema, fields, pre_load, validate, validates, validates_schema
+from marshmallow import ValidationError as MarshmallowError
 
 from common.listing import PageQuerySchema  # noqa: F401 - part of this contract
-from common.validation import BoundedDate, UTCDateTime, VersionedUpdate
+from common.validation import BoundedDate, UTCDateTimeField, VersionedUpdate
 
 LEAD_STATUSES = ("new", "working", "qualified", "disqualified", "converted")
 OPEN_LEAD_STATUSES = ("new", "working", "qualified")
@@ -43,7 +45,7 @@ def _between(low, high, *, low_inclusive: bool = True):
     def check(value):
         if value < low or (value == low and not low_inclusive) or value > high:
             lower = "greater than or equal to" if low_inclusive else "greater than"
-            raise ValidationError(f"Must be {lower} {low} and less than or equal to {high}.")
+            raise MarshmallowError(f"Must be {lower} {low} and less than or equal to {high}.")
 
     return check
 
@@ -81,7 +83,7 @@ class NotBlankName(Schema):
     @validates("name")
     def _name_not_blank(self, value, **kwargs):
         if not value.strip():
-            raise ValidationError("Must not be blank.")
+            raise MarshmallowError("Must not be blank.")
 
 
 # -- products --------------------------------------------------------------------------------
@@ -119,8 +121,8 @@ class ProductSchema(Schema):
     currency = fields.String()
     active = fields.Boolean()
     version = fields.Integer()
-    created_at = UTCDateTime()
-    updated_at = UTCDateTime()
+    created_at = UTCDateTimeField()
+    updated_at = UTCDateTimeField()
 
 
 class ProductListQuerySchema(PageQuerySchema):
@@ -155,17 +157,18 @@ class PipelineSchema(Schema):
     def _keys(self, data, **kwargs):
         keys = [stage["key"] for stage in data.get("stages", [])]
         if len(set(keys)) != len(keys):
-            raise ValidationError("Stage keys must be unique.", "stages")
+            raise MarshmallowError("Stage keys must be unique.", "stages")
         if not {WON, LOST} <= set(keys):
-            raise ValidationError("The stages won and lost are required.", "stages")
+            raise MarshmallowError("The stages won and lost are required.", "stages")
 
 
 # -- leads -----------------------------------------------------------------------------------
-class RegionSchema(Schema):
-    country = _text(100)
-    province = _text(100)
-    city = _text(100)
-
+# (A field's description, not the schema's: apispec drops additionalProperties: false from a
+# schema with a description.)
+PLACE = {"description": "Top-level, as on a customer (conversion copies it there); a lead has "
+                        "no region object."}
+NESTED_REGION = ("A lead has no region object: send country, province and city as top-level "
+                 "fields, as for a customer.")
 
 PHONE = validate.Regexp(
     r"^\+?[0-9 ()\-.]{3,40}$",
@@ -184,11 +187,20 @@ class LeadFields(NotBlankName):
     phone = fields.String(allow_none=True, validate=PHONE)
     email = fields.Email(allow_none=True, validate=validate.Length(max=254))
     source = _text(100)
-    region = fields.Nested(RegionSchema)
+    country = _text(100, metadata=PLACE)
+    province = _text(100, metadata=PLACE)
+    city = _text(100, metadata=PLACE)
     status = fields.String(validate=WRITABLE_LEAD_STATUS)
     notes = _text(10000)
     owner_id = fields.UUID(allow_none=True)
     team_id = fields.UUID(allow_none=True)
+
+    @pre_load
+    def _no_nested_region(self, data, **kwargs):
+        """The old nested ``region`` object answers how to send it, not just "unknown field"."""
+        if isinstance(data, dict) and "region" in data:
+            raise MarshmallowError(NESTED_REGION, "region")
+        return data
 
 
 class LeadCreateSchema(LeadFields):
@@ -207,7 +219,9 @@ class LeadSchema(Schema):
     phone = fields.String(allow_none=True)
     email = fields.String(allow_none=True)
     source = fields.String(allow_none=True)
-    region = fields.Nested(RegionSchema)
+    country = fields.String(allow_none=True, metadata=PLACE)
+    province = fields.String(allow_none=True, metadata=PLACE)
+    city = fields.String(allow_none=True, metadata=PLACE)
     status = fields.String(metadata={"enum": list(LEAD_STATUSES)})
     notes = fields.String(allow_none=True)
     owner_id = fields.UUID(allow_none=True)
@@ -215,11 +229,11 @@ class LeadSchema(Schema):
     customer_id = fields.UUID(allow_none=True)
     contact_id = fields.UUID(allow_none=True)
     deal_id = fields.UUID(allow_none=True)
-    converted_at = UTCDateTime(allow_none=True)
+    converted_at = UTCDateTimeField(allow_none=True)
     created_by = fields.UUID(allow_none=True)
     version = fields.Integer()
-    created_at = UTCDateTime()
-    updated_at = UTCDateTime()
+    created_at = UTCDateTimeField()
+    updated_at = UTCDateTimeField()
 
 
 class DuplicateLeadSchema(Schema):
@@ -267,7 +281,7 @@ class AssignmentRulePutSchema(Schema):
     @validates_schema
     def _region_map(self, data, **kwargs):
         if data.get("strategy") == "region" and not data.get("region_map"):
-            raise ValidationError("Required by the region strategy.", "region_map")
+            raise MarshmallowError("Required by the region strategy.", "region_map")
 
 
 class AssignmentRuleSchema(Schema):
@@ -275,7 +289,7 @@ class AssignmentRuleSchema(Schema):
     strategy = fields.String(metadata={"enum": list(STRATEGIES)})
     region_map = fields.Dict(keys=fields.String(), values=fields.UUID())
     version = fields.Integer()
-    updated_at = UTCDateTime()
+    updated_at = UTCDateTimeField()
 
 
 class ConvertDealSchema(Schema):
@@ -324,7 +338,7 @@ class DealFields(Schema):
     @validates("title")
     def _title_not_blank(self, value, **kwargs):
         if not value.strip():
-            raise ValidationError("Must not be blank.")
+            raise MarshmallowError("Must not be blank.")
 
 
 class DealCreateSchema(DealFields):
@@ -360,16 +374,16 @@ class DealSchema(Schema):
     owner_id = fields.UUID(allow_none=True)
     team_id = fields.UUID(allow_none=True)
     lost_reason = fields.String(allow_none=True)
-    stage_changed_at = UTCDateTime()
-    closed_at = UTCDateTime(allow_none=True)
+    stage_changed_at = UTCDateTimeField()
+    closed_at = UTCDateTimeField(allow_none=True)
     customer_deleted = fields.Boolean(
         metadata={"description": "The customer is in the trash (restoring it clears this)"})
     lead_id = fields.UUID(allow_none=True)
     lines = fields.List(fields.Nested(DealLineSchema))
     created_by = fields.UUID(allow_none=True)
     version = fields.Integer()
-    created_at = UTCDateTime()
-    updated_at = UTCDateTime()
+    created_at = UTCDateTimeField()
+    updated_at = UTCDateTimeField()
 
 
 class DealListQuerySchema(PageQuerySchema):
@@ -394,7 +408,7 @@ class StageChangeSchema(Schema):
     from_stage = fields.String(allow_none=True, metadata={"description": "null at creation"})
     to_stage = fields.String()
     lost_reason = fields.String(allow_none=True)
-    changed_at = UTCDateTime()
+    changed_at = UTCDateTimeField()
     changed_by = fields.UUID(allow_none=True)
     actor_role = fields.String()
 
@@ -438,8 +452,8 @@ class QuoteSchema(Schema):
     total = money()
     created_by = fields.UUID(allow_none=True)
     version = fields.Integer()
-    created_at = UTCDateTime()
-    updated_at = UTCDateTime()
+    created_at = UTCDateTimeField()
+    updated_at = UTCDateTimeField()
 
 
 class QuoteListQuerySchema(PageQuerySchema):
@@ -459,7 +473,7 @@ class ContractFields(Schema):
     @validates_schema
     def _dates(self, data, **kwargs):
         if data.get("start_date") and data.get("end_date") and data["end_date"] < data["start_date"]:
-            raise ValidationError("Must not be before start_date.", "end_date")
+            raise MarshmallowError("Must not be before start_date.", "end_date")
 
 
 class ContractCreateSchema(ContractFields):
@@ -477,7 +491,7 @@ class ContractCreateSchema(ContractFields):
         if "deal_id" not in data:
             missing = [name for name in ("customer_id", "amount") if name not in data]
             for name in missing:
-                raise ValidationError("Required when there is no deal_id.", name)
+                raise MarshmallowError("Required when there is no deal_id.", name)
 
 
 class ContractUpdateSchema(VersionedUpdate, ContractFields):
@@ -498,8 +512,8 @@ class ContractSchema(Schema):
     status = fields.String(metadata={"enum": list(CONTRACT_STATUSES)})
     created_by = fields.UUID(allow_none=True)
     version = fields.Integer()
-    created_at = UTCDateTime()
-    updated_at = UTCDateTime()
+    created_at = UTCDateTimeField()
+    updated_at = UTCDateTimeField()
 
 
 class ContractListQuerySchema(PageQuerySchema):

@@ -8,6 +8,7 @@ from common.actor import Actor
 from common.db import create_db_engine, make_session_factory
 from common.uow import UnitOfWork
 from services.customers.models import Base, platform
+from tests.support.directory import know
 
 EAST, WEST = str(uuid.uuid4()), str(uuid.uuid4())
 SAM = Actor(user_id=str(uuid.uuid4()), role="sales", team_id=EAST)
@@ -15,6 +16,7 @@ SARA = Actor(user_id=str(uuid.uuid4()), role="sales", team_id=WEST)
 MARIA = Actor(user_id=str(uuid.uuid4()), role="manager", team_id=EAST)
 LONER = Actor(user_id=str(uuid.uuid4()), role="manager", team_id=None)
 ALEX = Actor(user_id=str(uuid.uuid4()), role="analyst")
+ADMIN = Actor(user_id=str(uuid.uuid4()), role="admin")
 
 
 @pytest.fixture
@@ -22,6 +24,7 @@ def run():
     engine = create_db_engine("sqlite://")
     Base.metadata.create_all(engine)
     factory = make_session_factory(engine)
+    know(factory, platform, "customers", SAM, SARA, MARIA, LONER, ALEX, ADMIN)
 
     def run(actor, operation, *args):
         with UnitOfWork(factory, platform, "customers", actor) as uow:

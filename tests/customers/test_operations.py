@@ -1,9 +1,13 @@
 """The customers service layer: access, ownership, concurrency, history, search, trash."""
+import uuid
+
 import pytest
 
 from common.errors import Conflict, Forbidden, NotFound, ValidationError
 from services.customers import operations as op
-from tests.customers.conftest import ALEX, EAST, LONER, MARIA, SAM, SARA, WEST, outbox_types
+from tests.customers.conftest import (
+    ADMIN, ALEX, EAST, LONER, MARIA, SAM, SARA, WEST, outbox_types,
+)
 
 
 def test_create_writes_the_event_in_the_same_transaction(run):
@@ -40,6 +44,25 @@ def test_ownership_rules(run):
         run(MARIA, op.create_customer, {"name": "x", "team_id": WEST})
     assigned = run(MARIA, op.create_customer, {"name": "x", "owner_id": SAM.user_id})
     assert assigned["owner_id"] == SAM.user_id and assigned["team_id"] == EAST
+
+
+def test_the_placement_rule_holds_whoever_calls(run):
+    """The service decides (not the gateway): a manager cannot give a customer to another
+    team's rep, an unknown owner is refused, an admin's placement follows the owner's team."""
+    with pytest.raises(Forbidden):
+        run(MARIA, op.create_customer, {"name": "x", "owner_id": SARA.user_id})
+    sams = run(SAM, op.create_customer, {"name": "Sam's"})
+    with pytest.raises(Forbidden):
+        run(MARIA, op.update_customer, sams["id"], {"version": 1, "owner_id": SARA.user_id})
+    with pytest.raises(ValidationError) as unknown:
+        run(ADMIN, op.create_customer, {"name": "x", "owner_id": str(uuid.uuid4())})
+    assert set(unknown.value.details) == {"owner_id"}
+    given = run(ADMIN, op.create_customer, {"name": "x", "owner_id": SARA.user_id})
+    assert (given["owner_id"], given["team_id"]) == (SARA.user_id, WEST)
+    # a body sent back as read names the current owner again: allowed
+    again = run(MARIA, op.update_customer, sams["id"], {"version": 1, "owner_id": SAM.user_id,
+                                                         "name": "Sam's again"})
+    assert again["owner_id"] == SAM.user_id
 
 
 def test_stale_version_is_a_conflict_and_changes_nothing(run):

@@ -27,7 +27,7 @@ def test_lead_to_contract(users, admin):
     sam, maria = users["sam"], users["maria"]
     widget = new_product(admin)
     lead = team_lead(maria, company=f"Acme {uuid.uuid4().hex[:6]}", email="li@acme.example",
-                     phone="+86 571 5555 0101", region={"country": "China", "province": "Zhejiang"})
+                     phone="+86 571 5555 0101", country="China", province="Zhejiang")
     assert lead["owner_id"] == sam.me["id"] and lead["status"] == "new"
     ok(sam.patch(f"/leads/{lead['id']}", json={"version": lead["version"], "status": "qualified"}))
 

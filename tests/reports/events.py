@@ -87,6 +87,31 @@ class Customer(Entity):
         return self.event("customer.restored", deleted_at=None)
 
 
+class Lead(Entity):
+    """A lead as ``lead.*`` events carry it: country, province and city top-level, as a
+    customer's."""
+
+    source = "sales"
+
+    def __init__(self, owner_id, team_id, created_at, **fields):
+        self.state = {"id": str(uuid.uuid4()), "name": "Lead", "company": None, "phone": None,
+                      "email": None, "source": None, "country": None, "province": None,
+                      "city": None, "status": "new", "notes": None, "owner_id": str(owner_id),
+                      "team_id": str(team_id) if team_id else None, "customer_id": None,
+                      "contact_id": None, "deal_id": None, "converted_at": None,
+                      "created_by": str(owner_id), "created_at": iso(created_at),
+                      "updated_at": iso(created_at), "version": 0, "previous_owner_id": None,
+                      **fields}
+
+    def created(self):
+        return self.event("lead.created")
+
+    def converted(self, when):
+        return self.event("lead.converted", status="converted", converted_at=iso(when),
+                          customer_id=str(uuid.uuid4()), contact_id=str(uuid.uuid4()),
+                          deal_id=str(uuid.uuid4()))
+
+
 def activity(customer, user_id, kind, occurred_at, deal_id=None, version=1):
     data = {"id": str(uuid.uuid4()), "customer_id": customer.id, "type": kind,
             "content": "x", "occurred_at": iso(occurred_at), "next_follow_up_at": None,

@@ -33,7 +33,7 @@ import sqlalchemy as sa
 
 from common.actor import Actor
 from services.customers.models import Activity, Contact, Customer
-from services.sales.models import Deal, Lead, Member, Product, Stage, StageChange, Team
+from services.sales.models import Deal, Lead, Product, Stage, StageChange, platform
 
 UTC = dt.timezone.utc
 WON, LOST, OPEN = "won", "lost", "open"
@@ -91,8 +91,8 @@ def load(sales_factory, customers_factory) -> Owners:
                                  country=lead.country, province=lead.province, city=lead.city,
                                  created_at=lead.created_at, converted_at=lead.converted_at)
                  for lead in session.scalars(sa.select(Lead))]
-        users = {m.id: m.display_name or m.username for m in session.scalars(sa.select(Member))}
-        teams = {t.id: t.name for t in session.scalars(sa.select(Team))}
+        users = {m.id: m.display_name or m.username for m in session.scalars(sa.select(platform.DirectoryUser))}
+        teams = {t.id: t.name for t in session.scalars(sa.select(platform.DirectoryTeam))}
         products = {p.id: p.name for p in session.scalars(sa.select(Product))}
     return Owners(customers, contacts, activities, deals, stages, leads, users, teams, products)
 

@@ -60,7 +60,8 @@ from services.customers.models import Base as CustomersBase
 from services.customers.models import Customer
 from services.customers.models import platform as customers_platform
 from services.reports.models import Base as ReportsBase
-from services.sales import catalogue, deals, leads, members
+from common import directory
+from services.sales import catalogue, deals, leads
 from services.sales.models import Base as SalesBase
 from services.sales.models import Deal, Lead
 from services.sales.models import platform as sales_platform
@@ -246,14 +247,22 @@ class World:
             uow.commit()
         self.sales_run(SYSTEM, handler)
 
+    def learn(self, apply, event):
+        """A gateway event, as every service's directory of people applies it."""
+        def handler(uow):
+            apply(uow, event)
+            uow.commit()
+        self.sales_run(SYSTEM, handler)
+        self.customers_run(SYSTEM, handler)
+
     def set_up(self):
         for team_id, name in TEAMS.items():
             event = ev.team(team_id, name)
-            self.sales_handler(members.apply_team, event)
+            self.learn(directory.apply_team, event)
             self.gateway_events.append(event)
         for key, actor in PEOPLE.items():
             event = ev.user(actor.user_id, NAMES[key], actor.team_id, actor.role)
-            self.sales_handler(members.apply_user, event)
+            self.learn(directory.apply_user, event)
             self.gateway_events.append(event)
         self.gateway_events.append(ev.user(ALEX.user_id, "Alex", None, "analyst"))
         self.sales_run(SYSTEM, catalogue.announce_pipeline)
@@ -484,7 +493,7 @@ class World:
     def do_lead(self, number, who, region, owner):
         country, province, city = REGIONS[region]
         payload = {"name": "Lead", "company": "Prospect Co",
-                   "region": {"country": country, "province": province, "city": city}}
+                   "country": country, "province": province, "city": city}
         if owner == "team":  # by the team's rule (round robin)
             payload["team_id"] = PEOPLE[who].team_id or str(EAST)
         elif owner is not None:

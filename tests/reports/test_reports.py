@@ -1,5 +1,4 @@
 """Reports over a small story told in events, checked against figures worked out by hand."""
-import datetime as dt
 import uuid
 
 from common.actor import Actor
@@ -177,6 +176,31 @@ def test_events_twice_and_out_of_order_change_nothing(read_model):
     # The stale update of Sam's deal did not reopen it; Sara's deals left with her customer.
     assert rows(after, "stage", "count", "reached")[-2:] == [("won", 1, 1), ("lost", 1, 1)]
     assert after["rows"][0]["reached"] == 2
+
+
+def test_leads_in_a_region_by_their_top_level_place(read_model):
+    """A lead's country, province and city are top-level in its events, as a customer's; an
+    event published before they were (nested under ``region``) still places its lead."""
+    read_model.apply(ev.pipeline(), ev.team(EAST, "East"), ev.user(SAM, "Sam", EAST))
+    hangzhou = ev.Lead(SAM, EAST, at("2026-02-01T00:00:00"), country="China",
+                       province="Zhejiang", city="Hangzhou")
+    chengdu = ev.Lead(SAM, EAST, at("2026-02-02T00:00:00"), province="Sichuan", city="Chengdu")
+    earlier = ev.Lead(SAM, EAST, at("2026-02-03T00:00:00"))
+    nested = {key: value for key, value in earlier.created()["data"].items()
+              if key not in ("country", "province", "city")}
+    nested["region"] = {"country": "China", "province": "Zhejiang", "city": "Ningbo"}
+    read_model.apply(hangzhou.created(), hangzhou.converted(at("2026-03-01T00:00:00")),
+                     chengdu.created(), ev.envelope("sales", "lead.created", nested, 1))
+
+    def leads(**region):
+        totals = read_model.report("funnel", now=NOW, from_="2026-01-01", to="2026-06-30",
+                                   **region)["totals"]
+        return totals["leads"], totals["leads_converted"]
+
+    assert leads() == (3, 1)
+    assert leads(region="zhejiang") == (2, 1)
+    assert leads(region="Chengdu") == (1, 0)
+    assert leads(region="Ningbo") == (1, 0)
 
 
 def test_per_product_of_one_product(read_model):

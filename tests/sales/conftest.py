@@ -78,11 +78,3 @@ def outbox(factory, event_type=None) -> list[dict]:
     with factory() as session:
         rows = session.scalars(sa.select(platform.Outbox).order_by(platform.Outbox.created_at))
         return [row.payload for row in rows if event_type in (None, row.routing_key)]
-
-
-def user_event(user_id, role="sales", team_id=EAST, version=1, active=True) -> dict:
-    return {"id": str(uuid.uuid4()), "type": "user.created", "entity_id": str(user_id),
-            "entity_version": version,
-            "data": {"id": str(user_id), "username": f"u{str(user_id)[:6]}", "display_name": "U",
-                     "email": None, "role": role, "team_id": team_id, "language": "en",
-                     "timezone": "UTC", "active": active, "version": version}}

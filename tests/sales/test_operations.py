@@ -5,12 +5,12 @@ import uuid
 
 import pytest
 
+from common import directory
 from common.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationError
-from services.sales import assignment, catalogue, deals, documents, leads, members
+from services.sales import assignment, catalogue, deals, documents, leads
 from services.sales import schemas as s
-from tests.sales.conftest import (
-    ADMIN, ALEX, EAST, MARIA, SAM, SARA, SYSTEM, WEST, outbox, user_event,
-)
+from tests.sales.conftest import ADMIN, ALEX, EAST, MARIA, SAM, SARA, SYSTEM, WEST, outbox
+from tests.support.directory import user_event
 
 TOMORROW = (dt.date.today() + dt.timedelta(days=30)).isoformat()
 
@@ -37,7 +37,7 @@ def handle(run, apply, *args):
 
 def member(run, team=EAST, role="sales", **kwargs) -> str:
     user_id = str(uuid.uuid4())
-    handle(run, members.apply_user, user_event(user_id, role=role, team_id=team, **kwargs))
+    handle(run, directory.apply_user, user_event(user_id, role=role, team_id=team, **kwargs))
     return user_id
 
 
@@ -198,7 +198,10 @@ def test_region_and_least_open_rules(run):
     run(MARIA, assignment.put_rule, EAST, {"strategy": "region", "region_map": {
         "Zhejiang": north, "Guangzhou": south}})
     lead = lambda **region: run(MARIA, leads.create_lead,
-                                {"name": "x", "team_id": EAST, "region": region})
+                                {"name": "x", "team_id": EAST, **region})
+    with pytest.raises(ValidationError) as nested:  # the old shape is told the new one
+        lead(region={"province": "Zhejiang"})
+    assert "top-level" in nested.value.details["region"][0]
     assert lead(country="China", province="zhejiang", city="Hangzhou")["owner_id"] == north
     assert lead(province="Guangdong", city="Guangzhou")["owner_id"] == south
     assert lead(province="Tibet")["owner_id"] in (north, south)  # falls back to round-robin
@@ -229,7 +232,7 @@ def test_leads_owned_by_their_creator_with_duplicate_warning_and_access(run):
 
 def test_conversion_once_and_idempotent_after_a_failed_deal_step(run, monkeypatch):
     lead = run(SAM, leads.create_lead, {"name": "Li Lei", "company": "Acme", "email": "l@a.cn",
-                                        "region": {"province": "Zhejiang"}})
+                                        "province": "Zhejiang"})
     real_open_deal = deals.open_deal
 
     def failing(*args, **kwargs):
@@ -263,6 +266,7 @@ def test_conversion_once_and_idempotent_after_a_failed_deal_step(run, monkeypatc
 
 def test_manager_reassigns_and_member_events_apply_only_when_newer(run):
     rep = member(run)
+    handle(run, directory.apply_user, user_event(SAM.user_id, team_id=EAST))
     lead = run(MARIA, leads.create_lead, {"name": "x", "owner_id": SAM.user_id})
     moved = run(MARIA, leads.update_lead, lead["id"], {"version": 1, "owner_id": rep})
     assert moved["owner_id"] == rep
@@ -271,10 +275,11 @@ def test_manager_reassigns_and_member_events_apply_only_when_newer(run):
     west_rep = member(run, team=WEST)
     with pytest.raises(Forbidden):
         run(MARIA, leads.update_lead, lead["id"], {"version": 2, "owner_id": west_rep})
-    handle(run, members.apply_user, user_event(rep, team_id=WEST, version=3))
-    handle(run, members.apply_user, user_event(rep, team_id=EAST, version=2))  # older: ignored
-    with pytest.raises(Forbidden):
-        run(MARIA, leads.update_lead, lead["id"], {"version": 2, "owner_id": rep})
+    handle(run, directory.apply_user, user_event(rep, team_id=WEST, version=3))
+    handle(run, directory.apply_user, user_event(rep, team_id=EAST, version=2))  # older: ignored
+    marias = run(MARIA, leads.create_lead, {"name": "y"})
+    with pytest.raises(Forbidden):  # the rep is in West now
+        run(MARIA, leads.update_lead, marias["id"], {"version": 1, "owner_id": rep})
 
 
 # -- quotes and contracts --------------------------------------------------------------------

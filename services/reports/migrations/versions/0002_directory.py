@@ -1,4 +1,4 @@
-"""directory of people: the local copy of users and teams (common.directory)
+"""directory of people (common.directory), as every service keeps it
 
 Revision ID: 0002
 Revises: 0001
@@ -13,8 +13,6 @@ depends_on = None
 
 
 def upgrade() -> None:
-    # Empty at first: the gateway's next user.* / team.* events fill it (a service newly
-    # attached to the directory learns the existing users from a replay; see the guide).
     create_directory_tables()
 
 

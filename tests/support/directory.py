@@ -1,0 +1,31 @@
+"""Teach a service's directory of people (``common.directory``) who the test's actors are,
+as the gateway's ``user.created`` events would, without a broker."""
+from __future__ import annotations
+
+import uuid
+
+from common import directory
+from common.actor import Actor
+from common.uow import UnitOfWork
+
+
+def user_event(user_id, role="sales", team_id=None, version=1, active=True) -> dict:
+    return {"id": str(uuid.uuid4()), "type": "user.created", "entity_id": str(user_id),
+            "entity_version": version,
+            "data": {"id": str(user_id), "username": f"u{str(user_id)[:6]}", "display_name": "U",
+                     "email": None, "role": role, "team_id": team_id, "language": "en",
+                     "timezone": "UTC", "active": active, "version": version}}
+
+
+def learn(session_factory, platform, source: str, *events: dict) -> None:
+    """Apply user events to the directory of the service whose database is given."""
+    with UnitOfWork(session_factory, platform, source, Actor.system("test")) as uow:
+        for event in events:
+            directory.apply_user(uow, event)
+        uow.commit()
+
+
+def know(session_factory, platform, source: str, *actors: Actor) -> None:
+    """Put ``actors`` in the directory, active, with their roles and teams."""
+    learn(session_factory, platform, source, *(
+        user_event(actor.user_id, actor.role, actor.team_id) for actor in actors if actor.user_id))
