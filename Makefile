@@ -9,12 +9,12 @@ export CRM_DATA_DIR ?= $(CURDIR)/var
 # log line are hidden (eventlet's, attributed to the nameko module importing it, and
 # setuptools' pkg_resources); every other warning, ours included, shows as before. The image
 # sets the same (deploy/Dockerfile); `make test` keeps pytest's own filters.
-QUIET_WARNINGS := ignore:pkg_resources is deprecated as an API:UserWarning,ignore::Warning:nameko.cli.commands,ignore::Warning:nameko.extensions,ignore::Warning:nameko.messaging
-run migrate topology seed: export PYTHONWARNINGS ?= $(QUIET_WARNINGS)
+QUIET_WARNINGS := ignore:pkg_resources is deprecated as an API:UserWarning,ignore::Warning:nameko.cli.commands,ignore::Warning:nameko.containers,ignore::Warning:nameko.extensions,ignore::Warning:nameko.messaging
+run migrate topology seed announce: export PYTHONWARNINGS ?= $(QUIET_WARNINGS)
 
-.PHONY: run test install broker migrate topology seed bench clean
+.PHONY: run test install broker migrate topology seed announce bench clean
 
-run: install broker migrate topology seed
+run: install broker migrate topology seed announce
 	@echo "Starting every service and the gateway on http://localhost:$${CRM_PORT:-8000} (Ctrl-C stops all)"
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho --procfile deploy/Procfile --app-root $(CURDIR) start
 
@@ -40,6 +40,9 @@ topology: install
 
 seed: install
 	$(BIN)/python -m gateway.seed --demo
+
+announce: install
+	$(BIN)/python -m gateway.identity.announce
 
 bench: install
 	$(BIN)/python bench/api_load.py

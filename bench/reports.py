@@ -477,8 +477,8 @@ class Dataset:
                          if status == "converted" else None)
             copier.add(projection.lead_row({
                 "id": self.ident(b"lead", i), "status": status,
-                "region": {"country": "China", "province": province,
-                           "city": cities[rng.randrange(len(cities))]},
+                "country": "China", "province": province,
+                "city": cities[rng.randrange(len(cities))],
                 "owner_id": self.reps[owner], "team_id": self.rep_team[owner],
                 "created_at": at(created), "converted_at": converted}, 1))
 

@@ -13,6 +13,7 @@ import uuid
 
 import sqlalchemy as sa
 
+from common.events import version_of
 from common.records import locked_row, optional_uuid
 from common.uow import UnitOfWork
 
@@ -22,24 +23,26 @@ TEAM_FIELDS = ("name", "manager_id")
 _IDS = ("team_id", "manager_id")
 
 
-def _apply(uow: UnitOfWork, model, fields: tuple[str, ...], event: dict) -> None:
+def _apply(uow: UnitOfWork, model, fields: tuple[str, ...], event: dict) -> bool:
+    """Write the event on its row if newer; True when it was (False: a repeat or late)."""
     data = event["data"]
-    version = event.get("entity_version") or data.get("version") or 0
+    version = version_of(event) or 0  # an unversioned event cannot be ordered: not applied
     row = locked_row(uow.session, model, optional_uuid(data["id"]), version=0)
     if version <= row.version:
-        return  # already as new or newer: a repeat or a late event
+        return False  # already as new or newer: a repeat, a late event, an announce
     for name in fields:
         if name in data:
             setattr(row, name, optional_uuid(data[name]) if name in _IDS else data[name])
     row.version = version
+    return True
 
 
-def apply_user(uow: UnitOfWork, event: dict) -> None:
-    _apply(uow, uow.platform.DirectoryUser, USER_FIELDS, event)
+def apply_user(uow: UnitOfWork, event: dict) -> bool:
+    return _apply(uow, uow.platform.DirectoryUser, USER_FIELDS, event)
 
 
-def apply_team(uow: UnitOfWork, event: dict) -> None:
-    _apply(uow, uow.platform.DirectoryTeam, TEAM_FIELDS, event)
+def apply_team(uow: UnitOfWork, event: dict) -> bool:
+    return _apply(uow, uow.platform.DirectoryTeam, TEAM_FIELDS, event)
 
 
 # The events every service consumes to keep its copy (``common.service.PlatformService``).

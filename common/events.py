@@ -41,6 +41,13 @@ def envelope(
     }
 
 
+def version_of(event: dict) -> int | None:
+    """The version of the entity an event describes: the envelope's ``entity_version``, else
+    its data's ``version``; ``None`` when it carries neither."""
+    version = event.get("entity_version")
+    return version if version is not None else event["data"].get("version")
+
+
 class EventActorSchema(Schema):
     user_id = fields.String(allow_none=True, required=True)
     role = fields.String(required=True)

@@ -1,8 +1,10 @@
 """What every nameko service shares: its database dependency, the outbox relay timer, the
-parked-event retry timer, a ping for readiness, and idempotent event handlers.
+parked-event retry timer, a ping for readiness, idempotent event handlers, and the directory
+of people (``common.directory``) kept from the gateway's events.
 
 A service class derives from :class:`PlatformService` and declares ``db = Database(...)``;
-its business entrypoints open ``self.db.unit_of_work()`` and delegate to plain Python.
+its RPC entrypoints run a use case with ``self.db.run(use_case, *args)``: plain Python over a
+unit of work of the calling actor.
 """
 from __future__ import annotations
 

@@ -169,9 +169,13 @@ MESSAGES: list[tuple[str, str]] = [
     (r"Your role may read sales records but not change them\.", "您的角色只能查看销售记录，不能修改。"),
     (r"You may only assign leads to your own team\.", "您只能将线索分配给自己的团队。"),
     (r"You may only assign deals to your own team\.", "您只能将商机分配给自己的团队。"),
-    (r"You may only assign deals to members of your own team\.", "您只能将商机分配给本团队的成员。"),
     (r"You may only give records to members of your own team\.", "您只能将记录分配给本团队的成员。"),
     (r"No active user has this id\.", "没有此 ID 的在职用户。"),
+    (
+        r"The lead's owner can no longer be given its customer \(inactive, or in another "
+        r"team now\); reassign the lead first\.",
+        "该线索的负责人已不能接收其客户（已停用或已调往其他团队）；请先重新分配该线索。",
+    ),
     (r"Your role may read leads but not change them\.", "您的角色只能查看线索，不能修改。"),
     (r"Your role may read deals but not change them\.", "您的角色只能查看商机，不能修改。"),
     (r"Your role may read contracts but not change them\.", "您的角色只能查看合同，不能修改。"),

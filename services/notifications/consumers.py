@@ -16,6 +16,7 @@ import datetime as dt
 
 from common import config, directory
 from common.db import utcnow
+from common.events import version_of
 from common.uow import UnitOfWork
 from services.notifications import lifecycle, tracking, webhooks
 from services.notifications import schemas as s
@@ -91,7 +92,7 @@ def on_lead_assigned(uow: UnitOfWork, event: dict) -> None:
     data = event["data"]
     if not data.get("owner_id") or tracking.newer(uow, "lead", event) is None:
         return
-    key = f"lead_assigned:{data['id']}:{tracking.version_of(event) or event['id']}"
+    key = f"lead_assigned:{data['id']}:{version_of(event) or event['id']}"
     context = {"name": data.get("name") or "", "company": data.get("company") or ""}
     plan(uow, kind="lead_assigned", source_id=data["id"], user_id=data["owner_id"],
          wanted=[Wanted(key, utcnow(), context)], entity_type="lead", entity_id=data["id"])
@@ -170,11 +171,13 @@ def on_contract(uow: UnitOfWork, event: dict) -> None:
 
 # -- the list --------------------------------------------------------------------------------
 def then_to_webhooks(apply):
-    """``apply``, then the event to the webhooks subscribed to its type."""
+    """``apply``, then the event to the webhooks subscribed to its type, unless ``apply``
+    answers ``False``: it told nothing new (the directory's copy of a user already as new, as
+    when ``gateway.identity.announce`` tells every user again)."""
 
     def applied(uow: UnitOfWork, event: dict) -> None:
-        apply(uow, event)
-        webhooks.fan_out(uow, event)
+        if apply(uow, event) is not False:
+            webhooks.fan_out(uow, event)
 
     return applied
 

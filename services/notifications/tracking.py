@@ -9,15 +9,10 @@ plan backwards. Users and teams are not tracked here: the directory of people
 """
 from __future__ import annotations
 
+from common.events import version_of
 from common.records import locked_row
 from common.uow import UnitOfWork
 from services.notifications.models import TrackedEntity
-
-
-def version_of(event: dict) -> int | None:
-    """The entity version an event carries (the envelope's, else its data's)."""
-    version = event.get("entity_version")
-    return version if version is not None else event["data"].get("version")
 
 
 def newer(uow: UnitOfWork, entity_type: str, event: dict) -> TrackedEntity | None:

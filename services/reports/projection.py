@@ -20,6 +20,7 @@ import logging
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from common.events import version_of
 from common.records import optional_uuid
 from services.reports.models import LIVE, NEXT, ReadModel, Rebuild
 
@@ -47,11 +48,6 @@ def _money(value) -> decimal.Decimal:
 def _ids(data: dict, *names: str) -> dict:
     """The named id fields of ``data`` as UUIDs (``None`` where absent)."""
     return {name: optional_uuid(data.get(name)) for name in names}
-
-
-def version_of(event: dict) -> int:
-    version = event.get("entity_version")
-    return version if version is not None else event["data"].get("version") or 0
 
 
 # -- rows from event data --------------------------------------------------------------------
@@ -205,7 +201,7 @@ def put_pipeline(session, model: ReadModel, stages: list[dict], version: int) ->
 
 
 def _apply_to(session, model: ReadModel, event: dict) -> None:
-    kind, data, version = event["type"], event["data"], version_of(event)
+    kind, data, version = event["type"], event["data"], version_of(event) or 0
     family = kind.split(".", 1)[0]
     if family in ("user", "team"):
         if model.users is not None:  # the people are not rebuilt: the live set only

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from common.db import utcnow
 from common import normalize
-from common.errors import PreconditionFailed
+from common.errors import Forbidden, PreconditionFailed, ValidationError
 from common.listing import order_by, paginate, where_equal
 from common.placement import place
 from common.records import optional_uuid, update, visible
@@ -154,6 +154,18 @@ def _customer_payload(lead: Lead) -> dict:
     return {"customer": customer, "contact": contact}
 
 
+def _check_heirs(uow: UnitOfWork, lead: Lead) -> None:
+    """The customer and deal go to the lead's owner and team, so the caller must be able to
+    place records with them now, by the rule the customers service applies too: an owner who
+    left or moved to another team since is replaced on the lead first."""
+    try:
+        place(uow, lead.owner_id, lead.team_id, "customers")
+    except (Forbidden, ValidationError):
+        raise PreconditionFailed(
+            "The lead's owner can no longer be given its customer (inactive, or in another "
+            "team now); reassign the lead first.") from None
+
+
 def convert_lead(uow: UnitOfWork, customers, lead_id, payload) -> dict:
     """Customer and contact (by the customers service, idempotent on the lead's key), then
     the deal and the lead's new status here, in one transaction: a retry after a failure
@@ -165,6 +177,7 @@ def convert_lead(uow: UnitOfWork, customers, lead_id, payload) -> dict:
         raise PreconditionFailed("The lead is already converted.")
     if lead.status == "disqualified":
         raise PreconditionFailed("A disqualified lead cannot be converted; requalify it first.")
+    _check_heirs(uow, lead)
     made = customers.create_customer_with_contact(_customer_payload(lead), conversion_key(lead.id))
     deal = deals.open_deal(
         uow,

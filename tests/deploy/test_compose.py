@@ -292,7 +292,8 @@ def test_setup_declares_the_topology_of_every_registered_service(source):
     lines = command_lines(setup)
     assert [line[:3] for line in lines] == [["python", "-m", "common.migrations"],
                                             ["python", "-m", "common.topology"],
-                                            ["python", "-m", "gateway.seed"]]
+                                            ["python", "-m", "gateway.seed"],
+                                            ["python", "-m", "gateway.identity.announce"]]
     assert lines[1] == ["python", "-m", "common.topology"], (
         f"{SOURCES[source]}: without a class list the topology covers every registered service")
 

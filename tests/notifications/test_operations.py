@@ -298,6 +298,9 @@ def test_user_events_reach_webhooks_and_team_events_only_the_directory(db, monke
     assert [d.event_type for d in db.rows(Delivery)] == ["user.updated"]
     with db.factory() as session:
         assert session.get(platform.DirectoryTeam, uuid.UUID(SAM.team_id)).name == "East"
+    # told again at the same version (gateway.identity.announce): nothing new, nothing sent
+    db.consume(user_event(SAM, version=2))
+    assert len(db.rows(Delivery)) == 1
 
 
 def test_webhooks_may_subscribe_to_every_event_handed_to_them():

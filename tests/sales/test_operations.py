@@ -264,6 +264,23 @@ def test_conversion_once_and_idempotent_after_a_failed_deal_step(run, monkeypatc
     assert_events_valid(run)
 
 
+def test_a_manager_converts_a_team_leads_unless_its_owner_has_left(run):
+    """The customer goes to the lead's owner: a manager converts a member's lead; once the
+    owner is deactivated the conversion is refused with what to do, and nothing is made."""
+    rep = member(run)
+    kept = run(MARIA, leads.create_lead, {"name": "Kept", "owner_id": rep})
+    result = run(MARIA, leads.convert_lead, run.customers, kept["id"], {})
+    made = run.customers.customers[result["customer_id"]]
+    assert (made["owner_id"], made["team_id"]) == (rep, EAST)
+    orphan = run(MARIA, leads.create_lead, {"name": "Orphan", "owner_id": rep})
+    handle(run, directory.apply_user, user_event(rep, team_id=EAST, version=2, active=False))
+    with pytest.raises(PreconditionFailed) as refused:
+        run(MARIA, leads.convert_lead, run.customers, orphan["id"], {})
+    assert "reassign the lead first" in refused.value.message
+    assert len(run.customers.by_key) == 1
+    assert run(MARIA, leads.get_lead, orphan["id"])["status"] == "new"
+
+
 def test_manager_reassigns_and_member_events_apply_only_when_newer(run):
     rep = member(run)
     handle(run, directory.apply_user, user_event(SAM.user_id, team_id=EAST))

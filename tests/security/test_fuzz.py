@@ -13,7 +13,10 @@ def test_no_generated_request_gets_a_server_error_or_an_undocumented_answer(stac
         [str(SCHEMATHESIS), "run", f"{stack.base_url}/api/v1/openapi.json",
          "--header", f"Authorization: {admin.headers['Authorization']}",
          "--checks", "not_a_server_error,response_schema_conformance,content_type_conformance",
-         "--max-examples", "5", "--workers", "2", "--request-timeout", "30",
+         # One worker: two threads compiling schemathesis' generated code at once hit a
+         # CPython 3.11 race ("SystemError: AST constructor recursion depth mismatch", seen
+         # in CI); the same examples, one after another.
+         "--max-examples", "5", "--workers", "1", "--request-timeout", "30",
          "--seed", "20261123",
          # Sessions and users are exercised by their own tests; fuzzing them would log the
          # admin out (or deactivate it) half-way. Overlong request lines are refused by

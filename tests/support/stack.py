@@ -97,10 +97,12 @@ class Stack:
                               capture_output=True, text=True, timeout=180)
 
     def prepare(self) -> None:
-        """Migrate, declare the topology and seed the demo users (each a one-off command)."""
+        """Migrate, declare the topology, seed the demo users and tell every user and team
+        again (each a one-off command, as ``make run`` runs them)."""
         for step in (["-m", "common.migrations"],
                      ["-m", "common.topology"],
-                     ["-m", "gateway.seed", "--demo"]):
+                     ["-m", "gateway.seed", "--demo"],
+                     ["-m", "gateway.identity.announce"]):
             result = self._python(*step, check=False)
             if result.returncode != 0:
                 raise RuntimeError(f"{' '.join(step)} failed:\n{result.stdout}\n{result.stderr}")

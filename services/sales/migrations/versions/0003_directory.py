@@ -57,7 +57,8 @@ def downgrade() -> None:
     op.execute(
         "INSERT INTO members (id, username, display_name, email, role, team_id, active, version) "
         "SELECT id, COALESCE(username, ''), display_name, email, COALESCE(role, ''), team_id, "
-        "active, version FROM directory_users")
+        "active, version FROM directory_users WHERE version > 0")
     op.execute("INSERT INTO teams (id, name, manager_id, version) "
-               "SELECT id, COALESCE(name, ''), manager_id, version FROM directory_teams")
+               "SELECT id, COALESCE(name, ''), manager_id, version FROM directory_teams "
+               "WHERE version > 0")
     drop_directory_tables()
