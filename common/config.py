@@ -115,6 +115,12 @@ def webhook_allow_private() -> bool:
     return env("CRM_WEBHOOK_ALLOW_PRIVATE", "0").lower() in ("1", "true", "yes")
 
 
+def idempotency_hours() -> float:
+    """Hours a write request's key and answer are kept: a repeat within them answers the
+    first result (``common.idempotency``)."""
+    return float(env("CRM_IDEMPOTENCY_HOURS", "24"))
+
+
 def scheduler_interval() -> float:
     """Seconds between two sweeps of the reminder scheduler and of the delivery queue."""
     return float(env("CRM_SCHEDULER_INTERVAL", "1"))

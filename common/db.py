@@ -139,11 +139,12 @@ class Versioned:
 class PlatformModels:
     """The platform tables of one component's database."""
 
-    def __init__(self, outbox, processed_event, parked_event, directory_user=None,
-                 directory_team=None):
+    def __init__(self, outbox, processed_event, parked_event, idempotent_request,
+                 directory_user=None, directory_team=None):
         self.Outbox = outbox
         self.ProcessedEvent = processed_event
         self.ParkedEvent = parked_event
+        self.IdempotentRequest = idempotent_request
         self.DirectoryUser = directory_user
         self.DirectoryTeam = directory_team
 
@@ -193,8 +194,20 @@ def make_base(*, directory: bool = True):
         status: Mapped[str] = mapped_column(sa.String(16), default="retrying", index=True)
         parked_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
+    class IdempotentRequest(Base):
+        """A write request already run: its key, what it asked and what it answered, stored
+        in the write's own transaction, so a redelivery or a retry answers this instead of
+        running again (``common.idempotency``)."""
+
+        __tablename__ = "idempotent_requests"
+        key: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+        fingerprint: Mapped[str] = mapped_column(sa.String(64))
+        result: Mapped[dict | None] = mapped_column(sa.JSON)
+        created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+
+    tables = (Outbox, ProcessedEvent, ParkedEvent, IdempotentRequest)
     if not directory:
-        return Base, PlatformModels(Outbox, ProcessedEvent, ParkedEvent)
+        return Base, PlatformModels(*tables)
 
     class DirectoryUser(Base):
         """A user as the gateway's last ``user.*`` event told it (never read from its database)."""
@@ -220,5 +233,4 @@ def make_base(*, directory: bool = True):
         manager_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
         version: Mapped[int] = mapped_column(default=0)
 
-    return Base, PlatformModels(Outbox, ProcessedEvent, ParkedEvent, DirectoryUser,
-                                DirectoryTeam)
+    return Base, PlatformModels(*tables, DirectoryUser, DirectoryTeam)

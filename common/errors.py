@@ -79,6 +79,14 @@ class DependencyTimeout(CrmError):
     status = 504
 
 
+@deserialize_to_instance
+class RequestExpired(CrmError):
+    """The caller stopped waiting before the service took the request: it was not run."""
+
+    code = "gateway_timeout"
+    status = 504
+
+
 def flatten_marshmallow(messages, prefix: str = "") -> dict:
     """Turn marshmallow's nested error dict into ``{"a.b": ["msg"]}``."""
     flat: dict[str, list[str]] = {}

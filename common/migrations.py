@@ -106,6 +106,29 @@ def create_directory_tables() -> None:
     )
 
 
+def create_idempotency_table() -> None:
+    """The write requests already run, with their answers (``common.idempotency``)."""
+    import sqlalchemy as sa
+    from alembic import op
+
+    op.create_table(
+        "idempotent_requests",
+        sa.Column("key", sa.String(length=200), nullable=False),
+        sa.Column("fingerprint", sa.String(length=64), nullable=False),
+        sa.Column("result", sa.JSON(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("key"),
+    )
+    op.create_index("ix_idempotent_requests_created_at", "idempotent_requests", ["created_at"])
+
+
+def drop_idempotency_table() -> None:
+    from alembic import op
+
+    op.drop_index("ix_idempotent_requests_created_at", "idempotent_requests")
+    op.drop_table("idempotent_requests")
+
+
 def drop_directory_tables() -> None:
     from alembic import op
 

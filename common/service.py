@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+import time
 import traceback
 
 import sqlalchemy as sa
@@ -19,9 +20,9 @@ from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 from nameko.timer import timer
 
-from common import config, directory, metrics
+from common import config, directory, idempotency, metrics
 from common.actor import Actor
-from common.errors import CrmError
+from common.errors import CrmError, RequestExpired
 from common.db import (
     PlatformModels,
     create_db_engine,
@@ -38,6 +39,9 @@ log = logging.getLogger(__name__)
 # caller, not failures of the service: nameko then does not log them as unexpected.
 rpc_method = rpc(expected_exceptions=(CrmError,))
 
+# What the gateway puts in a request's context data beside the caller (``common.actor``).
+REQUEST_KEY = "idempotency_key"
+DEADLINE = "deadline"  # seconds since the epoch; after it, the caller no longer waits
 DEAD_LETTER_EXCHANGE = "crm.dead-letter"
 MAX_HANDLER_ATTEMPTS = 8
 RETRY_BATCH = 100
@@ -49,15 +53,23 @@ def retry_delay(attempts: int) -> dt.timedelta:
 
 
 class ServiceDatabase:
-    """What a worker sees of its service's database."""
+    """What a worker sees of its service's database, and of the request it serves: who asks,
+    the key of a write (``common.idempotency``) and until when the caller waits."""
 
-    def __init__(self, provider: "Database", actor: Actor):
+    def __init__(self, provider: "Database", actor: Actor, request_key: str | None = None,
+                 deadline: float | None = None):
         self._provider = provider
         self.actor = actor
+        self.request_key = request_key
+        self.deadline = deadline
 
     @property
     def session_factory(self):
         return self._provider.session_factory
+
+    @property
+    def platform(self):
+        return self._provider.platform
 
     @property
     def relay(self) -> OutboxRelay:
@@ -65,9 +77,16 @@ class ServiceDatabase:
 
     def run(self, use_case, *args):
         """Run ``use_case(uow, *args)`` in a unit of work of the calling actor: what every
-        RPC entrypoint does."""
+        RPC entrypoint does. A request whose caller has stopped waiting is not run at all; a
+        write (it has a key) runs once, a repeat answering the first result."""
+        if self.deadline is not None and time.time() > self.deadline:
+            log.info("request %s expired before it ran; not run", self.actor.request_id)
+            raise RequestExpired(f"The request expired before the {self._provider.source} "
+                                 "service could run it; it was not run.")
         with self.unit_of_work() as uow:
-            return use_case(uow, *args)
+            if self.request_key is None:
+                return use_case(uow, *args)
+            return idempotency.run_once(uow, self.request_key, use_case, *args)
 
     def unit_of_work(self, actor: Actor | None = None) -> UnitOfWork:
         return UnitOfWork(
@@ -204,7 +223,12 @@ class Database(DependencyProvider):
         self.stop()
 
     def get_dependency(self, worker_ctx):
-        return ServiceDatabase(self, Actor.from_context(worker_ctx.context_data))
+        context = worker_ctx.context_data
+        # The key names this request only: a call this worker makes to another service is a
+        # request of its own (popped, so nameko does not pass it on); the deadline is shared.
+        return ServiceDatabase(self, Actor.from_context(context),
+                               request_key=context.pop(REQUEST_KEY, None),
+                               deadline=context.get(DEADLINE))
 
 
 def handles(source_service: str, event_type: str):
@@ -274,6 +298,10 @@ class PlatformService:
     @timer(interval=5)
     def relay_outbox(self):
         self.db.relay.sweep()
+
+    @timer(interval=3600)
+    def prune_idempotent_requests(self):
+        idempotency.prune(self.db.session_factory, self.db.platform)
 
     @timer(interval=5)
     def retry_parked_events(self):

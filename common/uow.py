@@ -36,10 +36,13 @@ class UnitOfWork:
         self.session: Session | None = None
         self._pending: list[tuple[str, str, dict]] = []
         self.committed_event_ids: list = []
+        self._held = False
+        self._held_ids: list = []
 
     def __enter__(self) -> "UnitOfWork":
         self.session = self.session_factory()
         self._pending = []
+        self._held, self._held_ids = False, []
         return self
 
     def __exit__(self, exc_type, exc, tb):
@@ -82,12 +85,32 @@ class UnitOfWork:
         ]
         self.session.add_all(rows)
         self.session.flush()
-        self.session.commit()
         self._pending = []
-        self.committed_event_ids = [row.id for row in rows]
-        if rows and self.on_commit is not None:
-            self.on_commit(self.committed_event_ids)
+        if self._held:
+            self._held_ids += [row.id for row in rows]
+            return
+        self.session.commit()
+        self._published([row.id for row in rows])
+
+    def hold_commits(self) -> None:
+        """Make the use case's ``commit`` write without committing, until :meth:`release`:
+        what the caller adds after it (a request's stored answer) joins the same transaction."""
+        self._held, self._held_ids = True, []
+
+    def release(self) -> None:
+        """Commit what the held commits wrote, and publish their events."""
+        self._held = False
+        self.session.flush()
+        self.session.commit()
+        ids, self._held_ids = self._held_ids, []
+        self._published(ids)
+
+    def _published(self, ids: list) -> None:
+        self.committed_event_ids = ids
+        if ids and self.on_commit is not None:
+            self.on_commit(ids)
 
     def rollback(self) -> None:
         self._pending = []
+        self._held_ids = []
         self.session.rollback()

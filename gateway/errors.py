@@ -77,6 +77,19 @@ class GatewayTimeout(CrmError):
     status = 504
 
 
+class OutcomeUnknown(CrmError):
+    """A write was sent and its answer did not come: it may or may not have been applied.
+    Retrying with the same ``Idempotency-Key`` (echoed on this answer) is safe: it runs at
+    most once, and a repeat answers the first result."""
+
+    code = "outcome_unknown"
+
+    def __init__(self, message: str, status: int = 504):
+        super().__init__(message + " The request may or may not have been applied; retrying "
+                         "it with the same Idempotency-Key is safe.")
+        self.status = status
+
+
 class ProblemSchema(ma.Schema):
     """The body of every error response (documentation only)."""
 

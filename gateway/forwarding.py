@@ -13,7 +13,10 @@ from flask import Response, jsonify, request, url_for
 
 from common.errors import ValidationError
 from gateway import outbox
+from common.idempotency import run_once
 from gateway.auth import current_actor
+from gateway.auth.access import caller_id
+from gateway.request_context import idempotency_key
 from gateway.rpc import rpc_call
 
 IF_MATCH_DOC = {
@@ -49,12 +52,16 @@ def no_content(service: str, method: str, *args):
     return _answer(rpc_call(service, method, *args), 204)
 
 
-def identity(use_case, *args, status: int = 200):
+def identity(use_case, *args, status: int = 200, replayed=None):
     """Run ``use_case(uow, *args)`` in a unit of work of the identity database as the caller
     (it commits, and its events are published, or it changes nothing) and answer its result
-    with ``status``."""
+    with ``status``; a write runs once per idempotency key, as in a service."""
+    key = idempotency_key()
     with outbox.unit_of_work(current_actor()) as uow:
-        result = use_case(uow, *args)
+        if key is None:
+            result = use_case(uow, *args)
+        else:
+            result = run_once(uow, f"{caller_id()}:{key}", use_case, *args, replayed=replayed)
     return _answer(result, status)
 
 

@@ -72,6 +72,11 @@ PROBLEMS: dict[str, dict[str, tuple[str, str]]] = {
         ENGLISH: ("Gateway timeout", "A service did not answer in time."),
         CHINESE: ("网关超时", "服务未能及时响应。"),
     },
+    "outcome_unknown": {
+        ENGLISH: ("Outcome unknown", "The request may or may not have been applied; retrying "
+                                     "it with the same Idempotency-Key is safe."),
+        CHINESE: ("结果未知", "该请求可能已执行，也可能未执行；使用相同的 Idempotency-Key 重试是安全的。"),
+    },
 }
 
 # English message (a regular expression matched in full) -> Chinese template; ``{0}``,
@@ -171,6 +176,25 @@ MESSAGES: list[tuple[str, str]] = [
     (r"You may only assign deals to your own team\.", "您只能将商机分配给自己的团队。"),
     (r"You may only give records to members of your own team\.", "您只能将记录分配给本团队的成员。"),
     (r"No active user has this id\.", "没有此 ID 的在职用户。"),
+    (
+        r"(.+?) The request may or may not have been applied; retrying it with the same "
+        r"Idempotency-Key is safe\.",
+        "{0} 该请求可能已执行，也可能未执行；使用相同的 Idempotency-Key 重试是安全的。",
+    ),
+    (r"The broker connection broke during the call\.", "调用期间与消息代理的连接中断。"),
+    (
+        r"The request expired before the (\S+) service could run it; it was not run\.",
+        "请求在 {0} 服务处理之前已过期，未被执行。",
+    ),
+    (
+        r"This Idempotency-Key was already used for another request; use a new key for a "
+        r"new request\.",
+        "此 Idempotency-Key 已用于另一个请求；新请求请使用新的键。",
+    ),
+    (
+        r"Up to 128 printable ASCII characters without spaces, such as a UUID\.",
+        "最多 128 个不含空格的可打印 ASCII 字符，例如 UUID。",
+    ),
     (
         r"The lead's owner can no longer be given its customer \(inactive, or in another "
         r"team now\); reassign the lead first\.",

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from contextlib import contextmanager
 from typing import Iterator
 
 from flask import Flask, current_app
 from sqlalchemy.orm import sessionmaker
 
-from common import config
+from common import config, idempotency
 from common.actor import Actor
 from common.db import create_db_engine, make_session_factory
 from common.outbox import OutboxRelay
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 
 SOURCE = "gateway"
 SWEEP_INTERVAL = 5.0
+PRUNE_INTERVAL = 3600.0
 EXTENSION = "identity_outbox"
 SWEEPER = "identity_outbox_sweeper"
 
@@ -45,18 +47,23 @@ class IdentityOutbox:
 
 
 class OutboxSweeper(threading.Thread):
-    """Publishes leftovers (broker down at commit, process killed) every few seconds."""
+    """Publishes leftovers (broker down at commit, process killed) every few seconds, and
+    forgets idempotency keys past their retention every hour, as a service's timers do."""
 
     def __init__(self, relay: OutboxRelay, interval: float = SWEEP_INTERVAL):
         super().__init__(name="outbox-sweeper", daemon=True)
         self.relay = relay
         self.interval = interval
         self._stopped = threading.Event()
+        self._pruned_at = 0.0
 
     def run(self):
         while not self._stopped.wait(self.interval):
             try:
                 self.relay.sweep()
+                if time.monotonic() - self._pruned_at > PRUNE_INTERVAL:
+                    self._pruned_at = time.monotonic()
+                    idempotency.prune(self.relay.session_factory, platform)
             except Exception:  # noqa: BLE001 - keep sweeping; the next round retries
                 log.exception("gateway outbox sweep failed")
 

@@ -1,7 +1,11 @@
-"""What the gateway knows of the request before anyone is authenticated: its id and language.
+"""What the gateway knows of the request before anyone is authenticated: its id, its
+language and, for a write, its idempotency key.
 
 The request id ties a client's report to the gateway's logs and to every service call the
-request makes (it travels in the RPC context as ``Actor.request_id``).
+request makes (it travels in the RPC context as ``Actor.request_id``). The idempotency key
+names a write so that it runs once (``common.idempotency``): the client's
+``Idempotency-Key`` when sent, else one made here; it is echoed on the answer, so a client
+told the outcome is unknown can retry with it safely.
 """
 from __future__ import annotations
 
@@ -10,10 +14,21 @@ import uuid
 
 from flask import Flask, Response, g, request
 
+from common.errors import ValidationError
 from gateway.i18n import negotiate
 
 REQUEST_ID_HEADER = "X-Request-Id"
 _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+_VALID_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,128}")
+READS = ("GET", "HEAD", "OPTIONS")
+IDEMPOTENCY_DOC = {
+    "in": "header", "name": IDEMPOTENCY_HEADER, "required": False,
+    "schema": {"type": "string", "maxLength": 128},
+    "description": "Any unique string (a UUID): a repeat with the same key and body within 24 h "
+                   "answers the first result and changes nothing; the same key with another "
+                   "body answers 409. Without one the gateway makes one, echoed on the answer.",
+}
 
 
 def request_id() -> str:
@@ -24,6 +39,20 @@ def request_id() -> str:
     return g.request_id
 
 
+def idempotency_key() -> str | None:
+    """The key of this write (``None`` for a read): the client's ``Idempotency-Key``, else a
+    new UUID; 400 when the client's is not up to 128 printable ASCII characters."""
+    if request.method in READS:
+        return None
+    if "idempotency_key" not in g:
+        sent = request.headers.get(IDEMPOTENCY_HEADER)
+        if sent is not None and not _VALID_IDEMPOTENCY_KEY.fullmatch(sent):
+            raise ValidationError("Invalid input.", {IDEMPOTENCY_HEADER: [
+                "Up to 128 printable ASCII characters without spaces, such as a UUID."]})
+        g.idempotency_key = sent if sent is not None else str(uuid.uuid4())
+    return g.idempotency_key
+
+
 def language() -> str:
     """``en`` or ``zh-CN``, from ``Accept-Language`` only."""
     return negotiate(request.accept_languages)
@@ -31,6 +60,8 @@ def language() -> str:
 
 def _echo_request_id(response: Response) -> Response:
     response.headers[REQUEST_ID_HEADER] = request_id()
+    if "idempotency_key" in g:
+        response.headers[IDEMPOTENCY_HEADER] = g.idempotency_key
     return response
 
 

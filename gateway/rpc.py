@@ -4,12 +4,19 @@ gunicorn's ``gthread`` workers serve requests on several threads; a standalone p
 thread-safe (shared, it hangs and corrupts frames) and is too slow to open per request, so
 each thread keeps its own, opened on first use. A proxy broken by a broker restart is dropped
 and the thread's next call opens a new one. Every call carries the caller (``Actor``) in the
-context data, which nameko sends as AMQP headers.
+context data, which nameko sends as AMQP headers, with the write's idempotency key and the
+deadline after which the gateway no longer waits.
+
+The wait is bounded: the request expires in its queue with the deadline (a message TTL), the
+service does not start it once the deadline has passed, and a proxy that timed out is dropped,
+so a late reply to it can never arrive during (and prolong) a later call. A write whose answer
+did not come answers "outcome unknown" with its key: retrying with that key is safe.
 """
 from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from amqp.exceptions import AMQPError
 from kombu.exceptions import OperationalError
@@ -19,9 +26,11 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from common import config
 from common.actor import Actor
 from common.errors import CrmError
+from common.service import DEADLINE, REQUEST_KEY
 from gateway.auth import current_actor
-from gateway.errors import GatewayTimeout, InternalError, ServiceUnavailable
-from gateway.request_context import request_id
+from gateway.auth.access import caller_id
+from gateway.errors import GatewayTimeout, InternalError, OutcomeUnknown, ServiceUnavailable
+from gateway.request_context import idempotency_key, request_id
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +52,13 @@ class _ThreadProxy:
         data = self.standalone._worker_ctx.data
         data.clear()
         data.update({key: value for key, value in context.items() if value is not None})
+        data[DEADLINE] = time.time() + timeout
         consumer = self.standalone._reply_listener.queue_consumer
         consumer.timeout = timeout
+        remote_method = getattr(self.cluster[service], method)
+        remote_method.publisher.expiration = timeout  # not delivered after the deadline
         try:
-            return getattr(self.cluster[service], method)(*args, **kwargs)
+            return remote_method(*args, **kwargs)
         finally:
             consumer.timeout = self.timeout
 
@@ -61,9 +73,14 @@ def rpc_call(service: str, method: str, *args, **kwargs):
     """Call ``service.method`` as the current actor and return its answer.
 
     Errors of ``common.errors`` raised by the service arrive as their own types and are
-    re-raised; an absent service is 503, a service too slow 504, anything else 500.
+    re-raised; an absent service is 503, a service too slow 504 (for a write: outcome
+    unknown, retry with its key), anything else 500.
     """
-    return _call(service, method, args, kwargs, current_actor().to_context(), config.rpc_timeout())
+    context = current_actor().to_context()
+    key = idempotency_key()
+    if key is not None:
+        context[REQUEST_KEY] = f"{caller_id()}:{key}"
+    return _call(service, method, args, kwargs, context, config.rpc_timeout())
 
 
 def ping(service: str, timeout: float = 2) -> dict:
@@ -86,6 +103,10 @@ def _call(service: str, method: str, args, kwargs, context: dict, timeout: float
     except UnknownService:
         raise ServiceUnavailable(f"The {service} service is not available.") from None
     except RpcTimeout:
+        # Its reply may still come: this proxy must not hear it during a later call.
+        _drop_thread_proxy()
+        if REQUEST_KEY in context:
+            raise OutcomeUnknown(f"The {service} service did not answer in time.") from None
         raise GatewayTimeout(f"The {service} service did not answer in time.") from None
     except RemoteError as exc:
         log.error("%s.%s failed remotely: %s", service, method, exc)
@@ -93,6 +114,9 @@ def _call(service: str, method: str, args, kwargs, context: dict, timeout: float
     except BROKEN_CONNECTION_ERRORS:
         log.warning("RPC connection broken; dropping this thread's proxy", exc_info=True)
         _drop_thread_proxy()
+        if REQUEST_KEY in context:
+            raise OutcomeUnknown("The broker connection broke during the call.",
+                                 status=503) from None
         raise ServiceUnavailable("The broker is not reachable.") from None
 
 

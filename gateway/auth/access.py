@@ -32,7 +32,7 @@ from gateway.auth.tokens import decode_access_token, family_revoked
 from gateway.database import session
 from gateway.errors import Unauthorized
 from gateway.models import ApiKey, User
-from gateway.request_context import language, request_id
+from gateway.request_context import IDEMPOTENCY_DOC, READS, language, request_id
 
 SECURITY_SCHEME = "bearerAuth"
 API_KEY_SCHEME = "apiKey"
@@ -63,9 +63,21 @@ def login_required():
         manual["security"] = [{SECURITY_SCHEME: []}, {API_KEY_SCHEME: []}]
         responses = wrapper._apidoc.setdefault("response", {}).setdefault("responses", {})
         responses.setdefault(401, []).append("UNAUTHORIZED")
+        if view.__name__ not in (method.lower() for method in READS):
+            # Every write through the gateway runs once per key (common.idempotency).
+            parameters = manual.setdefault("parameters", [])
+            if IDEMPOTENCY_DOC not in parameters:
+                parameters.append(IDEMPOTENCY_DOC)
         return wrapper
 
     return decorator
+
+
+def caller_id() -> str:
+    """Who the caller is, to scope what they name (idempotency keys): ``user:<id>`` or
+    ``api-key:<id>``."""
+    actor = current_actor()
+    return f"user:{actor.user_id}" if actor.user_id else f"api-key:{g.api_key_id}"
 
 
 def current_actor() -> Actor:
@@ -114,6 +126,7 @@ def _authenticate_key(presented: str) -> Actor:
     ).first()
     if key is None or key.revoked_at is not None:
         raise Unauthorized("Invalid or revoked API key.")
+    g.api_key_id = str(key.id)
     g.actor = Actor(
         user_id=None,
         role=INTEGRATION,

@@ -31,7 +31,8 @@ class ApiKeys(MethodView):
     @blp.response(201, s.NewApiKeySchema)
     def post(self, _data):
         """Make a key with scopes such as ``customers:read`` or ``leads:write``."""
-        return identity(api_keys.create_key, request_body(), status=201)
+        return identity(api_keys.create_key, request_body(), status=201,
+                        replayed=api_keys.without_key)
 
 
 @blp.route("/api-keys/<uuid:key_id>")

@@ -33,6 +33,12 @@ def create_key(uow: UnitOfWork, payload) -> dict:
     return answer
 
 
+def without_key(answer: dict) -> dict:
+    """What a repeat of the same creation answers: the key's record, not the key (shown once;
+    revoke it and make another if it was lost)."""
+    return {**answer, "key": None}
+
+
 def revoke_key(uow: UnitOfWork, key_id) -> None:
     """Revoke a key: it is refused from the next request on."""
     require_admin(uow.actor)

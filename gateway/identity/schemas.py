@@ -126,7 +126,9 @@ class ApiKeySchema(Schema):
 
 
 class NewApiKeySchema(ApiKeySchema):
-    key = fields.String(metadata={"description": "The key itself: shown this once, never again"})
+    key = fields.String(allow_none=True, metadata={
+        "description": "The key itself: shown this once, never again (a repeat of the same "
+                       "request with its Idempotency-Key answers null)"})
 
 
 class ApiKeyInputSchema(Schema):
