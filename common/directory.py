@@ -14,7 +14,7 @@ import uuid
 import sqlalchemy as sa
 
 from common.events import version_of
-from common.records import locked_row, optional_uuid
+from common.records import newer, optional_uuid
 from common.uow import UnitOfWork
 
 USER_FIELDS = ("username", "display_name", "email", "role", "team_id", "language", "timezone",
@@ -26,14 +26,14 @@ _IDS = ("team_id", "manager_id")
 def _apply(uow: UnitOfWork, model, fields: tuple[str, ...], event: dict) -> bool:
     """Write the event on its row if newer; True when it was (False: a repeat or late)."""
     data = event["data"]
-    version = version_of(event) or 0  # an unversioned event cannot be ordered: not applied
-    row = locked_row(uow.session, model, optional_uuid(data["id"]), version=0)
-    if version <= row.version:
+    # An unversioned user or team event (the gateway never sends one) is not applied: a
+    # directory row must know its version to refuse older news.
+    row = newer(uow.session, model, optional_uuid(data["id"]), version_of(event) or 0)
+    if row is None:
         return False  # already as new or newer: a repeat, a late event, an announce
     for name in fields:
         if name in data:
             setattr(row, name, optional_uuid(data[name]) if name in _IDS else data[name])
-    row.version = version
     return True
 
 

@@ -66,3 +66,10 @@ class EnvelopeSchema(Schema):
     entity_id = fields.String(required=True)
     entity_version = fields.Integer(allow_none=True, required=True)
     data = fields.Dict(required=True)
+
+
+def envelope_problems(message) -> dict:
+    """What makes ``message`` not an event envelope (``{}`` when it is one)."""
+    if not isinstance(message, dict):
+        return {"_schema": ["Not a JSON object."]}
+    return EnvelopeSchema().validate(message)

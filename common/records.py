@@ -109,3 +109,18 @@ def locked_row(session, model, key, **defaults):
     except IntegrityError:
         pass  # created at the same moment by another writer: lock theirs
     return session.scalars(query.with_for_update().execution_options(populate_existing=True)).one()
+
+
+def newer(session, model, key, version: int | None, **defaults):
+    """Apply only if newer, under a row lock: the row of ``model`` (which has a ``version``)
+    with primary key ``key``, locked until the transaction ends (made with ``defaults`` when
+    missing), when ``version`` is newer than the one it holds, now recorded on it; ``None``
+    when it is not (a repeat, or an event that arrives after a newer one): apply nothing.
+    Every consumer of another service's entity events orders them with it. An event with no
+    version cannot be ordered and is applied."""
+    row = locked_row(session, model, key, version=0, **defaults)
+    if version is not None:
+        if version <= row.version:
+            return None
+        row.version = version
+    return row

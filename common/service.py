@@ -23,6 +23,7 @@ from nameko.timer import timer
 from common import config, directory, idempotency, metrics
 from common.actor import Actor
 from common.errors import CrmError, RequestExpired
+from common.events import envelope_problems
 from common.db import (
     PlatformModels,
     create_db_engine,
@@ -43,6 +44,7 @@ rpc_method = rpc(expected_exceptions=(CrmError,))
 REQUEST_KEY = "idempotency_key"
 DEADLINE = "deadline"  # seconds since the epoch; after it, the caller no longer waits
 DEAD_LETTER_EXCHANGE = "crm.dead-letter"
+INFRASTRUCTURE_PAUSE = 2.0  # seconds a handler waits before its message goes back to the queue
 MAX_HANDLER_ATTEMPTS = 8
 RETRY_BATCH = 100
 
@@ -136,6 +138,17 @@ class ServiceDatabase:
                 session.get(self._provider.platform.ProcessedEvent, (event_id, handler))
                 is not None
             )
+
+    def dead_letter(self, message, handler: str, cause: str) -> str:
+        """Send a message no handler can ever apply to the dead-letter queue, once, with why
+        (acknowledged here, so it does not come back)."""
+        log.error("handler %s dead-letters a message: %s", handler, cause)
+        with self.unit_of_work(Actor.system("dead-letter")) as uow:
+            uow.emit_raw(DEAD_LETTER_EXCHANGE, f"{self._provider.source}.{handler}", {
+                "event": message, "handler": f"{self._provider.source}.{handler}",
+                "attempts": 0, "cause": cause[:2000]})
+            uow.commit()
+        return "dead"
 
     def _park(self, event: dict, handler: str, exc: Exception) -> None:
         Parked = self._provider.platform.ParkedEvent
@@ -236,7 +249,9 @@ def handles(source_service: str, event_type: str):
 
     The decorated method is ``fn(self, uow, event)``; it runs inside a unit of work that also
     records the event id, and is retried with back-off (then dead-lettered) when it raises.
-    The queue is durable and declared ahead by ``common.topology``.
+    A message that is not an event envelope at all is dead-lettered at once with the reason
+    (it would fail the same way for ever). The queue is durable and declared ahead by
+    ``common.topology``.
     """
 
     def decorator(fn):
@@ -244,11 +259,19 @@ def handles(source_service: str, event_type: str):
 
         @functools.wraps(fn)
         def entrypoint(self, event):
-            return self.db.apply_event(event, handler, lambda uow: fn(self, uow, event))
+            problems = envelope_problems(event)
+            if problems:
+                return self.db.dead_letter(event, handler, f"not an event envelope: {problems}")
+            try:
+                return self.db.apply_event(event, handler, lambda uow: fn(self, uow, event))
+            except Exception:
+                # Handler errors are parked by apply_event; what escapes is the database
+                # being unreachable: the message goes back to the queue, after a pause, so a
+                # database outage is not a hot loop of redeliveries.
+                time.sleep(INFRASTRUCTURE_PAUSE)  # green: nameko run monkey-patches time
+                raise
 
         entrypoint.crm_subscription = (source_service, event_type)
-        # Handler errors are parked by apply_event; what still escapes is the database being
-        # unreachable, and then the message must go back to the queue, not be acked away.
         return event_handler(source_service, event_type, requeue_on_error=True)(entrypoint)
 
     return decorator

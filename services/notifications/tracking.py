@@ -10,6 +10,7 @@ plan backwards. Users and teams are not tracked here: the directory of people
 from __future__ import annotations
 
 from common.events import version_of
+from common import records
 from common.records import locked_row
 from common.uow import UnitOfWork
 from services.notifications.models import TrackedEntity
@@ -17,15 +18,10 @@ from services.notifications.models import TrackedEntity
 
 def newer(uow: UnitOfWork, entity_type: str, event: dict) -> TrackedEntity | None:
     """The tracked row of the event's entity (``data.id``), locked, when the event is newer
-    than the version held (now recorded); ``None`` when it is older or the same: ignore it.
-    An event without a version is always applied."""
-    row = tracked(uow, entity_type, event["data"]["id"])
-    version = version_of(event)
-    if version is not None:
-        if version <= row.version:
-            return None
-        row.version = version
-    return row
+    than the version held (now recorded); ``None`` when it is older or the same: ignore it
+    (``common.records.newer``)."""
+    return records.newer(uow.session, TrackedEntity, (entity_type, str(event["data"]["id"])),
+                         version_of(event), state={})
 
 
 def tracked(uow: UnitOfWork, entity_type: str, entity_id) -> TrackedEntity:

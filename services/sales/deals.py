@@ -9,14 +9,17 @@ import sqlalchemy as sa
 from common.errors import NotFound, PreconditionFailed, ValidationError
 from common.listing import order_by, paginate, where_equal
 from common.db import new_id, utcnow
+from common.events import version_of
 from common.placement import place
-from common.records import check_version, optional_uuid, update, visible
+from common.records import check_version, newer, optional_uuid, update, visible
 from common.uow import UnitOfWork
 from common.validation import load
 from services.sales import access, catalogue, pricing
 from services.sales import schemas as s
 from services.sales.events import emit_contract, emit_deal, emit_lead
-from services.sales.models import Contract, Deal, DealLine, Lead, Product, StageChange
+from services.sales.models import (
+    Contract, CustomerState, Deal, DealLine, Lead, Product, StageChange,
+)
 
 deal_out = s.DealSchema()
 change_out = s.StageChangeSchema()
@@ -202,9 +205,16 @@ def deal_history(uow: UnitOfWork, deal_id, query_args) -> dict:
 
 
 # -- what the customers service tells ------------------------------------------------------
-def flag_customer_deleted(uow: UnitOfWork, customer_id, deleted: bool) -> None:
-    """``customer.deleted`` flags the customer's open deals; ``customer.restored`` clears it."""
-    query = sa.select(Deal).where(Deal.customer_id == optional_uuid(customer_id),
+def flag_customer_deleted(uow: UnitOfWork, event: dict, deleted: bool) -> None:
+    """``customer.deleted`` flags the customer's open deals; ``customer.restored`` clears it.
+    Each applies only when newer than what was last applied for that customer: the two come
+    on different queues, so a restore may be handled before the deletion it undoes."""
+    customer_id = optional_uuid(event["entity_id"])
+    state = newer(uow.session, CustomerState, customer_id, version_of(event), deleted=False)
+    if state is None:
+        return
+    state.deleted = deleted
+    query = sa.select(Deal).where(Deal.customer_id == customer_id,
                                   Deal.customer_deleted.is_(not deleted))
     if deleted:
         query = query.where(Deal.status == "open")

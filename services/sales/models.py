@@ -187,3 +187,15 @@ class Counter(Base):
 
     name: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
     value: Mapped[int] = mapped_column(default=0)
+
+
+class CustomerState(Base):
+    """What the customers service's events last told of a customer whose deals live here: the
+    newest version applied (so a ``customer.restored`` handled before its ``customer.deleted``
+    is not undone by it) and whether it is in the trash."""
+
+    __tablename__ = "customer_states"
+
+    customer_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
+    version: Mapped[int] = mapped_column(default=0)
+    deleted: Mapped[bool] = mapped_column(default=False)

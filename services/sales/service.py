@@ -148,11 +148,11 @@ class SalesService(PlatformService):
     # -- events --------------------------------------------------------------------------
     @handles("customers", "customer.deleted")
     def on_customer_deleted(self, uow, event):
-        deals.flag_customer_deleted(uow, event["entity_id"], True)
+        deals.flag_customer_deleted(uow, event, True)
 
     @handles("customers", "customer.restored")
     def on_customer_restored(self, uow, event):
-        deals.flag_customer_deleted(uow, event["entity_id"], False)
+        deals.flag_customer_deleted(uow, event, False)
 
     @handles("customers", "customer.merged")
     def on_customer_merged(self, uow, event):

@@ -453,16 +453,18 @@ class World:
         return [customer_id for customer_id in self.customer_ids if customer_id in found]
 
     def trash(self, who, customer_id):
-        self.customers_run(self.acting(who, Customer, customer_id),
-                           customer_ops.delete_customer, str(customer_id))
+        trashed = self.customers_run(self.acting(who, Customer, customer_id),
+                                     customer_ops.delete_customer, str(customer_id))
         # sales hears customer.deleted: the customer's open deals are flagged
-        self.sales_handler(deals.flag_customer_deleted, str(customer_id), True)
+        self.sales_handler(deals.flag_customer_deleted, ev.envelope(
+            "customers", "customer.deleted", trashed, trashed["version"]), True)
         return f"customer #{self.customer_ids.index(customer_id)} to the trash"
 
     def restore(self, who, customer_id):
-        self.customers_run(self.acting(who, Customer, customer_id),
-                           customer_ops.restore_customer, str(customer_id))
-        self.sales_handler(deals.flag_customer_deleted, str(customer_id), False)
+        restored = self.customers_run(self.acting(who, Customer, customer_id),
+                                      customer_ops.restore_customer, str(customer_id))
+        self.sales_handler(deals.flag_customer_deleted, ev.envelope(
+            "customers", "customer.restored", restored, restored["version"]), False)
         return f"customer #{self.customer_ids.index(customer_id)} restored"
 
     def do_trash(self, who, customer):

@@ -159,20 +159,45 @@ def test_record_access_on_deals(run):
         run(ALEX, deals.move_stage, sams["id"], {"stage": "proposal"})
 
 
+def customer_event(customer_id, event_type, version) -> dict:
+    return {"id": str(uuid.uuid4()), "type": event_type, "entity_id": customer_id,
+            "entity_version": version, "data": {"id": customer_id}}
+
+
 def test_customer_deleted_restored_and_merged(run):
     item = deal(run)
     closed = deal(run, amount="10")
     run(SAM, deals.move_stage, closed["id"], {"stage": "won"})
     survivor = str(uuid.uuid4())
-    handle(run, deals.flag_customer_deleted, item["customer_id"], True)
-    handle(run, deals.flag_customer_deleted, closed["customer_id"], True)
+    handle(run, deals.flag_customer_deleted,
+           customer_event(item["customer_id"], "customer.deleted", 2), True)
+    handle(run, deals.flag_customer_deleted,
+           customer_event(closed["customer_id"], "customer.deleted", 2), True)
     assert run(SAM, deals.get_deal, item["id"])["customer_deleted"] is True
     assert run(SAM, deals.get_deal, closed["id"])["customer_deleted"] is False  # not open
-    handle(run, deals.flag_customer_deleted, item["customer_id"], False)
+    handle(run, deals.flag_customer_deleted,
+           customer_event(item["customer_id"], "customer.restored", 3), False)
     assert run(SAM, deals.get_deal, item["id"])["customer_deleted"] is False
     handle(run, deals.repoint_customer, survivor, item["customer_id"])
     assert run(SAM, deals.get_deal, item["id"])["customer_id"] == survivor
     assert_events_valid(run)
+
+
+def test_a_restore_handled_before_its_deletion_is_not_undone_by_it(run):
+    """customer.deleted and customer.restored come on different queues: whichever is handled
+    first, the newer version wins and the older one changes nothing."""
+    item = deal(run)
+    customer = item["customer_id"]
+    handle(run, deals.flag_customer_deleted, customer_event(customer, "customer.restored", 3),
+           False)
+    handle(run, deals.flag_customer_deleted, customer_event(customer, "customer.deleted", 2),
+           True)
+    assert run(SAM, deals.get_deal, item["id"])["customer_deleted"] is False
+    handle(run, deals.flag_customer_deleted, customer_event(customer, "customer.deleted", 4),
+           True)
+    handle(run, deals.flag_customer_deleted, customer_event(customer, "customer.deleted", 4),
+           True)  # a repeat
+    assert run(SAM, deals.get_deal, item["id"])["customer_deleted"] is True
 
 
 # -- leads and assignment --------------------------------------------------------------------
