@@ -167,6 +167,11 @@ MESSAGES: list[tuple[str, str]] = [
     (r"Reminders and notifications belong to a user; sign in as one\.", "提醒和通知属于用户，请以用户身份登录。"),
     (r"Only admins and API keys manage webhooks\.", "只有管理员和 API 密钥可以管理 Webhook。"),
     (
+        r"This API key may not receive (.+): a key hears only events its read scopes cover, "
+        r"and never user or reminder events\.",
+        "此 API 密钥不能接收 {0}：密钥只能接收其读取权限范围内的事件，且永远不能接收用户或提醒事件。",
+    ),
+    (
         r"The record was changed by someone else \(version (\d+)\); reload it and apply your change again\.",
         "记录已被他人修改（版本 {0}），请重新加载后再次修改。",
     ),

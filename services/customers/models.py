@@ -55,6 +55,12 @@ class CustomerTag(Base):
 
 class Contact(Versioned, Base):
     __tablename__ = "contacts"
+    __table_args__ = (
+        # One primary contact per customer, even when two are made at the same moment.
+        sa.Index("uq_contacts_one_primary", "customer_id", unique=True,
+                 postgresql_where=sa.text("is_primary AND deleted_at IS NULL"),
+                 sqlite_where=sa.text("is_primary AND deleted_at IS NULL")),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=new_id)
     customer_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("customers.id"), index=True)

@@ -257,26 +257,32 @@ def _child_changed(uow, customer, entity, label, action, before, after, event_ty
 def _apply_contact_fields(uow: UnitOfWork, customer: Customer, contact: Contact,
                           data: dict) -> None:
     for field, value in data.items():
-        if field != "version":
+        if field not in ("version", "is_primary"):
             setattr(contact, field, value.strip() if isinstance(value, str) else value)
     contact.phone_normalized = normalize.phone(contact.phone)
     contact.email_normalized = normalize.email(contact.email)
-    if data.get("is_primary"):
-        # One primary contact per customer: the others step down.
-        others = uow.session.scalars(
-            sa.select(Contact).where(
-                Contact.customer_id == contact.customer_id,
-                Contact.id != contact.id,
-                Contact.is_primary.is_(True),
-                Contact.deleted_at.is_(None),
-            )
-        )
-        for other in others:
-            before = contact_out.dump(other)
-            other.is_primary = False
-            uow.session.flush()
-            _child_changed(uow, customer, other, "contact", "updated", before,
-                           contact_out.dump(other), "contact.updated", contact_out.dump)
+    if data.get("is_primary") and not contact.is_primary:
+        _step_down_primary(uow, customer, contact)
+    if "is_primary" in data:
+        contact.is_primary = data["is_primary"]
+
+
+def _step_down_primary(uow: UnitOfWork, customer: Customer, contact: Contact) -> None:
+    """One primary contact per customer (a unique index holds it): the current one steps
+    down, written before ``contact`` becomes primary."""
+    with uow.session.no_autoflush:
+        others = uow.session.scalars(sa.select(Contact).where(
+            Contact.customer_id == contact.customer_id,
+            Contact.id != contact.id,
+            Contact.is_primary.is_(True),
+            Contact.deleted_at.is_(None),
+        )).all()
+    for other in others:
+        before = contact_out.dump(other)
+        other.is_primary = False
+        uow.session.flush()
+        _child_changed(uow, customer, other, "contact", "updated", before,
+                       contact_out.dump(other), "contact.updated", contact_out.dump)
 
 
 def list_contacts(uow: UnitOfWork, customer_id, query_args) -> dict:

@@ -48,19 +48,25 @@ def on_activity(uow: UnitOfWork, event: dict) -> None:
     if tracking.newer(uow, "activity", event) is None:
         return
     wanted = []
-    in_trash = tracking.tracked(uow, "customer", data["customer_id"]).state.get("deleted")
-    if data.get("next_follow_up_at") and data.get("owner_id") and not in_trash:
+    if data.get("next_follow_up_at") and data.get("owner_id"):
         due = parse_time(data["next_follow_up_at"])
         context = {"customer_name": data.get("customer_name") or "",
                    "customer_id": data.get("customer_id")}
         wanted.append(Wanted(f"follow_up:{data['id']}:{due.isoformat()}", due, context))
     plan(uow, kind="follow_up", source_id=data["id"], user_id=data.get("owner_id"),
          wanted=wanted, entity_type="customer", entity_id=data.get("customer_id"))
+    customer = tracking.tracked(uow, "customer", data["customer_id"])
+    if customer.state.get("deleted"):
+        # Logged just before the customer went to the trash (its deletion handled first):
+        # the follow-up is cancelled with the others, and comes back with them on restore.
+        held = lifecycle.cancel_about(uow, "follow_up", "customer", data["customer_id"])
+        customer.state = {**customer.state, "cancelled_follow_ups": [
+            *customer.state.get("cancelled_follow_ups", []), *(str(r.id) for r in held)]}
 
 
 def on_customer_deleted(uow: UnitOfWork, event: dict) -> None:
     """Cancel the customer's follow-ups, remembering which, so a restore brings them back;
-    while it is in the trash its activities plan nothing."""
+    one logged while it is in the trash is planned cancelled the same way."""
     customer = tracking.newer(uow, "customer", event)
     if customer is None:
         return

@@ -20,9 +20,9 @@ REMINDER_KINDS = (
 )
 DELIVERY_STATUSES = ("pending", "delivered", "failed")
 
-# What a webhook may subscribe to: the events this service consumes (``consumers.EVENTS``
-# but the team.* it only keeps in its directory), and its own. Spelled out here because
-# the gateway imports this module alone; tests/notifications keeps the two lists equal.
+# The events this service consumes (besides team.*, which only its directory of people
+# keeps), listed once: ``consumers.EVENTS`` maps each to what it asks for. With its own, they
+# are what a webhook may subscribe to.
 CONSUMED_EVENTS = {
     "customers": ("activity.logged", "activity.updated", "customer.updated", "customer.deleted",
                   "customer.restored"),

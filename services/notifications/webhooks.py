@@ -12,6 +12,7 @@ import hmac
 import ipaddress
 import secrets
 import socket
+import time
 import uuid
 from urllib.parse import urlsplit
 
@@ -23,7 +24,8 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from common import config, records
 from common.db import utcnow
-from common.errors import ValidationError
+from common.actor import INTEGRATION
+from common.errors import Forbidden, ValidationError
 from common.listing import order_by, paginate
 from common.uow import UnitOfWork
 from common.validation import load
@@ -44,17 +46,45 @@ def signature(secret: str, timestamp: int, body: bytes) -> str:
     return f"t={timestamp},v1={digest.hexdigest()}"
 
 
-def verify(secret: str, header: str, body: bytes) -> bool:
-    """What a receiver does (documented, and used by the tests)."""
-    parts = dict(item.split("=", 1) for item in header.split(",") if "=" in item)
-    expected = signature(secret, int(parts.get("t", "0")), body)
-    return hmac.compare_digest(expected, header)
+def verify(secret: str, header, body: bytes, max_age: float = 300, now: float | None = None) -> bool:
+    """What a receiver does (documented, and used by the tests): the signature matches and is
+    at most ``max_age`` seconds old (a replayed old delivery is refused). Never raises: a
+    malformed header is simply not valid."""
+    try:
+        parts = dict(item.split("=", 1) for item in str(header).split(",") if "=" in item)
+        timestamp = int(parts["t"])
+    except (KeyError, ValueError):
+        return False
+    if abs((time.time() if now is None else now) - timestamp) > max_age:
+        return False
+    return hmac.compare_digest(signature(secret, timestamp, body), str(header))
+
+
+# IPv6 prefixes that carry an IPv4 address in them: NAT64 (RFC 6052) and 6to4 (RFC 3056).
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
+SIX_TO_FOUR = ipaddress.ip_network("2002::/16")
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one stands for (mapped, NAT64, 6to4, Teredo's client)."""
+    if ip.ipv4_mapped:
+        return ip.ipv4_mapped
+    if ip in NAT64 or ip in NAT64_LOCAL:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if ip in SIX_TO_FOUR:
+        return ip.sixtofour
+    if ip.teredo:
+        return ip.teredo[1]
+    return None
 
 
 def is_public(address: str) -> bool:
     ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = _embedded_ipv4(ip)
+        if embedded is not None:
+            return is_public(str(embedded))
     return ip.is_global and not ip.is_multicast
 
 
@@ -161,9 +191,27 @@ def _webhook(uow: UnitOfWork, webhook_id) -> Webhook:
                          lambda row: row.deleted_at is None)
 
 
+# The read scope an API key needs to receive an event type (by its entity): a key hears only
+# what it could read. Identity and reminder events have none: no key subscribes to them.
+READ_SCOPES = {"customer": "customers:read", "activity": "activities:read",
+               "lead": "leads:read", "deal": "deals:read", "contract": "contracts:read"}
+
+
+def _check_scopes(actor, event_types) -> None:
+    """An API key subscribes only to event types its read scopes cover."""
+    if actor.role != INTEGRATION:
+        return
+    beyond = sorted(kind for kind in event_types
+                    if READ_SCOPES.get(kind.split(".", 1)[0]) not in actor.scopes)
+    if beyond:
+        raise Forbidden("This API key may not receive " + ", ".join(beyond) + ": a key hears "
+                        "only events its read scopes cover, and never user or reminder events.")
+
+
 def create_webhook(uow: UnitOfWork, payload) -> dict:
     require_admin(uow)
     data = load(s.WebhookCreateSchema(), payload)
+    _check_scopes(uow.actor, data["event_types"])
     _check_url(data["url"])
     data.setdefault("secret", secrets.token_urlsafe(32))
     data["event_types"] = sorted(set(data["event_types"]))
@@ -205,6 +253,8 @@ def update_webhook(uow: UnitOfWork, webhook_id, payload) -> dict:
         data["event_types"] = sorted(set(data["event_types"]))
 
     def apply():
+        if "event_types" in data:
+            _check_scopes(uow.actor, data["event_types"])
         if "url" in data:
             _check_url(data["url"])
         for name, value in data.items():

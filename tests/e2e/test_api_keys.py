@@ -37,8 +37,14 @@ def test_a_key_works_within_its_scopes(stack, admin, users):
     assert lead.status_code == 201, lead.text
     assert lead.json()["owner_id"] is not None
 
-    hook = erp.post("/webhooks", json={"url": "https://93.184.216.34/crm", "event_types": ["deal.won"]})
+    hook = erp.post("/webhooks", json={"url": "https://93.184.216.34/crm",
+                                       "event_types": ["customer.updated"]})
     assert hook.status_code == 201, hook.text
+    # webhooks:write is no read scope: the key hears only what it may read, never users
+    for unreadable in ("deal.won", "user.created"):
+        beyond = erp.post("/webhooks", json={"url": "https://93.184.216.34/crm",
+                                             "event_types": [unreadable]})
+        assert beyond.status_code == 403 and unreadable in beyond.json()["detail"], beyond.text
 
     product = erp.post("/products", json={"sku": f"ERP-{uuid.uuid4().hex[:6]}", "name": "Synced",
                                           "list_price": "10.00"})

@@ -128,14 +128,14 @@ def test_a_restored_customer_gets_its_future_follow_ups_back(db):
     customer_id = str(uuid.uuid4())
     db.consume(activity(1, utcnow() + dt.timedelta(hours=1), customer_id=customer_id))
     db.consume(event("customers", "customer.deleted", {"id": customer_id}, 3))
-    # While in the trash, a follow-up logged on it plans nothing.
+    # A follow-up logged just before the deletion, handled after it: held, not lost.
     db.consume(activity(1, utcnow() + dt.timedelta(hours=3), customer_id=customer_id))
     assert pending(db) == []
     db.consume(event("customers", "customer.restored", {"id": customer_id}, 4))
-    assert len(pending(db)) == 1 and db.outbox().count("reminder.updated") == 1
+    assert len(pending(db)) == 2 and db.outbox().count("reminder.updated") == 2
     # A late copy of the deletion does not cancel them again.
     db.consume(event("customers", "customer.deleted", {"id": customer_id}, 3))
-    assert len(pending(db)) == 1
+    assert len(pending(db)) == 2
 
 
 def test_a_new_customer_owner_takes_over_its_follow_ups(db):
@@ -380,14 +380,23 @@ def test_signature_is_hmac_sha256_of_timestamp_dot_body():
     header = webhooks.signature("s3cret-s3cret-s3cret", 1700000000, body)
     expected = hmac.new(b"s3cret-s3cret-s3cret", b"1700000000." + body, hashlib.sha256).hexdigest()
     assert header == f"t=1700000000,v1={expected}"
-    assert webhooks.verify("s3cret-s3cret-s3cret", header, body)
-    assert not webhooks.verify("s3cret-s3cret-s3cret", header, body + b" ")
+    now = 1700000000 + 60
+    assert webhooks.verify("s3cret-s3cret-s3cret", header, body, now=now)
+    assert not webhooks.verify("s3cret-s3cret-s3cret", header, body + b" ", now=now)
+    # an old delivery replayed is refused; a malformed header is not valid, never an error
+    assert not webhooks.verify("s3cret-s3cret-s3cret", header, body, now=now + 3600)
+    for malformed in ("", "t=abc,v1=00", "v1=00", "garbage", None):
+        assert not webhooks.verify("s3cret-s3cret-s3cret", malformed, body, now=now)
 
 
 @pytest.mark.parametrize("url", [
     "http://127.0.0.1/hook", "http://localhost:8080/hook", "http://10.1.2.3/hook",
     "http://192.168.0.10/hook", "http://169.254.169.254/latest", "http://[::1]/hook",
     "http://100.64.0.1/hook", "http://0.0.0.0/hook",
+    # IPv6 spellings of private IPv4 addresses: NAT64, 6to4, Teredo
+    "http://[64:ff9b::a00:1]/hook",
+    "http://[64:ff9b::7f00:1]/hook", "http://[2002:c0a8:0001::1]/hook",
+    "http://[2001:0:4136:e378:8000:63bf:f5ff:fffe]/hook",
 ])
 def test_private_webhook_urls_are_refused(db, monkeypatch, url):
     monkeypatch.delenv("CRM_WEBHOOK_ALLOW_PRIVATE", raising=False)
@@ -419,6 +428,24 @@ def test_public_addresses_pass_and_only_admins_manage_webhooks(db, monkeypatch):
     assert webhooks.refused_reason("https://93.184.216.34/hook") is None
     with pytest.raises(Forbidden):
         db(SAM, webhooks.list_webhooks, {})
+
+
+def test_an_api_key_subscribes_only_to_events_its_read_scopes_cover(db, monkeypatch):
+    monkeypatch.setenv("CRM_WEBHOOK_ALLOW_PRIVATE", "1")
+    erp = Actor(user_id=None, role="integration",
+                scopes=("webhooks:write", "webhooks:read", "customers:read"))
+    hook = {"url": "http://127.0.0.1:9/erp"}
+    made = db(erp, webhooks.create_webhook, {**hook, "event_types": ["customer.updated"]})
+    for beyond in (["deal.won"], ["user.created"], ["reminder.sent"],
+                   ["customer.updated", "lead.assigned"]):
+        with pytest.raises(Forbidden) as refused:
+            db(erp, webhooks.create_webhook, {**hook, "event_types": beyond})
+        assert beyond[-1] in refused.value.message
+    with pytest.raises(Forbidden):
+        db(erp, webhooks.update_webhook, made["id"],
+           {"version": made["version"], "event_types": ["user.updated"]})
+    # an admin user subscribes to anything
+    db(ADMIN, webhooks.create_webhook, {**hook, "event_types": ["user.created", "deal.won"]})
 
 
 def test_back_off_doubles_up_to_the_maximum(monkeypatch):

@@ -1,13 +1,12 @@
 """Nothing lost, nothing twice: the outbox survives an unreachable broker and a killed
 service; consumers apply a repeated delivery once and park a failing event, never drop it."""
 import subprocess
-import time
 import uuid
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from kombu import Connection, Exchange, Queue
+from kombu import Connection, Exchange
 
 from common.actor import Actor
 from common.db import create_db_engine, make_session_factory
@@ -151,37 +150,21 @@ def test_a_failing_handler_parks_the_event_and_applies_it_after_recovery(stack, 
     assert parked() is None
 
 
-def dead_letters(bound_queue, quiet_for: float) -> list[dict]:
-    """The messages on ``bound_queue`` until none came for ``quiet_for`` seconds."""
-    found, last = [], time.monotonic()
-    while time.monotonic() - last < quiet_for:
-        message = bound_queue.get(no_ack=True)
-        if message is None:
-            time.sleep(0.1)
-            continue
-        found.append(message.payload)
-        last = time.monotonic()
-    return found
-
-
 def test_a_message_that_is_no_event_is_dead_lettered_once_and_the_consumer_goes_on(
         stack, probe):
     session_factory, _ = probe
-    with Connection(stack.amqp_uri) as conn:
-        dead = Queue(f"test-dead-letters-{uuid.uuid4().hex[:8]}", routing_key="probe.#",
-                     exchange=Exchange(DEAD_LETTER_EXCHANGE, type="topic", durable=True),
-                     auto_delete=True)(conn.default_channel)
-        dead.declare()
+    dead = EventTap(stack.amqp_uri, None, "probe.#", exchange=DEAD_LETTER_EXCHANGE)
+    try:
         poison = synthetic_event()
         del poison["id"]
         publish(stack, poison)
         later = synthetic_event()
         publish(stack, later)
         wait_until(lambda: applied(session_factory, later["id"]) == 1, timeout=20)
-        wait_until(lambda: dead.queue_declare(passive=True).message_count >= 1, timeout=20,
-                   message="the poison message dead-lettered")
-        letters = dead_letters(dead, quiet_for=2.0)
-    assert len(letters) == 1, letters
-    assert letters[0]["handler"] == "probe.on_customer_created"
-    assert "not an event envelope" in letters[0]["cause"] and "'id'" in letters[0]["cause"]
-    assert letters[0]["event"]["entity_id"] == poison["entity_id"]
+        dead.wait_for(lambda letter: letter["event"].get("entity_id") == poison["entity_id"])
+        assert dead.drain(quiet_for=2.0) == []  # once
+    finally:
+        dead.close()
+    (letter,) = dead.received
+    assert letter["handler"] == "probe.on_customer_created"
+    assert "not an event envelope" in letter["cause"] and "'id'" in letter["cause"]

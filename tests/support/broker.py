@@ -8,13 +8,15 @@ from kombu import Connection, Exchange, Queue
 
 
 class EventTap:
-    """A durable-for-the-test queue bound to ``<source>.events`` with ``routing_key``."""
+    """A durable-for-the-test queue bound to ``<source>.events`` (or another topic
+    ``exchange``, such as the dead-letter one) with ``routing_key``."""
 
-    def __init__(self, amqp_uri: str, source: str, routing_key: str = "#"):
+    def __init__(self, amqp_uri: str, source: str | None, routing_key: str = "#",
+                 exchange: str | None = None):
         self.connection = Connection(amqp_uri)
         self.queue = Queue(
             f"test-tap-{uuid.uuid4().hex[:8]}",
-            exchange=Exchange(f"{source}.events", type="topic", durable=True),
+            exchange=Exchange(exchange or f"{source}.events", type="topic", durable=True),
             routing_key=routing_key,
             auto_delete=False,
             durable=True,
