@@ -115,6 +115,23 @@ def webhook_allow_private() -> bool:
     return env("CRM_WEBHOOK_ALLOW_PRIVATE", "0").lower() in ("1", "true", "yes")
 
 
+# Connections a process may hold beyond one per worker (services: the outbox relay, the
+# parked-event and pruning timers, a handler parking its event; the gateway: its outbox
+# sweeper). The operations guide adds them up against PostgreSQL's max_connections.
+EXTRA_CONNECTIONS = 5
+
+
+def db_pool_timeout() -> float:
+    """Seconds to wait for a free database connection: half the RPC deadline, so a request
+    starved of connections fails while its caller still listens."""
+    return rpc_timeout() / 2
+
+
+def gateway_threads() -> int:
+    """Request threads per gateway worker process (gunicorn's ``threads``)."""
+    return int(env("GUNICORN_THREADS", "8"))
+
+
 def idempotency_hours() -> float:
     """Hours a write request's key and answer are kept: a repeat within them answers the
     first result (``common.idempotency``)."""

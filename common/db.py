@@ -15,6 +15,8 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, sessionmaker
 
+from common import config
+
 log = logging.getLogger(__name__)
 
 
@@ -91,6 +93,9 @@ def create_db_engine(url: str, **kwargs) -> sa.Engine:
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     kwargs.setdefault("pool_pre_ping", True)
+    # Waiting for a connection never outlasts the caller's deadline: better a clear 503/504
+    # than an answer to nobody.
+    kwargs.setdefault("pool_timeout", config.db_pool_timeout())
     return sa.create_engine(url, **kwargs)
 
 

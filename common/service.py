@@ -222,7 +222,10 @@ class Database(DependencyProvider):
 
     def setup(self):
         make_green()
-        self.engine = create_db_engine(config.database_url(self.source))
+        # One connection per worker (nameko's max_workers) and a few for the timers.
+        self.engine = create_db_engine(config.database_url(self.source),
+                                       pool_size=self.container.config.get("max_workers", 10),
+                                       max_overflow=config.EXTRA_CONNECTIONS)
         self.session_factory = make_session_factory(self.engine)
         self.relay = OutboxRelay(
             self.session_factory, self.platform.Outbox, self.container.config["AMQP_URI"]

@@ -28,7 +28,7 @@ worker_class = "gthread"
 # CPU. 2 x CPUs + 1, capped: a container sees every CPU of its host. Under a CPU limit
 # (Kubernetes) set GUNICORN_WORKERS to match the limit.
 workers = int(crm.env("GUNICORN_WORKERS", str(min(2 * _cpus() + 1, 8))))
-threads = int(crm.env("GUNICORN_THREADS", "8"))
+threads = crm.gateway_threads()
 # Each worker opens its own AMQP connections after the fork; loading the app before forking
 # would share them between processes.
 preload_app = False

@@ -10,13 +10,17 @@ from __future__ import annotations
 from flask import Flask, current_app, g
 from sqlalchemy.orm import Session, sessionmaker
 
+from common import config
 from common.db import create_db_engine, make_session_factory
 
 EXTENSION = "identity_db"
 
 
 def init_app(app: Flask) -> None:
-    app.extensions[EXTENSION] = make_session_factory(create_db_engine(app.config["DATABASE_URL"]))
+    # One connection per request thread, and a few for the outbox sweeper and the commands.
+    engine = create_db_engine(app.config["DATABASE_URL"], pool_size=config.gateway_threads(),
+                              max_overflow=config.EXTRA_CONNECTIONS)
+    app.extensions[EXTENSION] = make_session_factory(engine)
     app.teardown_appcontext(_close_session)
 
 
