@@ -132,6 +132,11 @@ def gateway_threads() -> int:
     return int(env("GUNICORN_THREADS", "8"))
 
 
+def password_hash_slots() -> int:
+    """Password hashes (64 MiB each) a gateway process computes at once."""
+    return int(env("CRM_PASSWORD_HASH_SLOTS", "2"))
+
+
 def idempotency_hours() -> float:
     """Hours a write request's key and answer are kept: a repeat within them answers the
     first result (``common.idempotency``)."""

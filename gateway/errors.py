@@ -62,6 +62,17 @@ class RateLimited(CrmError):
         self.headers = {"Retry-After": str(retry_after)}
 
 
+class Overloaded(CrmError):
+    """The gateway is at its limit for this kind of work (password hashing): try again soon."""
+
+    code = "service_unavailable"
+    status = 503
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.headers = {"Retry-After": str(retry_after)}
+
+
 class InternalError(CrmError):
     code = "internal_error"
     status = 500

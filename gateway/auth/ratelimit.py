@@ -1,5 +1,7 @@
 """Failed-login counting: after 10 failures for one username or one client IP within five
-minutes, logins are refused with 429 until the oldest failure leaves the window.
+minutes, logins are refused with 429 until the oldest failure leaves the window. An attempt
+counts before its password is hashed (and is taken back when it was right), so a burst of
+attempts cannot outrun the limit while the hashes run.
 
 The counts live in this process's memory. Each gunicorn worker counts on its own (so the
 effective limit is 10 per worker) and a restart forgets them; an exact limit across processes
@@ -43,6 +45,15 @@ class LoginLimiter:
                 self._forget_expired(now)
             for key in keys:
                 self._failures.setdefault(key, deque()).append(now)
+
+    def forgive(self, *keys: str) -> None:
+        """Take back the latest attempt of each key (counted before the password was checked,
+        and it was right)."""
+        with self._lock:
+            for key in keys:
+                attempts = self._failures.get(key)
+                if attempts:
+                    attempts.pop()
 
     def clear(self, key: str) -> None:
         with self._lock:

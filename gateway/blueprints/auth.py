@@ -48,6 +48,7 @@ def init_app(app) -> None:
 @blp.response(200, TokenPairSchema)
 @blp.alt_response(401, response="UNAUTHORIZED")
 @blp.alt_response(429, response="TOO_MANY_REQUESTS")
+@blp.alt_response(503, response="SERVICE_UNAVAILABLE")
 def login(credentials):
     """Exchange a username and password for an access and a refresh token"""
     limiter: LoginLimiter = current_app.extensions[LIMITER]
@@ -56,12 +57,13 @@ def login(credentials):
     wait = limiter.retry_after(*keys)
     if wait:
         raise RateLimited(f"Too many failed login attempts; try again in {wait} seconds.", wait)
+    limiter.failed(*keys)  # counted before the hash: a burst cannot outrun the limit
     db = session()
     user = db.scalar(sa.select(User).where(User.username == username))
     matches, new_hash = verify_password(user.password_hash if user else None, credentials["password"])
     if not matches or not user.active:
-        limiter.failed(*keys)
         raise Unauthorized("Invalid username or password.")
+    limiter.forgive(keys[1])
     limiter.clear(keys[0])
     # A Core UPDATE: logging in is not an edit of the user, so its version stays put.
     changes = {"last_login_at": utcnow(), "updated_at": User.updated_at}

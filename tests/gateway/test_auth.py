@@ -172,6 +172,48 @@ def test_failed_logins_per_client_ip_are_rate_limited(client, make_user):
     assert login(client, "sam").status_code == 200  # from another address
 
 
+def test_an_attempt_counts_before_its_password_is_hashed(client, make_user, monkeypatch):
+    """While hashes run, a burst of attempts cannot outrun the limit: each is counted first
+    (and a right one is taken back)."""
+    from gateway.auth import passwords
+    from gateway.blueprints import auth
+
+    make_user("sam")
+    counted = []
+    real_verify = auth.verify_password
+
+    def verify(stored, password):
+        limiter = client.application.extensions[auth.LIMITER]
+        counted.append(len(limiter._failures.get("user:sam", ())))
+        return real_verify(stored, password)
+
+    monkeypatch.setattr(auth, "verify_password", verify)
+    assert login(client, "sam", "wrong-password").status_code == 401
+    assert login(client, "sam").status_code == 200
+    assert counted == [1, 2]  # each attempt was counted before its hash
+    limiter = client.application.extensions[auth.LIMITER]
+    assert "user:sam" not in limiter._failures and len(limiter._failures["ip:127.0.0.1"]) == 1
+    assert passwords._slots._value == passwords.config.password_hash_slots()  # all given back
+
+
+def test_sign_ins_beyond_the_hashing_slots_are_told_to_retry(client, make_user, monkeypatch):
+    from gateway.auth import passwords
+
+    make_user("sam")
+    monkeypatch.setattr(passwords, "SLOT_WAIT", 0.05)
+    held = 0
+    while passwords._slots.acquire(blocking=False):  # every slot busy hashing elsewhere
+        held += 1
+    try:
+        response = login(client, "sam")
+        assert_problem(response, 503, "service_unavailable")
+        assert response.headers["Retry-After"] == "1"
+    finally:
+        for _ in range(held):
+            passwords._slots.release()
+    assert login(client, "sam").status_code == 200
+
+
 def test_weaker_hash_is_upgraded_at_login(client, make_user, db):
     from argon2 import PasswordHasher
 
