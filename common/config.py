@@ -137,6 +137,11 @@ def password_hash_slots() -> int:
     return int(env("CRM_PASSWORD_HASH_SLOTS", "2"))
 
 
+def retention_days() -> float:
+    """Days published outbox rows and applied event ids are kept (``common.retention``)."""
+    return float(env("CRM_RETENTION_DAYS", "30"))
+
+
 def idempotency_hours() -> float:
     """Hours a write request's key and answer are kept: a repeat within them answers the
     first result (``common.idempotency``)."""

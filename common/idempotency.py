@@ -6,19 +6,16 @@ again; and a client that timed out retries. Each write therefore carries a key (
 ``Idempotency-Key``, scoped to the caller, or one the gateway makes per request), and the
 request's answer is stored under it in the same transaction as the write itself. A repeat of
 the key answers the stored result without running again; the same key for another request is
-a conflict. Keys are kept ``CRM_IDEMPOTENCY_HOURS`` (24 by default), then pruned.
+a conflict. Keys are kept ``CRM_IDEMPOTENCY_HOURS`` (24 by default), then pruned
+(``common.retention``).
 """
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 
-import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from common import config
-from common.db import utcnow
 from common.errors import Conflict
 from common.uow import UnitOfWork
 
@@ -65,13 +62,3 @@ def run_once(uow: UnitOfWork, key: str, use_case, *args, replayed=None):
         uow.rollback()
         return _stored(uow, key, asked)[1]
     return answer
-
-
-def prune(session_factory, platform) -> int:
-    """Forget the keys older than the retention period; how many."""
-    cutoff = utcnow() - dt.timedelta(hours=config.idempotency_hours())
-    model = platform.IdempotentRequest
-    with session_factory() as session:
-        deleted = session.execute(sa.delete(model).where(model.created_at < cutoff)).rowcount
-        session.commit()
-    return deleted

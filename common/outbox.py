@@ -1,8 +1,9 @@
 """The transactional outbox relay: publish what the database says happened, and nothing else.
 
 A unit of work writes its events into the ``outbox`` table in the same transaction as the
-change. Right after the commit the relay publishes those rows (publisher confirms, persistent
-messages) and marks them sent; a timer sweeps up anything left behind (broker down, process
+change. Right after the commit the relay publishes those rows (persistent messages, each
+confirmed by the broker within a timeout and routed to at least one queue, else not sent) and
+marks them sent, row by row; a timer sweeps up anything left behind (broker down, process
 killed between commit and publish). Delivery is at least once: consumers are idempotent.
 """
 from __future__ import annotations
@@ -12,6 +13,8 @@ import logging
 import threading
 import uuid
 
+import amqp.exceptions
+import kombu.exceptions
 import sqlalchemy as sa
 from kombu import Connection, Exchange, Producer
 
@@ -22,6 +25,10 @@ log = logging.getLogger(__name__)
 # A row younger than this is left to the publish that follows its commit.
 SWEEP_GRACE = dt.timedelta(seconds=2)
 SWEEP_BATCH = 200
+CONFIRM_TIMEOUT = 5.0  # seconds the broker has to confirm a publish
+# What a broken broker connection raises (every later row would fail the same way).
+CONNECTION_ERRORS = (OSError, TimeoutError, amqp.exceptions.ConnectionError,
+                     kombu.exceptions.OperationalError)
 
 
 def outbox_row(Outbox, message: dict, exchange: str, routing_key: str):
@@ -68,33 +75,32 @@ class OutboxRelay:
             except Exception:  # noqa: BLE001 - already broken
                 pass
 
-    def _publish(self, rows) -> None:
+    def _publish(self, row) -> None:
+        """Publish one row, confirmed by the broker within ``CONFIRM_TIMEOUT`` and routed to
+        at least one queue (``mandatory``: a message no queue takes comes back, and raises)."""
         with self._lock:
             try:
-                self._publish_locked(rows)
+                conn = self._connection()
+                conn.ensure_connection(max_retries=1, timeout=self.connect_timeout)
+                exchange = Exchange(row.exchange, type="topic", durable=True)
+                if row.exchange not in self._declared:
+                    exchange(conn.default_channel).declare()
+                    self._declared.add(row.exchange)
+                Producer(conn.default_channel).publish(
+                    row.payload,
+                    exchange=exchange,
+                    routing_key=row.routing_key,
+                    serializer="json",
+                    delivery_mode=2,
+                    mandatory=True,
+                    confirm_timeout=CONFIRM_TIMEOUT,
+                    message_id=str(row.id),
+                    headers={"crm-event-type": row.routing_key},
+                    retry=False,
+                )
             except Exception:
                 self._drop_connection()
                 raise
-
-    def _publish_locked(self, rows) -> None:
-        conn = self._connection()
-        conn.ensure_connection(max_retries=1, timeout=self.connect_timeout)
-        producer = Producer(conn.default_channel)
-        for row in rows:
-            exchange = Exchange(row.exchange, type="topic", durable=True)
-            if row.exchange not in self._declared:
-                exchange(conn.default_channel).declare()
-                self._declared.add(row.exchange)
-            producer.publish(
-                row.payload,
-                exchange=exchange,
-                routing_key=row.routing_key,
-                serializer="json",
-                delivery_mode=2,
-                message_id=str(row.id),
-                headers={"crm-event-type": row.routing_key},
-                retry=False,
-            )
 
     # -- database side -------------------------------------------------------------------
     def publish_ids(self, ids) -> int:
@@ -144,26 +150,30 @@ class OutboxRelay:
             )
 
     def _publish_and_mark(self, session, rows) -> int:
-        if not rows:
-            return 0
+        """Publish ``rows`` in order, each marked published or its failed attempt counted on
+        its own, so one bad row (say, one no queue takes) never holds back the others; the
+        marks are committed together, while the sweep's row locks hold. A broken connection
+        fails every row after it: it stops there, and the sweep comes back."""
+        published = 0
         try:
-            self._publish(rows)
-        except Exception as exc:  # noqa: BLE001 - the sweep will try again
-            log.warning("outbox: publish of %d event(s) failed: %s", len(rows), exc)
-            session.rollback()
-            session.execute(
-                sa.update(self.Outbox)
-                .where(self.Outbox.id.in_([row.id for row in rows]))
-                .values(attempts=self.Outbox.attempts + 1, last_error=str(exc)[:500])
-            )
+            for row in rows:
+                row.attempts += 1
+                try:
+                    self._publish(row)
+                except CONNECTION_ERRORS as exc:
+                    row.last_error = f"{type(exc).__name__}: {exc}"[:500]
+                    log.warning("outbox: broker unreachable (%s); left to the sweep", exc)
+                    break
+                except Exception as exc:  # noqa: BLE001 - counted on the row; retried later
+                    row.last_error = f"{type(exc).__name__}: {exc}"[:500]
+                    log.warning("outbox: publishing %s (%s) failed: %s",
+                                row.id, row.routing_key, exc)
+                    continue
+                row.published_at = utcnow()
+                published += 1
+        finally:
             session.commit()
-            return 0
-        now = utcnow()
-        for row in rows:
-            row.published_at = now
-            row.attempts += 1
-        session.commit()
-        return len(rows)
+        return published
 
     def close(self) -> None:
         self._drop_connection()

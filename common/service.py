@@ -20,7 +20,7 @@ from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 from nameko.timer import timer
 
-from common import config, directory, idempotency, metrics
+from common import config, directory, idempotency, metrics, retention
 from common.actor import Actor
 from common.errors import CrmError, RequestExpired
 from common.events import envelope_problems
@@ -46,6 +46,7 @@ DEADLINE = "deadline"  # seconds since the epoch; after it, the caller no longer
 DEAD_LETTER_EXCHANGE = "crm.dead-letter"
 INFRASTRUCTURE_PAUSE = 2.0  # seconds a handler waits before its message goes back to the queue
 MAX_HANDLER_ATTEMPTS = 8
+RETRY_LEASE = dt.timedelta(minutes=2)  # a claimed retry not finished by then is retried again
 RETRY_BATCH = 100
 
 
@@ -196,15 +197,25 @@ class ServiceDatabase:
         ]
 
     def due_parked_events(self) -> list[tuple[str, dict]]:
+        """Claim the parked events due for a retry: their next attempt moves a lease ahead in
+        the same transaction, rows another instance is claiming skipped, so two instances
+        never retry the same event; one that dies mid-retry leaves it for after the lease."""
         Parked = self._provider.platform.ParkedEvent
         with self.session_factory() as session:
             query = (
-                sa.select(Parked.handler, Parked.payload)
+                sa.select(Parked)
                 .where(Parked.status == "retrying", Parked.next_attempt_at <= utcnow())
                 .order_by(Parked.next_attempt_at)
                 .limit(RETRY_BATCH)
             )
-            return [(row.handler, row.payload) for row in session.execute(query)]
+            if session.bind.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            claimed = session.scalars(query).all()
+            for row in claimed:
+                row.next_attempt_at = utcnow() + RETRY_LEASE
+            due = [(row.handler, row.payload) for row in claimed]
+            session.commit()
+            return due
 
 
 class Database(DependencyProvider):
@@ -326,8 +337,12 @@ class PlatformService:
         self.db.relay.sweep()
 
     @timer(interval=3600)
-    def prune_idempotent_requests(self):
-        idempotency.prune(self.db.session_factory, self.db.platform)
+    def prune_platform_tables(self):
+        retention.prune(self.db.session_factory, self.db.platform, self.prune_own)
+
+    def prune_own(self, session, cutoff) -> dict[str, int]:
+        """A service's own tables past retention (``common.retention``); none by default."""
+        return {}
 
     @timer(interval=5)
     def retry_parked_events(self):

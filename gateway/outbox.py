@@ -17,7 +17,7 @@ from typing import Iterator
 from flask import Flask, current_app
 from sqlalchemy.orm import sessionmaker
 
-from common import config, idempotency
+from common import config, retention
 from common.actor import Actor
 from common.db import create_db_engine, make_session_factory
 from common.outbox import OutboxRelay
@@ -63,7 +63,7 @@ class OutboxSweeper(threading.Thread):
                 self.relay.sweep()
                 if time.monotonic() - self._pruned_at > PRUNE_INTERVAL:
                     self._pruned_at = time.monotonic()
-                    idempotency.prune(self.relay.session_factory, platform)
+                    retention.prune(self.relay.session_factory, platform)
             except Exception:  # noqa: BLE001 - keep sweeping; the next round retries
                 log.exception("gateway outbox sweep failed")
 

@@ -193,3 +193,14 @@ def send_webhook(job: Job) -> int:
 
 
 SENDERS = {"email": send_mail, "webhook": send_webhook}
+
+
+def prune(session, cutoff) -> dict[str, int]:
+    """Delivered mails and webhook calls older than ``cutoff``, with their attempts (failed
+    ones stay: someone may still replay them)."""
+    old = sa.select(Delivery.id).where(Delivery.status == "delivered",
+                                       Delivery.delivered_at < cutoff)
+    attempts = session.execute(sa.delete(DeliveryAttempt).where(
+        DeliveryAttempt.delivery_id.in_(old))).rowcount
+    deliveries = session.execute(sa.delete(Delivery).where(Delivery.id.in_(old))).rowcount
+    return {"deliveries": deliveries, "delivery_attempts": attempts}

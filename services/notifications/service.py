@@ -33,6 +33,9 @@ class NotificationsService(PlatformService):
         return UnitOfWork(self.db.session_factory, platform, self.name, Actor.system("scheduler"),
                           on_commit=lambda ids: eventlet.spawn_n(relay.publish_ids, ids))
 
+    def prune_own(self, session, cutoff):
+        return delivery.prune(session, cutoff)
+
     def service_metrics(self):
         with self.db.session_factory() as session:
             return scheduler.metrics_of(session)

@@ -8,6 +8,7 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
+from common import retention
 from common.actor import Actor
 from common.db import create_db_engine, make_session_factory, utcnow
 from common.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationError
@@ -568,3 +569,33 @@ def test_lateness_is_exported_as_a_histogram(db):
         assert buckets[repr(float(bound))] == sum(1 for late in lateness if late <= bound)
     assert buckets["+Inf"] == 3 and buckets["1.0"] < 3 and buckets["3600.0"] == 3
     assert families["crm_reminders_pending"]["samples"] == [["", {}, 0.0]]
+
+
+def test_what_is_past_its_retention_is_forgotten_and_nothing_else(db):
+    """Published events, applied event ids, idempotency keys and delivered deliveries go;
+    unpublished events, recent rows and failed deliveries stay."""
+    old, recent = utcnow() - dt.timedelta(days=40), utcnow() - dt.timedelta(days=1)
+    with db.factory() as session:
+        outbox = [platform.Outbox(id=uuid.uuid4(), exchange="x", routing_key="r", payload={},
+                                  created_at=when, published_at=sent)
+                  for when, sent in ((old, old), (old, None), (recent, recent))]
+        session.add_all(outbox)
+        session.add_all([platform.ProcessedEvent(event_id=f"e{n}", handler="h", processed_at=when)
+                         for n, when in enumerate((old, recent))])
+        session.add_all([platform.IdempotentRequest(key=f"k{n}", fingerprint="f", result=None,
+                                                    created_at=when)
+                         for n, when in enumerate((recent, utcnow()))])
+        deliveries = [Delivery(dedup_key=f"d{n}", channel="webhook", target="t", payload={},
+                               status=status, delivered_at=old if status == "delivered" else None,
+                               created_at=old)
+                      for n, status in enumerate(("delivered", "failed"))]
+        session.add_all(deliveries)
+        session.flush()
+        session.add(DeliveryAttempt(delivery_id=deliveries[0].id, number=1, started_at=old,
+                                    duration_ms=1, ok=True))
+        session.commit()
+    deleted = retention.prune(db.factory, platform, delivery.prune)
+    assert deleted == {"outbox": 1, "processed_events": 1, "idempotent_requests": 1,
+                       "deliveries": 1, "delivery_attempts": 1}
+    assert {row.published_at is None for row in db.rows(platform.Outbox)} == {True, False}
+    assert [row.status for row in db.rows(Delivery)] == ["failed"]

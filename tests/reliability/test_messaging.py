@@ -168,3 +168,29 @@ def test_a_message_that_is_no_event_is_dead_lettered_once_and_the_consumer_goes_
     (letter,) = dead.received
     assert letter["handler"] == "probe.on_customer_created"
     assert "not an event envelope" in letter["cause"] and "'id'" in letter["cause"]
+
+
+def test_a_message_no_queue_takes_is_not_marked_sent_and_holds_back_nothing(
+        stack, customers_db, tap):
+    relay = OutboxRelay(customers_db, platform.Outbox, stack.amqp_uri)
+    nowhere = envelope(source="customers", event_type="nobody.listens", entity_id=uuid.uuid4(),
+                       entity_version=1, data={}, actor=None)
+    with UnitOfWork(customers_db, platform, "customers", SAM) as uow:
+        # An exchange no queue is bound to: the broker returns the message (mandatory).
+        uow.emit_raw(f"test-nowhere-{uuid.uuid4().hex[:8]}", "nobody.listens", nowhere)
+        customer = operations.create_customer(uow, {"name": "After an unroutable one"})
+    ids = uow.committed_event_ids
+    try:
+        assert relay.publish_ids(ids) == 1
+        event = tap.wait_for(lambda e: e["entity_id"] == customer["id"], timeout=20)
+        assert event["type"] == "customer.created"
+        with customers_db() as session:
+            bad, good = (session.get(platform.Outbox, row_id) for row_id in ids)
+            assert good.published_at is not None
+            assert bad.published_at is None and bad.attempts >= 1
+            assert "NO_ROUTE" in bad.last_error.upper().replace(" ", "_")
+    finally:
+        relay.close()
+        with customers_db() as session:  # not left for the service's sweep to retry for ever
+            session.execute(sa.delete(platform.Outbox).where(platform.Outbox.id == ids[0]))
+            session.commit()
