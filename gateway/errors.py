@@ -54,6 +54,8 @@ class Unauthorized(CrmError):
 
 
 class RateLimited(CrmError):
+    """Too many attempts by this caller: try again after ``Retry-After`` seconds."""
+
     code = "rate_limited"
     status = 429
 
@@ -62,15 +64,12 @@ class RateLimited(CrmError):
         self.headers = {"Retry-After": str(retry_after)}
 
 
-class Overloaded(CrmError):
-    """The gateway is at its limit for this kind of work (password hashing): try again soon."""
+class Overloaded(RateLimited):
+    """The gateway is at its limit for this kind of work (password hashing), whoever asks:
+    try again after ``Retry-After`` seconds."""
 
     code = "service_unavailable"
     status = 503
-
-    def __init__(self, message: str, retry_after: int):
-        super().__init__(message)
-        self.headers = {"Retry-After": str(retry_after)}
 
 
 class InternalError(CrmError):
