@@ -3,7 +3,9 @@
 A login starts a refresh-token *family*. Each refresh spends the presented token and issues
 the next one of the family; presenting a spent token again means it was stolen (or replayed),
 so the whole family is revoked and both the thief's and the owner's tokens stop working. Every
-access token names its family in ``sid`` and is refused once the family is revoked.
+access token names its family in ``sid`` and is refused once the family is revoked. A family
+lives at most ``SESSION_LIFETIME`` from its login, however often it is refreshed; tokens
+allow ``CLOCK_LEEWAY`` between gateway pods whose clocks differ slightly.
 """
 from __future__ import annotations
 
@@ -26,6 +28,8 @@ AUDIENCE = "crm-api"
 ISSUER = "crm-gateway"
 ACCESS_TTL = dt.timedelta(minutes=15)
 REFRESH_TTL = dt.timedelta(days=14)
+SESSION_LIFETIME = dt.timedelta(days=30)  # then sign in again
+CLOCK_LEEWAY = dt.timedelta(seconds=30)
 REQUIRED_CLAIMS = ["exp", "iat", "aud", "iss", "jti", "sub", "sid"]
 INVALID_REFRESH = "Invalid or expired refresh token."
 
@@ -54,6 +58,7 @@ def decode_access_token(token: str) -> dict:
         algorithms=[ALGORITHM],
         audience=AUDIENCE,
         issuer=ISSUER,
+        leeway=CLOCK_LEEWAY,
         options={"require": REQUIRED_CLAIMS},
     )
 
@@ -87,7 +92,8 @@ def rotate(db: Session, raw: str) -> dict:
     """Spend a refresh token for a new pair; a spent token revokes its family."""
     token = _find(db, raw)
     now = utcnow()
-    if token is None or token.revoked_at is not None or token.expires_at <= now:
+    if (token is None or token.revoked_at is not None or token.expires_at <= now
+            or family_revoked(db, token.family_id, token.user_id)):
         raise Unauthorized(INVALID_REFRESH)
     spent = db.execute(
         sa.update(RefreshToken)
@@ -130,9 +136,11 @@ def _revoke_where(db: Session, condition) -> None:
 
 
 def family_revoked(db: Session, family_id: uuid.UUID, user_id: uuid.UUID) -> bool:
-    """Whether the family (found by primary key: its first token's id) no longer counts."""
+    """Whether the family (found by primary key: its first token's id) no longer counts:
+    revoked, or older than the session lifetime."""
     first = db.get(RefreshToken, family_id)
-    return first is None or first.user_id != user_id or first.revoked_at is not None
+    return (first is None or first.user_id != user_id or first.revoked_at is not None
+            or first.issued_at + SESSION_LIFETIME <= utcnow())
 
 
 def _find(db: Session, raw: str) -> RefreshToken | None:

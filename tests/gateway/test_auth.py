@@ -7,6 +7,9 @@ import uuid
 
 import jwt
 import pytest
+import sqlalchemy as sa
+
+from common.db import utcnow
 
 from tests.gateway.conftest import SECRET
 from tests.gateway.helpers import PASSWORD, assert_problem, bearer, login
@@ -126,6 +129,40 @@ def test_reused_refresh_token_revokes_its_family(client, make_user):
     # Another login is another family, untouched.
     other = login(client, "sam").get_json()
     assert client.get(ME, headers=bearer(other["access_token"])).status_code == 200
+
+
+def test_a_refresh_token_of_a_revoked_or_too_old_session_is_refused(client, make_user, db):
+    """The family decides, not only the token: one issued in the same moment its session
+    was revoked is refused, and so is any after the session's absolute lifetime."""
+    from gateway.auth import tokens
+    from gateway.models import RefreshToken
+
+    make_user("sam")
+    pair = login(client, "sam").get_json()
+    first = db.scalars(sa.select(RefreshToken)).one()
+    first.revoked_at = utcnow()  # revoked; the token the client holds is the family's first
+    db.commit()
+    assert_problem(refresh(client, pair["refresh_token"]), 401, "unauthorized")
+
+    pair = login(client, "sam").get_json()
+    newest = db.scalars(sa.select(RefreshToken).where(RefreshToken.revoked_at.is_(None))).one()
+    newest.issued_at = utcnow() - tokens.SESSION_LIFETIME - dt.timedelta(minutes=1)
+    db.commit()
+    assert_problem(refresh(client, pair["refresh_token"]), 401, "unauthorized")
+
+
+def test_an_access_token_allows_a_little_clock_skew(client, make_user, app):
+    """Issued by a pod whose clock runs a few seconds ahead: still valid here."""
+    from gateway.auth import tokens
+
+    user = make_user("sam")
+    ahead = utcnow() + dt.timedelta(seconds=10)
+    claims = {"sub": str(user.id), "role": "sales", "team_id": None, "iat": ahead,
+              "nbf": ahead, "exp": ahead + tokens.ACCESS_TTL, "aud": tokens.AUDIENCE,
+              "iss": tokens.ISSUER, "jti": "j", "sid": str(uuid.uuid4())}
+    with app.app_context():
+        token = jwt.encode(claims, SECRET, algorithm=tokens.ALGORITHM)
+        assert tokens.decode_access_token(token)["sub"] == str(user.id)
 
 
 def test_unknown_refresh_token_is_401(client):
