@@ -3,19 +3,26 @@ signed webhook calls. Each delivery is a row: claimed by one instance (skip-lock
 lease so a crashed sender's claim expires), tried, every attempt logged with its duration
 and answer, retried with exponential back-off, and marked failed with the cause after the
 configured number of attempts. State lives in the database: a restart loses nothing.
+
+A send has a total deadline (``CRM_DELIVERY_TIMEOUT``), however slowly the other side
+trickles; an instance claims only as many jobs as it sends at once, so no claim waits out its
+lease in a queue; and an attempt's outcome is recorded only while its claim still holds (a
+late sender whose lease expired and was re-claimed records its try, not a verdict). A mail's
+``Message-ID`` is the delivery's, the same on every try, so a duplicate is recognisable.
 """
 from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import smtplib
 import time
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import make_msgid
 from typing import Callable
 from urllib.parse import urlsplit
 
+import eventlet
 import sqlalchemy as sa
 from eventlet.greenpool import GreenPool
 
@@ -26,7 +33,10 @@ from services.notifications import webhooks
 from services.notifications.models import Delivery, DeliveryAttempt, Reminder, Webhook
 from services.notifications.publishing import publish_reminder
 
-BATCH = 50
+log = logging.getLogger(__name__)
+MESSAGE_ID_DOMAIN = "deliveries.crm"
+
+BATCH = 50  # jobs tried per tick, CONCURRENT_SENDS claimed at a time
 CONCURRENT_SENDS = 10
 
 
@@ -93,21 +103,34 @@ def run_due(session_factory, unit_of_work: Callable[[], UnitOfWork],
 
     def attempt(job: Job) -> None:
         started, clock = utcnow(), time.monotonic()
+        deadline = eventlet.Timeout(config.delivery_timeout())
         try:
             status_code, error, permanent = senders[job.channel](job), None, False
+        except eventlet.Timeout as exc:
+            if exc is not deadline:
+                raise
+            status_code, permanent = None, False
+            error = f"No answer within {config.delivery_timeout():g} s."
         except DeliveryFailed as exc:
             status_code, error, permanent = exc.status_code, str(exc), exc.permanent
         except Exception as exc:  # noqa: BLE001 - any failure of the other side is retried
             status_code, error, permanent = None, f"{type(exc).__name__}: {exc}", False
+        finally:
+            deadline.cancel()
         duration_ms = int((time.monotonic() - clock) * 1000)
         record(unit_of_work, job, started, duration_ms, status_code, error, permanent)
 
-    jobs = claim_due(session_factory)
-    # Side by side, so one slow receiver (a webhook taking its whole timeout) does not hold
-    # up the mail and calls queued behind it.
-    for _ in GreenPool(CONCURRENT_SENDS).imap(attempt, jobs):
-        pass
-    return len(jobs)
+    tried = 0
+    while tried < BATCH:
+        jobs = claim_due(session_factory, limit=CONCURRENT_SENDS)
+        # Side by side, so one slow receiver (a webhook taking its whole timeout) does not
+        # hold up the mail and calls claimed with it.
+        for _ in GreenPool(CONCURRENT_SENDS).imap(attempt, jobs):
+            pass
+        tried += len(jobs)
+        if len(jobs) < CONCURRENT_SENDS:
+            break
+    return tried
 
 
 def record(unit_of_work, job: Job, started, duration_ms, status_code, error, permanent) -> None:
@@ -119,6 +142,12 @@ def record(unit_of_work, job: Job, started, duration_ms, status_code, error, per
             delivery_id=delivery.id, number=job.attempt, started_at=started,
             duration_ms=duration_ms, ok=error is None, status_code=status_code,
             error=error[:2000] if error else None))
+        if delivery.status != "pending" or delivery.attempts != job.attempt:
+            # Our lease ran out and another try owns the delivery now: ours is logged only.
+            log.warning("delivery %s: try %s ended after its claim was taken over",
+                        job.id, job.attempt)
+            uow.commit()
+            return
         delivery.last_status_code = status_code
         if error is None:
             delivery.status, delivery.delivered_at, delivery.last_error = "delivered", utcnow(), None
@@ -144,7 +173,8 @@ def mail_message(job: Job) -> EmailMessage:
     message["From"] = config.mail_from()
     message["To"] = job.target
     message["Subject"] = job.payload["subject"]
-    message["Message-ID"] = make_msgid(idstring=str(job.id))
+    # The delivery's own id, the same on every try: a receiver can tell a duplicate.
+    message["Message-ID"] = f"<{job.id}@{MESSAGE_ID_DOMAIN}>"
     message["X-CRM-Delivery"] = str(job.id)
     message["Content-Language"] = job.payload.get("language", "en")
     message.set_content(job.payload["body"])
@@ -183,8 +213,10 @@ def send_webhook(job: Job) -> int:
     }
     try:
         with webhooks.http_session() as session:
-            response = session.post(job.target, data=body, headers=headers,
+            # stream: the status is all we need; the body is never read (nor buffered).
+            response = session.post(job.target, data=body, headers=headers, stream=True,
                                     timeout=config.delivery_timeout(), allow_redirects=False)
+            response.close()
     except webhooks.PrivatePeer as exc:
         raise DeliveryFailed(str(exc), permanent=True) from None
     if not 200 <= response.status_code < 300:

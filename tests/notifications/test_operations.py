@@ -3,8 +3,10 @@ planning reminders from events, the scheduler, the inbox, templates, webhooks, b
 import datetime as dt
 import hashlib
 import hmac
+import time
 import uuid
 
+import eventlet
 import pytest
 import sqlalchemy as sa
 
@@ -481,6 +483,46 @@ def test_a_webhook_delivery_is_retried_then_delivered_and_replayable(db, monkeyp
     assert replay["replay_of"] == logged["id"] and replay["status"] == "pending"
     delivery.run_due(db.factory, db.uow, senders)
     assert calls[-1].payload == calls[0].payload
+
+
+def test_a_send_has_a_total_deadline_and_a_late_try_gives_no_verdict(db, monkeypatch):
+    """A receiver that trickles (or hangs) is cut at CRM_DELIVERY_TIMEOUT in all; and a try
+    whose claim was taken over (its lease ran out) is logged, but decides nothing."""
+    monkeypatch.setenv("CRM_WEBHOOK_ALLOW_PRIVATE", "1")
+    monkeypatch.setenv("CRM_DELIVERY_TIMEOUT", "0.2")
+    monkeypatch.setenv("CRM_DELIVERY_RETRY_BASE", "0")
+    db(ADMIN, webhooks.create_webhook,
+       {"url": "http://127.0.0.1:9/hook", "event_types": ["activity.logged"]})
+    db.consume(activity(1, None))
+
+    def trickles(job):
+        for _ in range(50):  # a byte every 0.1 s: each read within any socket timeout
+            eventlet.sleep(0.1)
+        return 200
+
+    started = time.monotonic()
+    delivery.run_due(db.factory, db.uow, {"webhook": trickles})
+    assert time.monotonic() - started < 2
+    (row,) = db.rows(Delivery)
+    assert row.status == "pending" and "within 0.2 s" in row.last_error
+
+    (job,) = delivery.claim_due(db.factory)
+    with db.factory() as session:  # the lease ran out and another instance claimed it
+        session.get(Delivery, job.id).attempts += 1
+        session.commit()
+    delivery.record(db.uow, job, utcnow(), 5, 200, None, False)
+    (row,) = db.rows(Delivery)
+    assert row.status == "pending" and row.attempts == job.attempt + 1
+    assert len(db.rows(DeliveryAttempt)) == 2  # both tries logged
+
+
+def test_a_mail_keeps_its_message_id_on_every_try():
+    job = delivery.Job(uuid.uuid4(), "email", "sam@example.com",
+                       {"subject": "s", "body": "b"}, attempt=1)
+    retry = delivery.Job(job.id, "email", "sam@example.com",
+                         {"subject": "s", "body": "b"}, attempt=2)
+    first, second = delivery.mail_message(job), delivery.mail_message(retry)
+    assert first["Message-ID"] == second["Message-ID"] == f"<{job.id}@deliveries.crm>"
 
 
 def test_a_mail_that_keeps_failing_is_marked_failed_with_its_cause(db, monkeypatch):
