@@ -145,11 +145,17 @@ class ServiceDatabase:
         (acknowledged here, so it does not come back)."""
         log.error("handler %s dead-letters a message: %s", handler, cause)
         with self.unit_of_work(Actor.system("dead-letter")) as uow:
-            uow.emit_raw(DEAD_LETTER_EXCHANGE, f"{self._provider.source}.{handler}", {
-                "event": message, "handler": f"{self._provider.source}.{handler}",
-                "attempts": 0, "cause": cause[:2000]})
+            self._emit_dead_letter(uow, message, handler, 0, cause[:2000])
             uow.commit()
         return "dead"
+
+    def _emit_dead_letter(self, uow: UnitOfWork, message, handler: str, attempts: int,
+                          cause: str) -> None:
+        """The dead letter of ``handler`` (routing key ``<service>.<handler>``), published
+        with the unit of work: the message, the handler, its attempts and why."""
+        qualified = f"{self._provider.source}.{handler}"
+        uow.emit_raw(DEAD_LETTER_EXCHANGE, qualified, {
+            "event": message, "handler": qualified, "attempts": attempts, "cause": cause})
 
     def _park(self, event: dict, handler: str, exc: Exception) -> None:
         Parked = self._provider.platform.ParkedEvent
@@ -166,16 +172,7 @@ class ServiceDatabase:
             parked.next_attempt_at = utcnow() + retry_delay(parked.attempts)
             if parked.attempts >= MAX_HANDLER_ATTEMPTS:
                 parked.status = "dead"
-                uow.emit_raw(
-                    DEAD_LETTER_EXCHANGE,
-                    f"{self._provider.source}.{handler}",
-                    {
-                        "event": event,
-                        "handler": f"{self._provider.source}.{handler}",
-                        "attempts": parked.attempts,
-                        "cause": cause,
-                    },
-                )
+                self._emit_dead_letter(uow, event, handler, parked.attempts, cause)
             uow.commit()
 
     def platform_metrics(self) -> list[dict]:

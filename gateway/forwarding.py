@@ -15,8 +15,7 @@ from common.errors import ValidationError
 from gateway import outbox
 from common.idempotency import run_once
 from gateway.auth import current_actor
-from gateway.auth.access import caller_id
-from gateway.request_context import idempotency_key
+from gateway.auth.access import request_key
 from gateway.rpc import rpc_call
 
 IF_MATCH_DOC = {
@@ -56,12 +55,12 @@ def identity(use_case, *args, status: int = 200, replayed=None):
     """Run ``use_case(uow, *args)`` in a unit of work of the identity database as the caller
     (it commits, and its events are published, or it changes nothing) and answer its result
     with ``status``; a write runs once per idempotency key, as in a service."""
-    key = idempotency_key()
+    key = request_key()
     with outbox.unit_of_work(current_actor()) as uow:
         if key is None:
             result = use_case(uow, *args)
         else:
-            result = run_once(uow, f"{caller_id()}:{key}", use_case, *args, replayed=replayed)
+            result = run_once(uow, key, use_case, *args, replayed=replayed)
     return _answer(result, status)
 
 

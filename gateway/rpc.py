@@ -28,9 +28,9 @@ from common.actor import Actor
 from common.errors import CrmError
 from common.service import DEADLINE, REQUEST_KEY
 from gateway.auth import current_actor
-from gateway.auth.access import caller_id
+from gateway.auth.access import request_key
 from gateway.errors import GatewayTimeout, InternalError, OutcomeUnknown, ServiceUnavailable
-from gateway.request_context import idempotency_key, request_id
+from gateway.request_context import request_id
 
 log = logging.getLogger(__name__)
 
@@ -77,9 +77,9 @@ def rpc_call(service: str, method: str, *args, **kwargs):
     unknown, retry with its key), anything else 500.
     """
     context = current_actor().to_context()
-    key = idempotency_key()
+    key = request_key()
     if key is not None:
-        context[REQUEST_KEY] = f"{caller_id()}:{key}"
+        context[REQUEST_KEY] = key
     return _call(service, method, args, kwargs, context, config.rpc_timeout())
 
 

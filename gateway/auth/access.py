@@ -32,7 +32,9 @@ from gateway.auth.tokens import decode_access_token, family_revoked
 from gateway.database import session
 from gateway.errors import Unauthorized
 from gateway.models import ApiKey, User
-from gateway.request_context import IDEMPOTENCY_DOC, READS, language, request_id
+from gateway.request_context import (
+    IDEMPOTENCY_DOC, READS, idempotency_key, language, request_id,
+)
 
 SECURITY_SCHEME = "bearerAuth"
 API_KEY_SCHEME = "apiKey"
@@ -73,11 +75,16 @@ def login_required():
     return decorator
 
 
-def caller_id() -> str:
-    """Who the caller is, to scope what they name (idempotency keys): ``user:<id>`` or
-    ``api-key:<id>``."""
+def request_key() -> str | None:
+    """The key this write runs once under (``common.idempotency``), scoped to its caller
+    (``user:<id>:<key>`` or ``api-key:<id>:<key>``: one caller's key is not another's);
+    ``None`` for a read."""
+    key = idempotency_key()
+    if key is None:
+        return None
     actor = current_actor()
-    return f"user:{actor.user_id}" if actor.user_id else f"api-key:{g.api_key_id}"
+    caller = f"user:{actor.user_id}" if actor.user_id else f"api-key:{g.api_key_id}"
+    return f"{caller}:{key}"
 
 
 def current_actor() -> Actor:

@@ -17,15 +17,11 @@ def user_event(user_id, role="sales", team_id=None, version=1, active=True) -> d
                      "timezone": "UTC", "active": active, "version": version}}
 
 
-def learn(session_factory, platform, source: str, *events: dict) -> None:
-    """Apply user events to the directory of the service whose database is given."""
-    with UnitOfWork(session_factory, platform, source, Actor.system("test")) as uow:
-        for event in events:
-            directory.apply_user(uow, event)
-        uow.commit()
-
-
 def know(session_factory, platform, source: str, *actors: Actor) -> None:
-    """Put ``actors`` in the directory, active, with their roles and teams."""
-    learn(session_factory, platform, source, *(
-        user_event(actor.user_id, actor.role, actor.team_id) for actor in actors if actor.user_id))
+    """Put ``actors`` in the directory of the service whose database is given, active, with
+    their roles and teams."""
+    with UnitOfWork(session_factory, platform, source, Actor.system("test")) as uow:
+        for actor in actors:
+            if actor.user_id:
+                directory.apply_user(uow, user_event(actor.user_id, actor.role, actor.team_id))
+        uow.commit()
