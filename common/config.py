@@ -148,6 +148,13 @@ def idempotency_hours() -> float:
     return float(env("CRM_IDEMPOTENCY_HOURS", "24"))
 
 
+def delivery_limit() -> int:
+    """Times a queued message may go back to its queue before it is dead-lettered
+    (``common.queues``). A handler pauses 2 s before returning a message it could not apply
+    for want of its database, so the default rides out several minutes of outage."""
+    return int(env("CRM_DELIVERY_LIMIT", "200"))
+
+
 def scheduler_interval() -> float:
     """Seconds between two sweeps of the reminder scheduler and of the delivery queue."""
     return float(env("CRM_SCHEDULER_INTERVAL", "1"))

@@ -15,9 +15,7 @@ import time
 import traceback
 
 import sqlalchemy as sa
-from nameko.events import event_handler
 from nameko.extensions import DependencyProvider
-from nameko.rpc import rpc
 from nameko.timer import timer
 
 from common import config, directory, idempotency, metrics, retention
@@ -32,6 +30,7 @@ from common.db import (
     utcnow,
 )
 from common.outbox import OutboxRelay
+from common.queues import DEAD_LETTER_EXCHANGE, event_handler, rpc
 from common.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -43,7 +42,6 @@ rpc_method = rpc(expected_exceptions=(CrmError,))
 # What the gateway puts in a request's context data beside the caller (``common.actor``).
 REQUEST_KEY = "idempotency_key"
 DEADLINE = "deadline"  # seconds since the epoch; after it, the caller no longer waits
-DEAD_LETTER_EXCHANGE = "crm.dead-letter"
 INFRASTRUCTURE_PAUSE = 2.0  # seconds a handler waits before its message goes back to the queue
 MAX_HANDLER_ATTEMPTS = 8
 RETRY_LEASE = dt.timedelta(minutes=2)  # a claimed retry not finished by then is retried again
