@@ -12,6 +12,9 @@ ROLES = ("admin", "manager", "sales", "analyst")
 # Another system calling with an API key: it sees and writes what its scopes allow, which
 # the gateway checks; services treat it like an admin for record-level access.
 INTEGRATION = "integration"
+# A process acting on its own behalf: a timer, an event handler, the gateway's readiness
+# probe, a setup command. It must say so; a request that names no caller is refused.
+SYSTEM = "system"
 CONTEXT_KEYS = ("user_id", "role", "team_id", "scopes", "language", "request_id")
 
 
@@ -27,13 +30,15 @@ class Actor:
     @classmethod
     def system(cls, name: str = "system") -> "Actor":
         """A process acting on its own behalf (timers, event handlers, seeds)."""
-        return cls(user_id=None, role="system", request_id=name)
+        return cls(user_id=None, role=SYSTEM, request_id=name)
 
     @classmethod
-    def from_context(cls, data: dict) -> "Actor":
+    def from_context(cls, data: dict) -> "Actor | None":
+        """The caller a request's context names; ``None`` when it names none (no role, or an
+        unknown one): such a request is refused, never run as the system."""
         role = data.get("role")
-        if role not in (*ROLES, INTEGRATION):
-            return cls.system()
+        if role not in (*ROLES, INTEGRATION, SYSTEM):
+            return None
         return cls(
             user_id=data.get("user_id"),
             role=role,
@@ -44,7 +49,9 @@ class Actor:
         )
 
     def to_context(self) -> dict:
-        return {
+        """The context data naming this caller; keys without a value are left out (nameko
+        drops them from a message's headers, with a warning)."""
+        context = {
             "user_id": self.user_id,
             "role": self.role,
             "team_id": self.team_id,
@@ -52,6 +59,7 @@ class Actor:
             "language": self.language,
             "request_id": self.request_id,
         }
+        return {key: value for key, value in context.items() if value is not None}
 
     @property
     def user_uuid(self) -> uuid.UUID | None:
@@ -65,12 +73,12 @@ class Actor:
 
     @property
     def sees_everything(self) -> bool:
-        return self.role in ("admin", "analyst", "system", INTEGRATION)
+        return self.role in ("admin", "analyst", SYSTEM, INTEGRATION)
 
     @property
     def acts_as_admin(self) -> bool:
         """Admins, the system itself, and API keys (whose scopes the gateway checks)."""
-        return self.role in ("admin", "system", INTEGRATION)
+        return self.role in ("admin", SYSTEM, INTEGRATION)
 
     @property
     def can_write(self) -> bool:

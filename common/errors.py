@@ -87,6 +87,15 @@ class RequestExpired(CrmError):
     status = 504
 
 
+@deserialize_to_instance
+class CallerUnknown(CrmError):
+    """An RPC request whose context names no valid caller (``common.actor``): refused, never
+    run as anyone."""
+
+    code = "unauthorized"
+    status = 401
+
+
 def flatten_marshmallow(messages, prefix: str = "") -> dict:
     """Turn marshmallow's nested error dict into ``{"a.b": ["msg"]}``."""
     flat: dict[str, list[str]] = {}

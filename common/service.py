@@ -20,7 +20,7 @@ from nameko.timer import timer
 
 from common import config, directory, idempotency, metrics, retention
 from common.actor import Actor
-from common.errors import CrmError, RequestExpired
+from common.errors import CallerUnknown, CrmError, RequestExpired
 from common.events import envelope_problems
 from common.db import (
     PlatformModels,
@@ -30,11 +30,26 @@ from common.db import (
     utcnow,
 )
 from common.outbox import OutboxRelay
-from common.queues import DEAD_LETTER_EXCHANGE, event_handler, rpc
+from common.queues import DEAD_LETTER_EXCHANGE, QuorumRpc, event_handler
 from common.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
+
+class CallerRpc(QuorumRpc):
+    """An RPC entrypoint that serves only a request naming its caller (``common.actor``):
+    one with no role or an unknown role is answered :class:`CallerUnknown` and never runs,
+    rather than running as the system. Timers and event handlers are not called: they act as
+    the system explicitly (:meth:`Database.get_dependency`)."""
+
+    def handle_message(self, body, message):
+        if Actor.from_context(self.unpack_message_headers(message)) is None:
+            raise CallerUnknown("The request names no caller (a role in its context data); "
+                                "it was not run.")
+        super().handle_message(body, message)
+
+
+rpc = CallerRpc.decorator
 # An RPC entrypoint whose typed errors (not found, conflict, validation...) are answers to the
 # caller, not failures of the service: nameko then does not log them as unexpected.
 rpc_method = rpc(expected_exceptions=(CrmError,))
@@ -245,7 +260,11 @@ class Database(DependencyProvider):
         self.stop()
 
     def get_dependency(self, worker_ctx):
-        context = worker_ctx.context_data
+        context = worker_ctx.data  # not ``context_data``: a copy, whose changes go nowhere
+        if not isinstance(worker_ctx.entrypoint, CallerRpc):
+            # A timer or an event handler acts as the system, and says so in the calls it
+            # makes to other services (nameko passes its context data on).
+            context.update(Actor.system(worker_ctx.entrypoint.method_name).to_context())
         # The key names this request only: a call this worker makes to another service is a
         # request of its own (popped, so nameko does not pass it on); the deadline is shared.
         return ServiceDatabase(self, Actor.from_context(context),

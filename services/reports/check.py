@@ -115,12 +115,14 @@ def main(argv=None) -> int:
     from nameko.standalone.rpc import ClusterRpcProxy
 
     from common import config
+    from common.actor import Actor
     from common.db import create_db_engine, make_session_factory
 
     argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args(argv)
     session_factory = make_session_factory(create_db_engine(config.database_url("reports")))
     found = 0
-    with ClusterRpcProxy(config.nameko_config(), timeout=120) as cluster, \
+    with ClusterRpcProxy(config.nameko_config(), timeout=120,
+                         context_data=Actor.system("reports.check").to_context()) as cluster, \
             session_factory() as session:
         for line in differences(session, standalone_fetch(cluster)):
             print(line)

@@ -198,6 +198,7 @@ def main(argv=None) -> int:
     from nameko.standalone.rpc import ClusterRpcProxy
 
     from common import config
+    from common.actor import Actor
     from common.db import create_db_engine, make_session_factory
 
     argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args(argv)
@@ -207,7 +208,8 @@ def main(argv=None) -> int:
     if rebuild_id is None:
         print("another rebuild is running; try again when it has finished", file=sys.stderr)
         return 1
-    with ClusterRpcProxy(config.nameko_config(), timeout=120) as cluster:
+    with ClusterRpcProxy(config.nameko_config(), timeout=120,
+                         context_data=Actor.system("reports.rebuild").to_context()) as cluster:
         try:
             counts = build(session_factory, standalone_fetch(cluster), rebuild_id)
         except Exception as exc:  # noqa: BLE001 - reported, and the exit status says it

@@ -4,7 +4,10 @@ is not run later. Real gateway, services, RabbitMQ and PostgreSQL."""
 import time
 import uuid
 
+import sqlalchemy as sa
+
 from common.actor import Actor
+from common.db import sqlalchemy_url
 from common.service import REQUEST_KEY
 from tests.support.http import ok, refused
 from tests.support.rpc import actor_of, rpc_as
@@ -82,3 +85,25 @@ def test_a_write_to_a_stopped_service_expires_and_its_retry_runs_once_KILLS_CUST
     made = ok(sam.post("/customers", json={"name": name}, headers={"Idempotency-Key": key}), 201)
     assert [c["id"] for c in named(sam, name)] == [made["id"]]
     print(f"a write to a stopped service answered 504 outcome_unknown after {waited:.1f} s")
+
+
+def test_a_request_key_stays_with_its_service(stack, users):
+    """Creating a deal asks the customers service about its customer: that nested call is a
+    request of its own, so the deal's key is stored by sales only (carried on, it would make
+    customers answer a later, different call of the same request with this one's result)."""
+    sam = users["sam"]
+    customer = ok(sam.post("/customers", json={"name": f"Keyed {uuid.uuid4().hex[:8]}"}), 201)
+    key = str(uuid.uuid4())
+    ok(sam.post("/deals", json={"customer_id": customer["id"], "title": "Keyed deal"},
+                headers={"Idempotency-Key": key}), 201)
+
+    def stored(component):
+        engine = sa.create_engine(sqlalchemy_url(stack.database_url(component)))
+        try:
+            with engine.connect() as conn:
+                return conn.scalar(sa.text("SELECT count(*) FROM idempotent_requests "
+                                           "WHERE key LIKE :key"), {"key": f"%{key}%"})
+        finally:
+            engine.dispose()
+
+    assert (stored("sales"), stored("customers")) == (1, 0)

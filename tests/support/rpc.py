@@ -24,10 +24,8 @@ def actor_of(me: dict) -> Actor:
 @contextmanager
 def rpc_as(amqp_uri: str, actor: Actor, timeout: float = RPC_TIMEOUT, **context_data):
     """A cluster proxy (``cluster.customers.create_customer(...)``) whose every call carries
-    ``actor`` (and ``context_data``, such as a write's key); like the gateway, it leaves out
-    the keys that have no value."""
-    context = {key: value for key, value in actor.to_context().items() if value is not None}
-    context.update(context_data)
+    ``actor`` (and ``context_data``, such as a write's key)."""
+    context = actor.to_context() | context_data
     with ClusterRpcProxy({"AMQP_URI": amqp_uri, "serializer": "json"}, context_data=context,
                          timeout=timeout) as cluster:
         yield cluster
