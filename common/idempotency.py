@@ -11,8 +11,11 @@ a conflict. Keys are kept ``CRM_IDEMPOTENCY_HOURS`` (24 by default), then pruned
 """
 from __future__ import annotations
 
+import datetime as dt
+import decimal
 import hashlib
 import json
+import uuid
 
 from sqlalchemy.exc import IntegrityError
 
@@ -26,8 +29,18 @@ KEY_REUSED = ("This Idempotency-Key was already used for another request; use a 
 def fingerprint(use_case, args) -> str:
     """What a request asks: the use case and its arguments, hashed."""
     name = f"{use_case.__module__}.{use_case.__qualname__}"
-    text = json.dumps([name, list(args)], sort_keys=True, default=str, ensure_ascii=False)
+    text = json.dumps([name, list(args)], sort_keys=True, ensure_ascii=False, default=_as_asked)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _as_asked(value) -> str:
+    """A value JSON cannot hold, as part of what a request asks: an id, a time or an amount
+    by its value; anything else is a dependency the entrypoint passes along (a proxy to
+    another service), the same on every try, by its type (its ``str`` would name its
+    address, another on each try)."""
+    if isinstance(value, (uuid.UUID, dt.date, decimal.Decimal)):
+        return str(value)
+    return f"<{type(value).__qualname__}>"
 
 
 def _stored(uow: UnitOfWork, key: str, asked: str):

@@ -107,3 +107,15 @@ def test_a_request_key_stays_with_its_service(stack, users):
             engine.dispose()
 
     assert (stored("sales"), stored("customers")) == (1, 0)
+
+
+def test_a_retried_write_that_calls_another_service_answers_its_first_result(users):
+    """Creating a deal passes the worker's proxy to the customers service to the use case:
+    a retry with the same key is the same request (before, the proxy's address made every
+    retry a 'key used for another request' conflict)."""
+    sam = users["sam"]
+    customer = ok(sam.post("/customers", json={"name": f"Dealt {uuid.uuid4().hex[:8]}"}), 201)
+    body, key = {"customer_id": customer["id"], "title": "Retried deal"}, str(uuid.uuid4())
+    first = ok(sam.post("/deals", json=body, headers={"Idempotency-Key": key}), 201)
+    again = ok(sam.post("/deals", json=body, headers={"Idempotency-Key": key}), 201)
+    assert again == first
