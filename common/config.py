@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import ssl
 import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -25,6 +26,50 @@ def env(name: str, default: str | None = None) -> str | None:
 
 def amqp_uri() -> str:
     return env("AMQP_URI", DEFAULT_AMQP_URI)
+
+
+def amqp_ssl(uri: str | None = None) -> dict | None:
+    """TLS options of a broker connection (kombu's ``ssl``, nameko's ``AMQP_SSL``); ``None``
+    for plain AMQP.
+
+    An ``amqps://`` URI turns TLS on: the broker's certificate must chain to
+    ``CRM_AMQP_SSL_CA`` (else to the system's CAs) and name the host the URI connects to
+    (kombu fills in ``server_hostname``). ``CRM_AMQP_SSL_CERT`` and ``CRM_AMQP_SSL_KEY`` add a
+    client certificate, for a broker that verifies its peers. These settings with an
+    ``amqp://`` URI are refused rather than ignored: the traffic would go in clear.
+    """
+    uri = uri or amqp_uri()
+    ca, cert, key = env("CRM_AMQP_SSL_CA"), env("CRM_AMQP_SSL_CERT"), env("CRM_AMQP_SSL_KEY")
+    if urlsplit(uri).scheme != "amqps":
+        if ca or cert or key:
+            raise ValueError("CRM_AMQP_SSL_* is set but AMQP_URI is not amqps://")
+        return None
+    if bool(cert) != bool(key):
+        raise ValueError("set both CRM_AMQP_SSL_CERT and CRM_AMQP_SSL_KEY, or neither")
+    options = {"cert_reqs": ssl.CERT_REQUIRED, "server_hostname": None}
+    if ca:
+        options["ca_certs"] = ca
+    if cert:
+        options.update(certfile=cert, keyfile=key)
+    return options
+
+
+def with_amqp_ssl(nameko_settings: dict) -> dict:
+    """``nameko_settings`` with ``AMQP_SSL`` from :func:`amqp_ssl` for its ``AMQP_URI``
+    (unless it names one itself): how every nameko connection, a service's or the
+    gateway's, gets the same TLS options as the rest of the code."""
+    if nameko_settings.get("AMQP_SSL") is None:
+        nameko_settings["AMQP_SSL"] = amqp_ssl(nameko_settings.get("AMQP_URI"))
+    return nameko_settings
+
+
+def gateway_tls() -> tuple[str | None, str | None]:
+    """``(certificate, private key)`` files (PEM) the gateway serves HTTPS with, from
+    ``CRM_TLS_CERT`` and ``CRM_TLS_KEY``; ``(None, None)``: plain HTTP (TLS ends at a proxy)."""
+    cert, key = env("CRM_TLS_CERT"), env("CRM_TLS_KEY")
+    if bool(cert) != bool(key):
+        raise ValueError("set both CRM_TLS_CERT and CRM_TLS_KEY, or neither")
+    return cert, key
 
 
 def data_dir() -> Path:
@@ -206,7 +251,8 @@ NAMEKO_CONFIG_FILE = Path(__file__).resolve().parent.parent / "deploy" / "nameko
 
 
 def nameko_config() -> dict:
-    """deploy/nameko.yml with the environment substituted, as ``nameko run`` reads it."""
+    """deploy/nameko.yml with the environment substituted, as ``nameko run`` reads it, and
+    the broker's TLS options (:func:`with_amqp_ssl`)."""
     import yaml
     from nameko.cli.main import setup_yaml_parser
 
@@ -214,4 +260,4 @@ def nameko_config() -> dict:
     with open(NAMEKO_CONFIG_FILE) as handle:
         loaded = yaml.safe_load(handle)
     loaded.pop("LOGGING", None)
-    return loaded
+    return with_amqp_ssl(loaded)

@@ -18,6 +18,7 @@ import kombu.exceptions
 import sqlalchemy as sa
 from kombu import Connection, Exchange, Producer
 
+from common import config
 from common.db import utcnow
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ class OutboxRelay:
         if self._conn is None:
             self._conn = Connection(
                 self.amqp_uri,
+                ssl=config.amqp_ssl(self.amqp_uri),
                 connect_timeout=self.connect_timeout,
                 transport_options={"confirm_publish": True},
                 heartbeat=0,

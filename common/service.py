@@ -228,6 +228,21 @@ class ServiceDatabase:
             return due
 
 
+class BrokerTls(DependencyProvider):
+    """Gives the container's nameko extensions the broker's TLS options (``AMQP_SSL``).
+
+    ``nameko run`` reads deploy/nameko.yml, which cannot hold options only an ``amqps://``
+    URI wants; :func:`common.config.with_amqp_ssl` adds them when the container binds its
+    extensions, before any of them connects."""
+
+    def bind(self, container, attr_name):
+        config.with_amqp_ssl(container.config)
+        return super().bind(container, attr_name)
+
+    def get_dependency(self, worker_ctx):
+        return None
+
+
 class Database(DependencyProvider):
     """One engine, session factory and outbox relay per service container."""
 
@@ -332,6 +347,7 @@ class PlatformService:
 
     name: str
     db: ServiceDatabase
+    broker_tls = BrokerTls()
 
     @rpc
     def ping(self):

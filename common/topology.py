@@ -76,7 +76,8 @@ def declare(service_classes, amqp_uri: str | None = None, migrate_classic: bool 
     A queue found classic raises :class:`ClassicQueueFound`, or with ``migrate_classic`` is
     moved to a quorum queue of the same name."""
     declared = []
-    with Connection(amqp_uri or config.amqp_uri(), connect_timeout=5) as conn:
+    amqp_uri = amqp_uri or config.amqp_uri()
+    with Connection(amqp_uri, ssl=config.amqp_ssl(amqp_uri), connect_timeout=5) as conn:
         channel = conn.channel()
         for source in components.event_sources():
             Exchange(exchange_name(source), type="topic", durable=True)(channel).declare()

@@ -2,8 +2,9 @@
 
     gunicorn --config deploy/gunicorn.conf.py "gateway.app:create_app()"
 
-Reads CRM_PORT and CRM_LOG_LEVEL (the names every process shares, see common/config.py) and
-three settings of this server only: GUNICORN_WORKERS, GUNICORN_THREADS, FORWARDED_ALLOW_IPS.
+Reads CRM_PORT, CRM_LOG_LEVEL, CRM_TLS_CERT and CRM_TLS_KEY (the names every process shares,
+see common/config.py) and three settings of this server only: GUNICORN_WORKERS,
+GUNICORN_THREADS, FORWARDED_ALLOW_IPS.
 """
 import os
 import tempfile
@@ -20,6 +21,10 @@ def _cpus() -> int:
 
 
 bind = f"0.0.0.0:{crm.gateway_port()}"
+# HTTPS when CRM_TLS_CERT and CRM_TLS_KEY name a certificate and its key (PEM): the gateway
+# then terminates TLS itself, and plain HTTP to this port fails. Unset (None), it speaks
+# plain HTTP for a proxy or ingress in front that terminates TLS.
+certfile, keyfile = crm.gateway_tls()
 
 # Threads, not green threads: gunicorn has no eventlet worker any more, and the gateway keeps
 # one RPC proxy per thread (a proxy shared by threads corrupts frames).

@@ -5,7 +5,9 @@ The request id ties a client's report to the gateway's logs and to every service
 request makes (it travels in the RPC context as ``Actor.request_id``). The idempotency key
 names a write so that it runs once (``common.idempotency``): the client's
 ``Idempotency-Key`` when sent, else one made here; it is echoed on the answer, so a client
-told the outcome is unknown can retry with it safely.
+told the outcome is unknown can retry with it safely. A request that came over TLS (to the
+gateway itself, or to a trusted proxy that says so in ``X-Forwarded-Proto``) is answered with
+``Strict-Transport-Security``, so browsers never fall back to plain HTTP.
 """
 from __future__ import annotations
 
@@ -22,6 +24,8 @@ _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 _VALID_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,128}")
 READS = ("GET", "HEAD", "OPTIONS")
+# A year, subdomains included: browsers refuse plain HTTP to the host once they have seen it.
+STRICT_TRANSPORT_SECURITY = "max-age=31536000; includeSubDomains"
 IDEMPOTENCY_DOC = {
     "in": "header", "name": IDEMPOTENCY_HEADER, "required": False,
     "schema": {"type": "string", "maxLength": 128},
@@ -65,5 +69,16 @@ def _echo_request_id(response: Response) -> Response:
     return response
 
 
+def _strict_transport_security(response: Response) -> Response:
+    """HSTS on an answer sent over TLS, never over plain HTTP (RFC 6797 says to ignore it
+    there). ``is_secure`` is true when gunicorn terminates TLS, and when a proxy that
+    ``FORWARDED_ALLOW_IPS`` (or ``CRM_TRUSTED_PROXIES``) trusts sends
+    ``X-Forwarded-Proto: https``."""
+    if request.is_secure:
+        response.headers["Strict-Transport-Security"] = STRICT_TRANSPORT_SECURITY
+    return response
+
+
 def init_app(app: Flask) -> None:
     app.after_request(_echo_request_id)
+    app.after_request(_strict_transport_security)

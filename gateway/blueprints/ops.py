@@ -35,7 +35,8 @@ def _database() -> None:
 
 
 def _broker() -> None:
-    with Connection(config.amqp_uri(), connect_timeout=BROKER_TIMEOUT) as connection:
+    with Connection(config.amqp_uri(), ssl=config.amqp_ssl(),
+                    connect_timeout=BROKER_TIMEOUT) as connection:
         connection.ensure_connection(max_retries=1, timeout=BROKER_TIMEOUT)
 
 

@@ -115,11 +115,14 @@ class Stack:
             cwd=ROOT, env={**self.env, **extra_env}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
 
-    def start_gateway(self) -> None:
-        log = open(self.workdir / "gateway.log", "ab")
-        self.processes["gateway"] = subprocess.Popen(
+    def start_gateway(self, name: str = "gateway", **extra_env: str) -> None:
+        """Start a gateway (gunicorn) as ``name``; ``extra_env`` adds to the stack's
+        environment for it alone (another port, TLS...)."""
+        log = open(self.workdir / f"{name}.log", "ab")
+        self.processes[name] = subprocess.Popen(
             [str(BIN / "gunicorn"), "--config", "deploy/gunicorn.conf.py", "gateway.app:create_app()"],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=ROOT, env={**self.env, **extra_env}, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     def start(self) -> "Stack":
