@@ -134,6 +134,25 @@ def trusted_proxies() -> int:
     return int(env("CRM_TRUSTED_PROXIES", "0"))
 
 
+def rate_limit() -> tuple[int, int] | None:
+    """``(requests, seconds)`` each caller of the gateway may make (``CRM_RATE_LIMIT``,
+    ``"600/60"``); ``None`` when ``0`` or ``off``."""
+    text = env("CRM_RATE_LIMIT", "600/60").strip().lower()
+    if text in ("0", "off"):
+        return None
+    requests, _, seconds = text.partition("/")
+    if not (requests.isdigit() and seconds.isdigit() and int(requests) and int(seconds)):
+        raise ValueError(f"CRM_RATE_LIMIT={text!r} is not <requests>/<seconds> (such as "
+                         "600/60), 0 or off")
+    return int(requests), int(seconds)
+
+
+def redis_url() -> str | None:
+    """``redis://host:port/db`` of a Redis the gateway's rate limits count in; unset, they
+    count in the gateway's database."""
+    return env("CRM_REDIS_URL")
+
+
 def services() -> list[str]:
     """The services the gateway's readiness check pings; default: every registered one."""
     return env("CRM_SERVICES", ",".join(SERVICES)).split(",")

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 from flask import Flask
 from flask_smorest import Api
+from flask_smorest.utils import prepare_response
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from common import config
 from gateway import database, errors, metrics, outbox, request_context
+from gateway.auth import ratelimit
 from gateway.auth.access import API_KEY_HEADER, API_KEY_SCHEME, API_PREFIX, SECURITY_SCHEME
-from gateway.blueprints import (api_keys, auth, customers, notifications, ops, reports, sales,
-                                teams, users)
+from gateway.blueprints import (api_keys, audit, auth, customers, notifications, ops, reports,
+                                sales, teams, users)
 
 
 # (blueprint, url_prefix): every resource of the API, in the order the docs list them.
@@ -22,6 +24,7 @@ BLUEPRINTS = [
     (users.blp, API_PREFIX),
     (teams.blp, API_PREFIX),
     (api_keys.blp, API_PREFIX),
+    (audit.blp, API_PREFIX),
     (customers.blp, API_PREFIX),
     (sales.blp, API_PREFIX),
     (notifications.blp, API_PREFIX),
@@ -30,9 +33,16 @@ BLUEPRINTS = [
 
 
 class CrmApi(Api):
-    """flask-smorest's Api, documenting the problem+json body as the error schema."""
+    """flask-smorest's Api, documenting the problem+json body as the error schema, and the
+    rate limits' 429 (``RATE_LIMITED``) with the headers that say when to come back."""
 
     ERROR_SCHEMA = errors.ProblemSchema
+
+    def _register_responses(self):
+        super()._register_responses()
+        response = {**ratelimit.RESPONSE_DOC, "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, self.DEFAULT_RESPONSE_CONTENT_TYPE)
+        self.spec.components.response(ratelimit.RESPONSE, response, lazy=True)
 
 
 def create_app(overrides: dict | None = None) -> Flask:
@@ -50,11 +60,13 @@ def create_app(overrides: dict | None = None) -> Flask:
         SECRET_KEY=config.secret_key(),
         CRM_SERVICES=config.services(),
         PING_TIMEOUT=2.0,
+        RATE_LIMIT=config.rate_limit(),
+        REDIS_URL=config.redis_url(),
     )
     app.config.update(overrides or {})
     proxies = config.trusted_proxies()
     if proxies:
-        # The client's address as the proxies saw it, for the login rate limit and the logs.
+        # The client's address as the proxies saw it, for the rate limits and the logs.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
     app.json.sort_keys = False  # keep problem fields in the RFC's order
     app.json.ensure_ascii = False  # Chinese messages readable as sent
@@ -76,7 +88,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     metrics.init_app(app)
     database.init_app(app)
     outbox.init_app(app)
-    auth.init_app(app)
+    ratelimit.init_app(app)
     for blueprint, url_prefix in BLUEPRINTS:
         api.register_blueprint(blueprint, url_prefix=url_prefix)
     return app

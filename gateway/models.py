@@ -104,3 +104,42 @@ class ApiKey(Base):
     created_by: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[dt.datetime | None]
+
+
+class AuditEntry(Base):
+    """One security event: a login (succeeded, failed or throttled), a logout, a reused
+    refresh token, a change to a user, a team or an API key; written by ``gateway.audit`` in
+    the transaction of what it records. Nothing in the application changes or deletes an
+    entry and no retention prunes them: the database keeps them for ever."""
+
+    __tablename__ = "audit_entries"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=new_id)
+    occurred_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    action: Mapped[str] = mapped_column(sa.String(40), index=True)
+    # Who: a user (id, role, username), the system (role "system", the command's name), or
+    # someone unknown (a failed or throttled login: only the username attempted).
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid, index=True)
+    actor_role: Mapped[str | None] = mapped_column(sa.String(16))
+    actor_name: Mapped[str | None] = mapped_column(sa.String(64))
+    target_type: Mapped[str | None] = mapped_column(sa.String(16))
+    target_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid, index=True)
+    # From where: the client's address, its user agent and the request's X-Request-Id.
+    address: Mapped[str | None] = mapped_column(sa.String(64))
+    user_agent: Mapped[str | None] = mapped_column(sa.String(200))
+    request_id: Mapped[str | None] = mapped_column(sa.String(64))
+    details: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+
+
+class RateLimitCounter(Base):
+    """One key's count in its current window of a rate limit (``gateway.auth.ratelimit``),
+    when the gateway counts in its database rather than Redis: a caller's requests, or the
+    failed sign-ins of a username, an address, or both. The window opens at the key's first
+    count and ends at ``resets_at``; after it the next count starts again from one, and the
+    hourly prune deletes rows nobody counted on since."""
+
+    __tablename__ = "rate_limit_counters"
+
+    key: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    count: Mapped[int]
+    resets_at: Mapped[dt.datetime] = mapped_column(index=True)

@@ -23,6 +23,7 @@ from common.db import create_db_engine, make_session_factory
 from common.outbox import OutboxRelay
 from common.uow import UnitOfWork
 from gateway import database
+from gateway.auth import ratelimit
 from gateway.models import platform
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,8 @@ class IdentityOutbox:
 
 class OutboxSweeper(threading.Thread):
     """Publishes leftovers (broker down at commit, process killed) every few seconds, and
-    forgets idempotency keys past their retention every hour, as a service's timers do."""
+    forgets idempotency keys past their retention and ended rate-limit windows every hour,
+    as a service's timers do."""
 
     def __init__(self, relay: OutboxRelay, interval: float = SWEEP_INTERVAL):
         super().__init__(name="outbox-sweeper", daemon=True)
@@ -63,7 +65,7 @@ class OutboxSweeper(threading.Thread):
                 self.relay.sweep()
                 if time.monotonic() - self._pruned_at > PRUNE_INTERVAL:
                     self._pruned_at = time.monotonic()
-                    retention.prune(self.relay.session_factory, platform)
+                    retention.prune(self.relay.session_factory, platform, also=ratelimit.prune)
             except Exception:  # noqa: BLE001 - keep sweeping; the next round retries
                 log.exception("gateway outbox sweep failed")
 

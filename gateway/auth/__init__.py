@@ -1,4 +1,4 @@
-"""Authentication of the gateway: passwords, tokens, login rate limit, and the view guard.
+"""Authentication of the gateway: passwords, tokens, rate limits, and the view guard.
 
 Blueprints use exactly two names from here::
 

@@ -14,6 +14,9 @@ a route only when the key holds the route's scope, ``<resource>:read`` for GET a
 ``<resource>:write`` otherwise, the resource being the first segment of the path after
 ``/api/v1`` (``/customers/{id}/contacts`` needs ``customers:read``). Identity routes
 (users, teams, keys, sessions) have no scope: no key reaches them.
+
+Once authenticated, a request counts against its caller's rate limit; one that fails to
+authenticate counts against its client's address (``gateway.auth.ratelimit``).
 """
 from __future__ import annotations
 
@@ -27,6 +30,7 @@ from flask import g, request
 
 from common.actor import INTEGRATION, Actor
 from common.errors import Forbidden
+from gateway.auth import ratelimit
 from gateway.auth.api_keys import key_hash
 from gateway.auth.tokens import decode_access_token, family_revoked
 from gateway.database import session
@@ -53,7 +57,12 @@ def login_required():
     def decorator(view):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
-            actor = _authenticate()
+            try:
+                actor = _authenticate()
+            except Unauthorized:
+                ratelimit.count_anonymous_request()
+                raise
+            ratelimit.count_request(caller_key())
             if actor.role == INTEGRATION:
                 needed = required_scope()
                 if needed not in actor.scopes:
@@ -65,12 +74,13 @@ def login_required():
         manual["security"] = [{SECURITY_SCHEME: []}, {API_KEY_SCHEME: []}]
         responses = wrapper._apidoc.setdefault("response", {}).setdefault("responses", {})
         responses.setdefault(401, []).append("UNAUTHORIZED")
+        responses.setdefault(429, []).append(ratelimit.RESPONSE)
         if view.__name__ not in (method.lower() for method in READS):
             # Every write through the gateway runs once per key (common.idempotency).
             parameters = manual.setdefault("parameters", [])
             if IDEMPOTENCY_DOC not in parameters:
                 parameters.append(IDEMPOTENCY_DOC)
-        return wrapper
+        return ratelimit.counts_its_caller(wrapper)
 
     return decorator
 
@@ -82,9 +92,14 @@ def request_key() -> str | None:
     key = idempotency_key()
     if key is None:
         return None
+    return f"{caller_key()}:{key}"
+
+
+def caller_key() -> str:
+    """The authenticated caller as idempotency keys and rate limits name it: ``user:<id>``
+    or ``api-key:<id>``."""
     actor = current_actor()
-    caller = f"user:{actor.user_id}" if actor.user_id else f"api-key:{g.api_key_id}"
-    return f"{caller}:{key}"
+    return f"user:{actor.user_id}" if actor.user_id else f"api-key:{g.api_key_id}"
 
 
 def current_actor() -> Actor:

@@ -1,70 +1,409 @@
-"""Failed-login counting: after 10 failures for one username or one client IP within five
-minutes, logins are refused with 429 until the oldest failure leaves the window. An attempt
-counts before its password is hashed (and is taken back when it was right), so a burst of
-attempts cannot outrun the limit while the hashes run.
+"""The gateway's rate limits, counted in a store every gateway process shares: the gateway's
+database (``rate_limit_counters``), or Redis when ``CRM_REDIS_URL`` is set. Counted per
+process, a limit would be one per gunicorn worker and pod, and forgotten at each restart.
 
-The counts live in this process's memory. Each gunicorn worker counts on its own (so the
-effective limit is 10 per worker) and a restart forgets them; an exact limit across processes
-would need a shared store such as the identity database or Redis.
+Two kinds of limit, both answered 429 with ``Retry-After`` and the IETF draft's
+``RateLimit-Limit``, ``RateLimit-Remaining`` and ``RateLimit-Reset`` (seconds):
+
+- Requests, ``CRM_RATE_LIMIT`` (600 per 60 s) per caller: a user or an API key once
+  authenticated, else the client's address. Every counted answer carries the headers;
+  ``/healthz``, ``/readyz`` and ``/metrics`` are never counted.
+- Failed sign-ins, per 5 minutes: 10 per username and address (one client guessing one
+  password), 50 per username (one password guessed from many addresses), 100 per address
+  (many usernames tried from one address). One client cannot lock out everyone behind the
+  same proxy, nor a guesser with many addresses go on for ever. An attempt counts before its
+  password is hashed, so a burst cannot outrun the limit while the hashes run; a right one
+  is taken back and clears its username-and-address count; a refused one does not count.
+  Sign-in answers carry the headers of the tightest of the three.
+
+A count lives in a window that opens at its key's first count and lasts the limit's
+seconds, then starts again from zero: around a window's end a caller can spend up to twice
+a limit, never more on average. Counting a request is one round trip to the store (an
+upsert, or one Redis script). The client's address is ``request.remote_addr``: the peer, or
+behind ``CRM_TRUSTED_PROXIES`` proxies the client they name in ``X-Forwarded-For``
+(``gateway.app``).
+
+A store that cannot be reached lets requests through uncounted (logged): the request limit
+guards capacity, and must not take the API down with it. Sign-ins are refused with 503
+instead: their limit is what stands between a password and a guesser.
 """
 from __future__ import annotations
 
+import datetime as dt
+import logging
 import math
-import threading
-import time
-from collections import deque
+from dataclasses import dataclass
+from typing import Protocol, Sequence
 
-MAX_FAILURES = 10
-WINDOW_SECONDS = 300
-MAX_TRACKED_KEYS = 100_000
+import redis
+import sqlalchemy as sa
+from flask import Flask, Response, current_app, g, request
+from sqlalchemy.dialects import postgresql, sqlite
+
+from common.db import utcnow
+from gateway import database
+from gateway.errors import RateLimited, ServiceUnavailable
+from gateway.models import RateLimitCounter
+
+log = logging.getLogger(__name__)
+
+EXTENSION = "rate_limits"
+# Probes and metrics: an orchestrator or Prometheus polling is not a caller to slow down.
+EXEMPT_ENDPOINTS = frozenset({"ops.healthz", "ops.readyz", "ops.metrics"})
+REDIS_PREFIX = "crm:rate-limit:"
+REDIS_TIMEOUT = 1.0  # seconds; a count takes well under a millisecond
 
 
-class LoginLimiter:
-    def __init__(self, max_failures: int = MAX_FAILURES, window: float = WINDOW_SECONDS, clock=time.monotonic):
-        self.max_failures = max_failures
-        self.window = window
-        self.clock = clock
-        self._failures: dict[str, deque] = {}
-        self._lock = threading.Lock()
+@dataclass(frozen=True)
+class Limit:
+    """At most ``count`` per window of ``seconds``."""
 
-    def retry_after(self, *keys: str) -> int | None:
-        """Seconds to wait when any key is over the limit, else None."""
-        now = self.clock()
-        with self._lock:
-            waits = [
-                failures[0] + self.window - now
-                for failures in (self._recent(key, now) for key in keys)
-                if len(failures) >= self.max_failures
-            ]
-        return max(1, math.ceil(max(waits))) if waits else None
+    count: int
+    seconds: int
 
-    def failed(self, *keys: str) -> None:
-        now = self.clock()
-        with self._lock:
-            if len(self._failures) > MAX_TRACKED_KEYS:
-                self._forget_expired(now)
-            for key in keys:
-                self._failures.setdefault(key, deque()).append(now)
 
-    def forgive(self, *keys: str) -> None:
-        """Take back the latest attempt of each key (counted before the password was checked,
-        and it was right)."""
-        with self._lock:
-            for key in keys:
-                attempts = self._failures.get(key)
-                if attempts:
-                    attempts.pop()
+# Failed sign-ins per 5 minutes: per username and address (one client guessing one
+# password), per username (one password guessed from many addresses), and per address (many
+# usernames tried from one).
+LOGIN_WINDOW = 300
+LOGIN_LIMITS = {
+    "user-address": Limit(10, LOGIN_WINDOW),
+    "user": Limit(50, LOGIN_WINDOW),
+    "address": Limit(100, LOGIN_WINDOW),
+}
 
-    def clear(self, key: str) -> None:
-        with self._lock:
-            self._failures.pop(key, None)
+# The 429 answer as the OpenAPI document describes it (``gateway.app.CrmApi``).
+RESPONSE = "RATE_LIMITED"
+RESPONSE_DOC = {
+    "description": "Too many requests, or too many failed sign-ins",
+    "headers": {
+        "Retry-After": {"description": "Seconds to wait before trying again",
+                        "schema": {"type": "integer"}},
+        "RateLimit-Limit": {"description": "What the window allows",
+                            "schema": {"type": "integer"}},
+        "RateLimit-Remaining": {"description": "What is left of it",
+                                "schema": {"type": "integer"}},
+        "RateLimit-Reset": {"description": "Seconds until the window ends",
+                            "schema": {"type": "integer"}},
+    },
+}
 
-    def _recent(self, key: str, now: float) -> deque:
-        failures = self._failures.get(key, deque())
-        while failures and failures[0] <= now - self.window:
-            failures.popleft()
-        return failures
 
-    def _forget_expired(self, now: float) -> None:
-        for key in [k for k in self._failures if not self._recent(k, now)]:
-            del self._failures[key]
+@dataclass(frozen=True)
+class Counter:
+    """A key counted against a limit (``requests:user:<id>``, ``login:user:<name>``...)."""
+
+    key: str
+    limit: Limit
+
+
+@dataclass(frozen=True)
+class Usage:
+    """A counter's ``count`` in its window, which ends ``reset`` seconds from now."""
+
+    counter: Counter
+    count: int
+    reset: int
+
+    @classmethod
+    def of(cls, counter: Counter, count: int, seconds_left: float | None) -> "Usage":
+        """``count`` in a window with ``seconds_left``; ``None``: no window is open."""
+        if seconds_left is None:
+            return cls(counter, 0, counter.limit.seconds)
+        return cls(counter, count, max(1, math.ceil(seconds_left)))
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.counter.limit.count - self.count)
+
+    @property
+    def exceeded(self) -> bool:
+        return self.count > self.counter.limit.count
+
+    def headers(self) -> dict[str, str]:
+        return {"RateLimit-Limit": str(self.counter.limit.count),
+                "RateLimit-Remaining": str(self.remaining),
+                "RateLimit-Reset": str(self.reset)}
+
+
+class StoreUnavailable(Exception):
+    """The store could not be reached: nothing was counted."""
+
+
+class Store(Protocol):
+    def count(self, counters: Sequence[Counter]) -> list[Usage]:
+        """Count one more on each counter, opening a window where none is open."""
+
+    def take_back(self, counters: Sequence[Counter]) -> list[Usage]:
+        """Count one less on each counter whose window is open and holds any."""
+
+    def clear(self, counters: Sequence[Counter]) -> None:
+        """Forget the counters' windows."""
+
+
+_TABLE = RateLimitCounter.__table__
+_NOW = sa.bindparam("now", type_=_TABLE.c.resets_at.type)
+_KEYS = sa.bindparam("keys", expanding=True)
+
+
+def _upsert(dialect):
+    """One more on a key, from one again when its window has ended (SET reads the row as it
+    was before the statement)."""
+    insert = dialect.insert(_TABLE).values(key=sa.bindparam("key"), count=1,
+                                           resets_at=sa.bindparam("resets_at"))
+    ended = _TABLE.c.resets_at <= _NOW
+    return insert.on_conflict_do_update(
+        index_elements=[_TABLE.c.key],
+        set_={"count": sa.case((ended, 1), else_=_TABLE.c.count + 1),
+              "resets_at": sa.case((ended, insert.excluded.resets_at), else_=_TABLE.c.resets_at)},
+    ).returning(_TABLE.c.key, _TABLE.c.count, _TABLE.c.resets_at)
+
+
+# Built once, so SQLAlchemy compiles each once (per dialect) and not per request.
+_COUNT_SQL = {"postgresql": _upsert(postgresql), "sqlite": _upsert(sqlite)}
+_TAKE_BACK_SQL = (
+    sa.update(_TABLE)
+    .where(_TABLE.c.key.in_(_KEYS), _TABLE.c.resets_at > _NOW, _TABLE.c.count > 0)
+    .values(count=_TABLE.c.count - 1)
+    .returning(_TABLE.c.key, _TABLE.c.count, _TABLE.c.resets_at))
+_CLEAR_SQL = sa.delete(_TABLE).where(_TABLE.c.key.in_(_KEYS))
+
+
+class DatabaseStore:
+    """Counters in the identity database, written on the request's session and committed at
+    once: a count stands whatever the request does next, and the session has at most read
+    who is calling by then. Counting a request is one upsert (PostgreSQL, or SQLite 3.35 and
+    later); a sign-in's three keys are three in one transaction."""
+
+    def count(self, counters: Sequence[Counter]) -> list[Usage]:
+        db = database.session()
+        now = utcnow()
+        upsert = _COUNT_SQL[db.get_bind().dialect.name]
+        return self._usages(counters, now, self._run(db, lambda: [
+            db.execute(upsert, {"key": counter.key, "now": now, "resets_at": now
+                                + dt.timedelta(seconds=counter.limit.seconds)}).one()
+            for counter in counters]))
+
+    def take_back(self, counters: Sequence[Counter]) -> list[Usage]:
+        db = database.session()
+        now = utcnow()
+        keys = [counter.key for counter in counters]
+        return self._usages(counters, now, self._run(db, lambda: db.execute(
+            _TAKE_BACK_SQL, {"keys": keys, "now": now}).all()))
+
+    def clear(self, counters: Sequence[Counter]) -> None:
+        db = database.session()
+        self._run(db, lambda: db.execute(_CLEAR_SQL, {"keys": [c.key for c in counters]}))
+
+    @staticmethod
+    def _run(db, statements):
+        """Run and commit ``statements()``, answering what it answers."""
+        try:
+            answer = statements()
+            db.commit()
+        except sa.exc.SQLAlchemyError as exc:
+            db.rollback()
+            raise StoreUnavailable(str(exc)) from exc
+        return answer
+
+    @staticmethod
+    def _usages(counters: Sequence[Counter], now: dt.datetime, rows) -> list[Usage]:
+        found = {row.key: row for row in rows}
+        return [Usage.of(counter, found[counter.key].count,
+                         (found[counter.key].resets_at - now).total_seconds())
+                if counter.key in found else Usage.of(counter, 0, None)
+                for counter in counters]
+
+
+# KEYS: the counters; ARGV: each one's window in milliseconds. Answers {count, ms left} each.
+_COUNT_LUA = """
+local answers = {}
+for i, key in ipairs(KEYS) do
+  local count = redis.call('INCR', key)
+  local left = redis.call('PTTL', key)
+  if left < 0 then
+    left = tonumber(ARGV[i])
+    redis.call('PEXPIRE', key, left)
+  end
+  answers[i] = {count, left}
+end
+return answers
+"""
+_TAKE_BACK_LUA = """
+local answers = {}
+for i, key in ipairs(KEYS) do
+  local count = tonumber(redis.call('GET', key) or '0')
+  if count > 0 then count = redis.call('DECR', key) end
+  answers[i] = {count, redis.call('PTTL', key)}
+end
+return answers
+"""
+
+
+class RedisStore:
+    """Counters in Redis, each key expiring with its window. Counting is one script (one
+    round trip, atomic); a single Redis, not a cluster (the keys of a sign-in go together)."""
+
+    def __init__(self, url: str, prefix: str):
+        self.prefix = prefix
+        self.redis = redis.Redis.from_url(url, socket_timeout=REDIS_TIMEOUT,
+                                          socket_connect_timeout=REDIS_TIMEOUT)
+        self._count = self.redis.register_script(_COUNT_LUA)
+        self._take_back = self.redis.register_script(_TAKE_BACK_LUA)
+
+    def count(self, counters: Sequence[Counter]) -> list[Usage]:
+        return self._usages(self._count, counters)
+
+    def take_back(self, counters: Sequence[Counter]) -> list[Usage]:
+        return self._usages(self._take_back, counters)
+
+    def clear(self, counters: Sequence[Counter]) -> None:
+        try:
+            self.redis.delete(*self._names(counters))
+        except redis.RedisError as exc:
+            raise StoreUnavailable(str(exc)) from exc
+
+    def _names(self, counters: Sequence[Counter]) -> list[str]:
+        return [self.prefix + counter.key for counter in counters]
+
+    def _usages(self, script, counters: Sequence[Counter]) -> list[Usage]:
+        try:
+            answers = script(keys=self._names(counters),
+                             args=[counter.limit.seconds * 1000 for counter in counters])
+        except redis.RedisError as exc:
+            raise StoreUnavailable(str(exc)) from exc
+        return [Usage.of(counter, count, left / 1000 if left >= 0 else None)
+                for counter, (count, left) in zip(counters, answers)]
+
+
+class RateLimits:
+    """An app's store and request limit (``None``: requests are not counted)."""
+
+    def __init__(self, store: Store, requests: Limit | None):
+        self.store = store
+        self.requests = requests
+
+
+@dataclass(frozen=True)
+class LoginAttempt:
+    """A sign-in counted as failed until forgiven; ``retry_after`` seconds when refused."""
+
+    counters: tuple[Counter, ...]
+    retry_after: int | None
+
+
+def init_app(app: Flask) -> None:
+    """The store (Redis when ``REDIS_URL`` is set, else the database), the request limit
+    ``RATE_LIMIT`` (``(count, seconds)`` or ``None``), and the hooks that count anonymous
+    requests and put the headers on every counted answer."""
+    url = app.config["REDIS_URL"]
+    requests = app.config["RATE_LIMIT"]
+    app.extensions[EXTENSION] = RateLimits(
+        RedisStore(url, REDIS_PREFIX) if url else DatabaseStore(),
+        Limit(*requests) if requests else None)
+    app.before_request(_count_unauthenticated_request)
+    app.after_request(_add_headers)
+
+
+def count_anonymous_request() -> None:
+    """Count this request, whose caller is nobody known, against its client's address."""
+    count_request(f"address:{_client_address()}")
+
+
+def counts_its_caller(view):
+    """Mark a view (a function or a MethodView's method) that counts its caller once
+    authenticated (``login_required``), so the request is not counted by address first."""
+    view.counts_its_caller = True
+    return view
+
+
+def count_request(caller: str) -> None:
+    """Count this request against ``caller``'s request limit: 429 when over it."""
+    limits: RateLimits = current_app.extensions[EXTENSION]
+    if limits.requests is None:
+        return
+    try:
+        (usage,) = limits.store.count([Counter(f"requests:{caller}", limits.requests)])
+    except StoreUnavailable as exc:
+        log.warning("request of %s not counted, the rate-limit store is unreachable: %s",
+                    caller, exc)
+        return
+    _note([usage])
+    if usage.exceeded:
+        raise RateLimited(f"Too many requests; try again in {usage.reset} seconds.",
+                          usage.reset)
+
+
+def attempt_login(username: str) -> LoginAttempt:
+    """Count a sign-in by ``username`` from this client as failed, before its password is
+    checked; refused, and not counted, when a count is over its limit."""
+    store: Store = current_app.extensions[EXTENSION].store
+    address = _client_address()
+    counters = (Counter(f"login:user-address:{address}|{username}", LOGIN_LIMITS["user-address"]),
+                Counter(f"login:user:{username}", LOGIN_LIMITS["user"]),
+                Counter(f"login:address:{address}", LOGIN_LIMITS["address"]))
+    try:
+        usages = store.count(counters)
+        over = [usage for usage in usages if usage.exceeded]
+        if over:
+            store.take_back(counters)
+    except StoreUnavailable as exc:
+        log.error("sign-in refused, the rate-limit store is unreachable: %s", exc)
+        raise ServiceUnavailable("Signing in is not possible right now; try again later.")
+    _note(over or usages)
+    return LoginAttempt(counters, max(usage.reset for usage in over) if over else None)
+
+
+def forgive_login(attempt: LoginAttempt) -> None:
+    """The password was right: take the attempt back, and forget the failures of this
+    username from this client."""
+    store: Store = current_app.extensions[EXTENSION].store
+    user_address, *others = attempt.counters
+    try:
+        store.clear([user_address])
+        _note([Usage.of(user_address, 0, None), *store.take_back(others)])
+    except StoreUnavailable as exc:
+        log.warning("a right sign-in still counts as failed, the rate-limit store is "
+                    "unreachable: %s", exc)
+
+
+def prune(session, _cutoff) -> dict[str, int]:
+    """Delete the database's counters whose window has ended (``common.retention``'s
+    ``also``: counters end with their window, not with the retention period)."""
+    ended = sa.delete(RateLimitCounter).where(RateLimitCounter.resets_at <= utcnow())
+    return {"rate_limit_counters": session.execute(ended).rowcount}
+
+
+def _note(usages: list[Usage]) -> None:
+    """What this answer's headers tell: the usage with the least left."""
+    g.rate_limit_usage = min(usages, key=lambda usage: usage.remaining)
+
+
+def _client_address() -> str:
+    return request.remote_addr or "unknown"
+
+
+def _count_unauthenticated_request() -> None:
+    if request.endpoint in EXEMPT_ENDPOINTS or _counts_its_caller(request.endpoint):
+        return
+    count_anonymous_request()
+
+
+def _counts_its_caller(endpoint: str | None) -> bool:
+    """Whether what answers this request (a view function, or the method of a MethodView
+    that ``HEAD`` or this request's method dispatches to) counts its caller itself."""
+    view = current_app.view_functions.get(endpoint)
+    view_class = getattr(view, "view_class", None)
+    if view_class is not None:
+        method = request.method.lower()
+        view = getattr(view_class, method, None)
+        if view is None and method == "head":
+            view = getattr(view_class, "get", None)
+    return getattr(view, "counts_its_caller", False)
+
+
+def _add_headers(response: Response) -> Response:
+    usage = g.get("rate_limit_usage")
+    if usage is not None:
+        response.headers.update(usage.headers())
+    return response

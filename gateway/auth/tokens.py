@@ -5,7 +5,8 @@ the next one of the family; presenting a spent token again means it was stolen (
 so the whole family is revoked and both the thief's and the owner's tokens stop working. Every
 access token names its family in ``sid`` and is refused once the family is revoked. A family
 lives at most ``SESSION_LIFETIME`` from its login, however often it is refreshed; tokens
-allow ``CLOCK_LEEWAY`` between gateway pods whose clocks differ slightly.
+allow ``CLOCK_LEEWAY`` between gateway pods whose clocks differ slightly. A logout and a
+reused token are recorded in the audit trail with the revocation they cause.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from common.db import utcnow
+from gateway import audit
 from gateway.errors import Unauthorized
 from gateway.models import RefreshToken, User
 
@@ -102,6 +104,9 @@ def rotate(db: Session, raw: str) -> dict:
     )
     user = db.get(User, token.user_id)
     if spent.rowcount != 1 or not user.active:
+        if spent.rowcount != 1:
+            audit.record(db, "refresh.reused", actor=user, target=user,
+                         details={"session_id": token.family_id})
         revoke_family(db, token.family_id)
         db.commit()
         raise Unauthorized(INVALID_REFRESH)
@@ -115,6 +120,8 @@ def revoke(db: Session, raw: str) -> None:
     token = _find(db, raw)
     if token is not None:
         revoke_family(db, token.family_id)
+        user = db.get(User, token.user_id)
+        audit.record(db, "logout", actor=user, target=user, details={"session_id": token.family_id})
         db.commit()
 
 

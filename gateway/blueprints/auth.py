@@ -2,23 +2,20 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import current_app, request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from common.db import utcnow
+from gateway import audit
 from gateway.auth import current_actor, login_required
-from gateway.auth import tokens
+from gateway.auth import ratelimit, tokens
 from gateway.auth.passwords import MAX_LENGTH, verify_password
-from gateway.auth.ratelimit import LoginLimiter
 from gateway.database import session
 from gateway.errors import RateLimited, Unauthorized
 from gateway.identity.schemas import UserSchema
 from gateway.models import User
 
 blp = Blueprint("auth", __name__, description="Log in, refresh and log out")
-
-LIMITER = "login_limiter"
 
 
 class LoginSchema(Schema):
@@ -39,38 +36,35 @@ class TokenPairSchema(Schema):
     expires_in = fields.Integer(required=True, metadata={"description": "Seconds"})
 
 
-def init_app(app) -> None:
-    app.extensions[LIMITER] = LoginLimiter()
-
-
 @blp.route("/auth/login", methods=["POST"])
 @blp.arguments(LoginSchema)
 @blp.response(200, TokenPairSchema)
 @blp.alt_response(401, response="UNAUTHORIZED")
-@blp.alt_response(429, response="TOO_MANY_REQUESTS")
+@blp.alt_response(429, response=ratelimit.RESPONSE)
 @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
 def login(credentials):
     """Exchange a username and password for an access and a refresh token"""
-    limiter: LoginLimiter = current_app.extensions[LIMITER]
     username = credentials["username"].strip().lower()
-    keys = (f"user:{username}", f"ip:{request.remote_addr}")
-    wait = limiter.retry_after(*keys)
+    # Counted as failed before the hash (a burst cannot outrun the limit), forgiven if right.
+    attempt = ratelimit.attempt_login(username)
+    wait = attempt.retry_after
     if wait:
+        audit.record_alone(session(), "login.throttled", username=username, details={"retry_after": wait})
         raise RateLimited(f"Too many failed login attempts; try again in {wait} seconds.", wait)
-    limiter.failed(*keys)  # counted before the hash: a burst cannot outrun the limit
     db = session()
     user = db.scalar(sa.select(User).where(User.username == username))
     matches, new_hash = verify_password(user.password_hash if user else None, credentials["password"])
     if not matches or not user.active:
+        audit.record_alone(db, "login.failed", username=username, target=user)
         raise Unauthorized("Invalid username or password.")
-    limiter.forgive(keys[1])
-    limiter.clear(keys[0])
+    ratelimit.forgive_login(attempt)
     # A Core UPDATE: logging in is not an edit of the user, so its version stays put.
     changes = {"last_login_at": utcnow(), "updated_at": User.updated_at}
     if new_hash:
         changes["password_hash"] = new_hash
     db.execute(sa.update(User).where(User.id == user.id).values(**changes))
     pair = tokens.token_pair(db, user)
+    audit.record(db, "login.succeeded", actor=user, target=user)
     db.commit()
     return pair
 

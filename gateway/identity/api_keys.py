@@ -1,11 +1,12 @@
 """The API-key use cases: admins make keys with scopes (the key is answered once, only its
-hash is stored), list them and revoke them."""
+hash is stored), list them and revoke them; making and revoking are audited (never the key)."""
 from __future__ import annotations
 
 from common.db import utcnow
 from common.listing import PageQuerySchema
 from common.uow import UnitOfWork
 from common.validation import load
+from gateway import audit
 from gateway.auth.api_keys import PREFIX, key_hash, new_key
 from gateway.identity import schemas as s
 from gateway.identity.records import API_KEY, require_admin
@@ -29,6 +30,8 @@ def create_key(uow: UnitOfWork, payload) -> dict:
     uow.session.add(api_key)
     uow.session.flush()
     answer = {**API_KEY.out.dump(api_key), "key": key}
+    audit.record(uow.session, "api_key.created", actor=uow.actor, target=api_key,
+                 details={"name": api_key.name, "scopes": api_key.scopes})
     uow.commit()
     return answer
 
@@ -45,4 +48,6 @@ def revoke_key(uow: UnitOfWork, key_id) -> None:
     api_key = API_KEY.find(uow, key_id)
     if api_key.revoked_at is None:
         api_key.revoked_at = utcnow()
+        audit.record(uow.session, "api_key.revoked", actor=uow.actor, target=api_key,
+                     details={"name": api_key.name})
         uow.commit()

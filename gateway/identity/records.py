@@ -1,7 +1,7 @@
 """Identity's records and what their use cases share: identity is for admins, a record is
 found or not found, an id must name an existing row, lists come a page at a time, and users
-and teams are created and changed with the event that tells the services (and a 409 on the
-name two may not share).
+and teams are created and changed with the event that tells the services and the audit entry
+that records who did it (and a 409 on the name two may not share).
 """
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from common.listing import order_by, paginate
 from common.records import found, update
 from common.uow import UnitOfWork
 from common.validation import load
+from gateway import audit
 from gateway.identity import schemas as s
 from gateway.models import ApiKey, Team, User
 
@@ -83,13 +84,15 @@ class Published(Kind):
 
 
 def create(uow: UnitOfWork, published: Published, data: dict) -> dict:
-    """A record made of loaded ``data``, announced and committed; its answer."""
+    """A record made of loaded ``data``, announced, audited and committed; its answer."""
     published.check_references(uow, data)
     entity = published.model(**data)
     uow.session.add(entity)
     with published.unique_name():
         uow.session.flush()
     announce(uow, published, entity, "created")
+    audit.record(uow.session, f"{published.name}.created", actor=uow.actor, target=entity,
+                 details=published.event.dump(entity))
     uow.commit()
     return published.out.dump(entity)
 
@@ -98,8 +101,8 @@ def edit(uow: UnitOfWork, published: Published, entity_id, data: dict, expected_
          on_change: Callable[[object], None] | None = None) -> dict:
     """Set loaded ``data`` on the record with ``common.records.update``. When something changed
     (what its event publishes, or a field of ``data`` not published, such as a password),
-    ``on_change(record)`` writes what follows from it, the change is announced and committed;
-    when nothing did, nothing is written. The record's answer either way."""
+    ``on_change(record)`` writes what follows from it, the change is announced, audited and
+    committed; when nothing did, nothing is written. The record's answer either way."""
     entity = published.find(uow, entity_id)
 
     def state(record) -> dict:
@@ -116,6 +119,7 @@ def edit(uow: UnitOfWork, published: Published, entity_id, data: dict, expected_
         if on_change is not None:
             on_change(entity)
         announce(uow, published, entity, "updated")
+        audit.record_change(uow.session, uow.actor, entity, changed)
         uow.commit()
     return published.out.dump(entity)
 

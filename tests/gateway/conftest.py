@@ -41,7 +41,8 @@ def database_url():
 
 @pytest.fixture
 def make_app(database_url):
-    """Build apps with config overrides; their outbox sweepers stop with the test."""
+    """Build apps with config overrides; their outbox sweepers stop with the test, and the
+    rate-limit counts they shared in the database are forgotten."""
     made = []
 
     def make(overrides=None):
@@ -51,16 +52,19 @@ def make_app(database_url):
     yield make
     for built in made:
         built.extensions[gateway_outbox.SWEEPER].stop()
+    if made:
+        with database.engine(made[0]).begin() as conn:
+            conn.execute(sa.text("DELETE FROM rate_limit_counters"))
 
 
 @pytest.fixture
 def app(make_app):
-    """A new app per test: the login rate limiter starts empty. Tables are emptied after."""
+    """A new app per test (rate-limit counts start empty). Tables are emptied after."""
     app = make_app()
     yield app
     engine = database.engine(app)
     with engine.begin() as conn:
-        conn.execute(sa.text("TRUNCATE refresh_tokens, api_keys, users, teams, outbox"))
+        conn.execute(sa.text("TRUNCATE refresh_tokens, api_keys, users, teams, outbox, audit_entries"))
     engine.dispose()
 
 
