@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from common import components, config
+from common import broker_users, components, config
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -388,6 +388,19 @@ def test_k8s_workloads_get_the_broker_their_database_and_known_names(name, conta
     if kind_of(container["command"]) != "setup":
         resources = container["resources"]
         assert resources["requests"] and resources["limits"]
+
+
+@pytest.mark.parametrize("name, container", [
+    pytest.param(name, container, id=name) for name, container in k8s_containers()])
+def test_k8s_workloads_reach_the_broker_as_their_own_user(name, container):
+    """Each component its own broker user (common.broker_users); setup an administrator."""
+    key = k8s_environment(container)["AMQP_URI"]["valueFrom"]["secretKeyRef"]["key"]
+    (secret,) = [doc for _, doc in k8s_documents() if doc["kind"] == "Secret"]
+    user = urlsplit(secret["stringData"][key]).username
+    if kind_of(container["command"]) == "setup":
+        assert key == "AMQP_URI"
+    else:
+        assert (key, user) == (f"{name.upper()}_AMQP_URI", f"{broker_users.USER_PREFIX}{name}")
 
 
 def test_k8s_gateway_probes_and_service():

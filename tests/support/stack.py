@@ -1,6 +1,7 @@
 """Run the real stack for integration tests: fresh databases, an isolated RabbitMQ vhost,
 migrations, topology, seed users, then each service (``nameko run``) and the gateway
-(gunicorn) as subprocesses. Waiting is polling with a deadline, never a bare sleep."""
+(gunicorn) as subprocesses, each with its own broker user (``common.broker_users``), as in
+production. Waiting is polling with a deadline, never a bare sleep."""
 from __future__ import annotations
 
 import os
@@ -10,13 +11,14 @@ import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import quote
 
 import requests
 import sqlalchemy as sa
 
-from common import components
+from common import broker_users, components
 from common.db import sqlalchemy_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,8 +68,9 @@ class Stack:
         self.vhost = self.tag if rabbitmqctl("add_vhost", self.tag) else None
         if self.vhost:
             rabbitmqctl("set_permissions", "-p", self.vhost, "guest", ".*", ".*", ".*")
-        vhost_path = quote(self.vhost, safe="") if self.vhost else ""
-        self.amqp_uri = f"amqp://guest:guest@{RABBIT_HOST}/{vhost_path}"
+        self.vhost_path = quote(self.vhost, safe="") if self.vhost else ""
+        self.amqp_uri = f"amqp://guest:guest@{RABBIT_HOST}/{self.vhost_path}"
+        self.broker_password = secrets.token_urlsafe(16)
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.processes: dict[str, subprocess.Popen] = {}
@@ -89,6 +92,30 @@ class Stack:
         for component in components.names():
             self.env[f"{component.upper()}_DATABASE_URL"] = self.database_url(component)
 
+    def broker_user(self, component: str) -> str:
+        return f"{self.tag}-{component}"
+
+    def component_amqp_uri(self, component: str) -> str:
+        """The broker URI of ``component``'s own user; the stack's (guest) without a vhost."""
+        if not self.vhost:
+            return self.amqp_uri
+        return (f"amqp://{quote(self.broker_user(component), safe='')}:{self.broker_password}"
+                f"@{RABBIT_HOST}/{self.vhost_path}")
+
+    def grant_broker_users(self) -> None:
+        """Make each component's broker user with the permissions production gives it."""
+        def grant(item):
+            component, permissions = item
+            user = self.broker_user(component)
+            ok = rabbitmqctl("add_user", user, self.broker_password)
+            for command in permissions.commands(user, self.vhost):
+                ok = ok and rabbitmqctl(*command)
+            return ok
+
+        with ThreadPoolExecutor(max_workers=5) as pool:
+            assert all(pool.map(grant, broker_users.every_component().items())), \
+                "could not create the stack's broker users"
+
     def database_url(self, component: str) -> str:
         if self.backend == "sqlite":
             return f"sqlite:///{self.workdir / (component + '.db')}"
@@ -109,13 +136,16 @@ class Stack:
             result = self._python(*step, check=False)
             if result.returncode != 0:
                 raise RuntimeError(f"{' '.join(step)} failed:\n{result.stdout}\n{result.stderr}")
+        if self.vhost:
+            self.grant_broker_users()
 
     def start_service(self, name: str, **extra_env: str) -> None:
         """Start one service; ``extra_env`` adds to the stack's environment for it alone."""
         log = open(self.workdir / f"{name}.log", "ab")
         self.processes[name] = subprocess.Popen(
             [str(BIN / "nameko"), "run", "--config", "deploy/nameko.yml", SERVICE_CLASSES[name]],
-            cwd=ROOT, env={**self.env, **extra_env}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=ROOT, env={**self.env, "AMQP_URI": self.component_amqp_uri(name), **extra_env},
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
 
     def start_gateway(self, name: str = "gateway", **extra_env: str) -> None:
@@ -124,8 +154,9 @@ class Stack:
         log = open(self.workdir / f"{name}.log", "ab")
         self.processes[name] = subprocess.Popen(
             [str(BIN / "gunicorn"), "--config", "deploy/gunicorn.conf.py", "gateway.app:create_app()"],
-            cwd=ROOT, env={**self.env, **extra_env}, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,
+            cwd=ROOT, env={**self.env, "AMQP_URI": self.component_amqp_uri("gateway"),
+                           **extra_env},
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
 
     def start(self) -> "Stack":
@@ -174,6 +205,8 @@ class Stack:
             engine.dispose()
         if self.vhost:
             rabbitmqctl("delete_vhost", self.vhost)
+            for component in broker_users.every_component():
+                rabbitmqctl("delete_user", self.broker_user(component))
 
     # -- client helpers --------------------------------------------------------------------
     def login(self, username: str, password: str | None = None) -> "Client":
