@@ -12,7 +12,7 @@ export CRM_DATA_DIR ?= $(CURDIR)/var
 QUIET_WARNINGS := ignore:pkg_resources is deprecated as an API:UserWarning,ignore::Warning:nameko.cli.commands,ignore::Warning:nameko.containers,ignore::Warning:nameko.extensions,ignore::Warning:nameko.messaging
 run migrate topology seed announce: export PYTHONWARNINGS ?= $(QUIET_WARNINGS)
 
-.PHONY: run test install broker migrate topology seed announce bench clean
+.PHONY: run test chaos install broker migrate topology seed announce bench clean
 
 run: install broker migrate topology seed announce
 	@echo "Starting every service and the gateway on http://localhost:$${CRM_PORT:-8000} (Ctrl-C stops all)"
@@ -20,6 +20,11 @@ run: install broker migrate topology seed announce
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The chaos run alone, printing its counts (it is part of `make test` too; it stops the
+# local broker for a few seconds).
+chaos: install
+	$(BIN)/python -m pytest -s -p no:cacheprovider tests/reliability/test_zz_chaos.py
 
 install: $(STAMP)
 

@@ -1,4 +1,4 @@
-"""Quorum queues: how every durable queue of the CRM is declared.
+"""Quorum queues: how every durable queue of the CRM is declared and consumed.
 
 A quorum queue is replicated across a RabbitMQ cluster (a classic queue lives on one node),
 and counts deliveries: a message returned to its queue more than ``CRM_DELIVERY_LIMIT`` times
@@ -11,28 +11,38 @@ declare the same names as quorum queues. ``common.topology`` declares them ahead
 same arguments (the broker refuses a declaration whose arguments differ from the queue's), and
 moves queues declared as classic by an earlier release (``--migrate-classic``).
 
-RPC reply queues stay classic: each belongs to one running caller, is deleted when it has
-gone, and holds nothing worth replicating.
+An RPC queue has no dead-letter exchange: a request expires with its caller's deadline, and an
+expired request is nobody's concern. RPC reply queues stay classic: each belongs to one running
+caller, is deleted when it has gone, and holds nothing worth replicating.
 """
 from __future__ import annotations
 
+import logging
+
 from kombu import Queue
-from nameko.events import EventHandler
+from nameko.events import SERVICE_POOL, EventHandler
 from nameko.rpc import Rpc, RpcConsumer
 
 from common import config
+from common.outbox import CONNECTION_ERRORS
+
+log = logging.getLogger(__name__)
 
 DEAD_LETTER_EXCHANGE = "crm.dead-letter"
 
 
-def quorum_arguments(dead_letter: bool = True) -> dict:
-    arguments = {"x-queue-type": "quorum", "x-delivery-limit": config.delivery_limit()}
+def quorum_arguments(dead_letter: bool = True, delivery_limit: bool = True) -> dict:
+    """The arguments of a quorum queue: its dead-letter exchange (else what it rejects or
+    drops is gone) and its delivery limit (else a returned message may come back for ever)."""
+    arguments = {"x-queue-type": "quorum"}
+    if delivery_limit:
+        arguments["x-delivery-limit"] = config.delivery_limit()
     if dead_letter:
         arguments["x-dead-letter-exchange"] = DEAD_LETTER_EXCHANGE
     return arguments
 
 
-def quorum(queue: Queue, dead_letter: bool = True) -> Queue:
+def quorum(queue: Queue, dead_letter: bool = True, delivery_limit: bool = True) -> Queue:
     """``queue`` (durable, not exclusive, not auto-deleted) declared as a quorum queue."""
     return Queue(
         queue.name,
@@ -41,15 +51,38 @@ def quorum(queue: Queue, dead_letter: bool = True) -> Queue:
         durable=True,
         auto_delete=False,
         exclusive=False,
-        queue_arguments=quorum_arguments(dead_letter),
+        queue_arguments=quorum_arguments(dead_letter, delivery_limit),
     )
 
 
 class QuorumRpcConsumer(RpcConsumer):
+    """A service's RPC queue, declared quorum, whose consumer survives what nameko's kills the
+    service for: a message that is no request (no ``reply_to``: nameko fails to answer it and
+    dies) is dropped with a log line, and a reply that cannot be sent because the broker went
+    away is logged and its request returned to the queue, to be answered again (a write
+    answers the result stored with its key, ``common.idempotency``)."""
+
     def setup(self):
         if self.queue is None:
             super().setup()
-            self.queue = quorum(self.queue)
+            self.queue = quorum(self.queue, dead_letter=False)
+
+    def handle_message(self, body, message):
+        if not message.properties.get("reply_to"):
+            log.error("%s: dropped a message that is no RPC request (no reply_to)",
+                      self.queue.name)
+            self.queue_consumer.ack_message(message)
+            return
+        super().handle_message(body, message)
+
+    def handle_result(self, message, result, exc_info):
+        try:
+            return super().handle_result(message, result, exc_info)
+        except CONNECTION_ERRORS as exc:
+            log.warning("%s: reply not sent, the broker is unreachable (%s); the request goes "
+                        "back to the queue", self.queue.name, exc)
+            self.requeue_message(message)
+            return result, exc_info
 
 
 class QuorumRpc(Rpc):
@@ -57,10 +90,13 @@ class QuorumRpc(Rpc):
 
 
 class QuorumEventHandler(EventHandler):
+    """A service-pool event handler on a quorum queue (a broadcast or singleton handler's
+    queue is exclusive or shared by name, which a durable quorum queue cannot be)."""
+
     def setup(self):
+        assert self.handler_type is SERVICE_POOL, "quorum queues serve service-pool handlers"
         super().setup()
         self.queue = quorum(self.queue)
 
 
-rpc = QuorumRpc.decorator
 event_handler = QuorumEventHandler.decorator

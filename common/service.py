@@ -15,8 +15,9 @@ import time
 import traceback
 
 import sqlalchemy as sa
+from nameko.events import EventHandler
 from nameko.extensions import DependencyProvider
-from nameko.timer import timer
+from nameko.timer import Timer, timer
 
 from common import config, directory, idempotency, metrics, retention
 from common.actor import Actor
@@ -36,11 +37,12 @@ from common.uow import UnitOfWork
 log = logging.getLogger(__name__)
 
 
-class CallerRpc(QuorumRpc):
-    """An RPC entrypoint that serves only a request naming its caller (``common.actor``):
-    one with no role or an unknown role is answered :class:`CallerUnknown` and never runs,
-    rather than running as the system. Timers and event handlers are not called: they act as
-    the system explicitly (:meth:`Database.get_dependency`)."""
+class ServiceRpc(QuorumRpc):
+    """The RPC entrypoint of every service (on a quorum queue, ``common.queues``). It serves
+    only a request naming its caller (``common.actor``): one with no role or an unknown role
+    is answered :class:`CallerUnknown` and never runs, rather than running as the system.
+    Timers and event handlers are not called: they act as the system explicitly
+    (:meth:`Database.get_dependency`)."""
 
     def handle_message(self, body, message):
         if Actor.from_context(self.unpack_message_headers(message)) is None:
@@ -49,7 +51,7 @@ class CallerRpc(QuorumRpc):
         super().handle_message(body, message)
 
 
-rpc = CallerRpc.decorator
+rpc = ServiceRpc.decorator
 # An RPC entrypoint whose typed errors (not found, conflict, validation...) are answers to the
 # caller, not failures of the service: nameko then does not log them as unexpected.
 rpc_method = rpc(expected_exceptions=(CrmError,))
@@ -57,10 +59,17 @@ rpc_method = rpc(expected_exceptions=(CrmError,))
 # What the gateway puts in a request's context data beside the caller (``common.actor``).
 REQUEST_KEY = "idempotency_key"
 DEADLINE = "deadline"  # seconds since the epoch; after it, the caller no longer waits
-INFRASTRUCTURE_PAUSE = 2.0  # seconds a handler waits before its message goes back to the queue
+DELIVERY_COUNT = "x-delivery-count"  # the header a quorum queue counts a message's returns in
 MAX_HANDLER_ATTEMPTS = 8
 RETRY_LEASE = dt.timedelta(minutes=2)  # a claimed retry not finished by then is retried again
 RETRY_BATCH = 100
+
+
+def infrastructure_pause(returns: int) -> float:
+    """Seconds a handler whose database is unreachable waits before its message goes back to
+    the queue: 2, 4, 8 ... at most 60 as the same message comes back, so an outage is a slow
+    trickle of redeliveries and the queue's delivery limit (200) outlasts three hours of it."""
+    return float(min(2 ** (returns + 1), 60))
 
 
 def retry_delay(attempts: int) -> dt.timedelta:
@@ -70,14 +79,16 @@ def retry_delay(attempts: int) -> dt.timedelta:
 
 class ServiceDatabase:
     """What a worker sees of its service's database, and of the request it serves: who asks,
-    the key of a write (``common.idempotency``) and until when the caller waits."""
+    the key of a write (``common.idempotency``), until when the caller waits, and how often
+    the message was returned to its queue before."""
 
     def __init__(self, provider: "Database", actor: Actor, request_key: str | None = None,
-                 deadline: float | None = None):
+                 deadline: float | None = None, returns: int = 0):
         self._provider = provider
         self.actor = actor
         self.request_key = request_key
         self.deadline = deadline
+        self.returns = returns
 
     @property
     def session_factory(self):
@@ -276,15 +287,18 @@ class Database(DependencyProvider):
 
     def get_dependency(self, worker_ctx):
         context = worker_ctx.data  # not ``context_data``: a copy, whose changes go nowhere
-        if not isinstance(worker_ctx.entrypoint, CallerRpc):
+        returns = int(context.get(DELIVERY_COUNT) or 0)
+        if isinstance(worker_ctx.entrypoint, (Timer, EventHandler)):
             # A timer or an event handler acts as the system, and says so in the calls it
-            # makes to other services (nameko passes its context data on).
+            # makes to other services (nameko passes its context data on): whoever caused
+            # the event is not its caller, nor are the broker's headers (x-death...).
+            context.clear()
             context.update(Actor.system(worker_ctx.entrypoint.method_name).to_context())
         # The key names this request only: a call this worker makes to another service is a
         # request of its own (popped, so nameko does not pass it on); the deadline is shared.
         return ServiceDatabase(self, Actor.from_context(context),
                                request_key=context.pop(REQUEST_KEY, None),
-                               deadline=context.get(DEADLINE))
+                               deadline=context.get(DEADLINE), returns=returns)
 
 
 def handles(source_service: str, event_type: str):
@@ -311,7 +325,7 @@ def handles(source_service: str, event_type: str):
                 # Handler errors are parked by apply_event; what escapes is the database
                 # being unreachable: the message goes back to the queue, after a pause, so a
                 # database outage is not a hot loop of redeliveries.
-                time.sleep(INFRASTRUCTURE_PAUSE)  # green: nameko run monkey-patches time
+                time.sleep(infrastructure_pause(self.db.returns))  # green: monkey-patched
                 raise
 
         entrypoint.crm_subscription = (source_service, event_type)

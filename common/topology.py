@@ -26,6 +26,7 @@ from kombu import Connection, Exchange, Queue
 
 from common import components, config
 from common.events import exchange_name
+from common.outbox import CONFIRM_TIMEOUT
 from common.queues import DEAD_LETTER_EXCHANGE, quorum
 
 log = logging.getLogger(__name__)
@@ -60,14 +61,15 @@ def rpc_queue(service_cls) -> Queue:
     """The queue of ``service_cls``'s RPC requests, as ``common.queues`` declares it."""
     return quorum(Queue(f"rpc-{service_cls.name}",
                         exchange=Exchange(RPC_EXCHANGE, type="topic", durable=True),
-                        routing_key=f"{service_cls.name}.*"))
+                        routing_key=f"{service_cls.name}.*"), dead_letter=False)
 
 
 def dead_letter_queue() -> Queue:
-    # Its own messages are never dead-lettered again.
+    """Where dead letters wait for an operator: never dead-lettered again, and no delivery
+    limit (reading one in the management UI returns it to the queue)."""
     return quorum(Queue(DEAD_LETTER_QUEUE, routing_key="#",
                         exchange=Exchange(DEAD_LETTER_EXCHANGE, type="topic", durable=True)),
-                  dead_letter=False)
+                  dead_letter=False, delivery_limit=False)
 
 
 def declare(service_classes, amqp_uri: str | None = None, migrate_classic: bool = False) -> list[str]:
@@ -82,14 +84,16 @@ def declare(service_classes, amqp_uri: str | None = None, migrate_classic: bool 
         for source in components.event_sources():
             Exchange(exchange_name(source), type="topic", durable=True)(channel).declare()
             declared.append(f"exchange {exchange_name(source)}")
-        queues = [dead_letter_queue()]
+        # (queue, whether its messages outlive a migration)
+        queues = [(dead_letter_queue(), True)]
         for service_cls in service_classes:
-            queues += [rpc_queue(service_cls), *handler_queues(service_cls)]
-        for queue in queues:
+            queues += [(rpc_queue(service_cls), False),
+                       *((queue, True) for queue in handler_queues(service_cls))]
+        for queue, lasting in queues:
             if _declare(conn, queue):
                 declared.append(f"queue {queue.name}")
             elif migrate_classic:
-                moved = _migrate(conn, queue)
+                moved = _migrate(conn, queue, lasting)
                 declared.append(f"queue {queue.name} (now quorum, {moved} messages moved)")
             else:
                 raise ClassicQueueFound(
@@ -112,13 +116,23 @@ def _declare(conn, queue: Queue) -> bool:
     return True
 
 
-def _migrate(conn, queue: Queue) -> int:
-    """Replace ``queue`` (classic, or quorum with other arguments) by a quorum queue of the same name, keeping its messages.
+def _migrate(conn, queue: Queue, lasting: bool) -> int:
+    """Replace ``queue`` (classic, or quorum with other arguments) by a quorum queue of the
+    same name, keeping its messages when they are ``lasting`` (events, dead letters). An RPC
+    queue's requests are not kept: each expired with its caller's deadline while the services
+    were stopped (and nameko would not know its method once moved).
 
     A bound quorum queue ``<name>.migrating`` takes what is published meanwhile and what the
     classic queue held; the classic queue is deleted and redeclared as quorum; the messages
     move back. A message published during the move may arrive twice: every consumer is
     idempotent (processed event ids, request keys)."""
+    if not lasting:
+        with conn.channel() as channel:
+            channel.queue_delete(queue.name)
+        with conn.channel() as channel:
+            queue(channel).declare()
+        log.warning("queue %s is now a quorum queue (its expired requests dropped)", queue.name)
+        return 0
     holding = quorum(Queue(queue.name + MIGRATING_SUFFIX, exchange=queue.exchange,
                            routing_key=queue.routing_key))
     # A channel per step: a channel that read from the classic queue cannot use the quorum
@@ -138,11 +152,11 @@ def _migrate(conn, queue: Queue) -> int:
 def _move(channel, source: str, target: str) -> int:
     """Move every message of ``source`` to ``target``: each is acknowledged only after the
     broker confirmed its copy."""
-    channel.confirm_select()
     moved = 0
     while (message := channel.basic_get(source, no_ack=False)) is not None:
-        channel.basic_publish(amqp.Message(message.body, **message.properties),
-                              exchange="", routing_key=target)
+        channel.basic_publish_confirm(amqp.Message(message.body, **message.properties),
+                                      exchange="", routing_key=target,
+                                      confirm_timeout=CONFIRM_TIMEOUT)
         channel.basic_ack(message.delivery_tag)
         moved += 1
     return moved

@@ -3,6 +3,14 @@ import pytest
 
 from tests.support.stack import Stack
 
+STOPS_BROKER = "_STOPS_BROKER"  # the name of a test that stops the shared RabbitMQ ends so
+
+
+def pytest_collection_modifyitems(items):
+    """Tests that stop the shared broker run last, whatever their directory: every other test
+    of the session then runs against a broker that was never stopped."""
+    items.sort(key=lambda item: STOPS_BROKER in item.name)
+
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):

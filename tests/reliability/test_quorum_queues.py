@@ -11,7 +11,9 @@ import pytest
 from kombu import Connection, Exchange, Queue
 
 from common import components
+from common.actor import Actor
 from common.topology import DEAD_LETTER_QUEUE, ClassicQueueFound, declare, handler_queues, rpc_queue
+from tests.support.rpc import rpc_as
 from tests.support.stack import RABBIT_HOST, rabbitmqctl, wait_until
 
 CUSTOMERS = components.load_class(components.service_classes()["customers"])
@@ -51,9 +53,13 @@ def test_the_stacks_queues_are_quorum_queues_with_a_delivery_limit(stack):
     assert any(name.startswith("evt-") for name in durable)
     for name, queue in durable.items():
         assert queue["type"] == "quorum", name
-        if name != DEAD_LETTER_QUEUE:
-            assert queue["arguments"]["x-delivery-limit"] > 0, name
-            assert queue["arguments"]["x-dead-letter-exchange"] == "crm.dead-letter", name
+        if name == DEAD_LETTER_QUEUE:
+            assert "x-delivery-limit" not in queue["arguments"]
+            continue
+        assert queue["arguments"]["x-delivery-limit"] > 0, name
+        # an expired request is nobody's concern; an event that circles is an operator's
+        expected_dlx = None if name.startswith("rpc-") else "crm.dead-letter"
+        assert queue["arguments"].get("x-dead-letter-exchange") == expected_dlx, name
 
 
 def test_a_message_returned_too_often_is_dead_lettered(vhost, monkeypatch):
@@ -100,20 +106,35 @@ def test_classic_queues_of_an_earlier_release_move_to_quorum_with_their_messages
         declare([CUSTOMERS], uri)
 
     lines = declare([CUSTOMERS], uri, migrate_classic=True)
-    assert any("5 messages moved" in line for line in lines)
+    assert any(f"{earlier[1].name} (now quorum, 5 messages moved)" in line for line in lines)
     after = queues_of(name)
     for queue in earlier:
         assert after[queue.name]["type"] == "quorum", queue.name
     assert not [q for q in after if q.endswith(".migrating")]
     with Connection(uri) as conn:
         channel = conn.channel()
-        for queue in earlier[:2]:
-            bodies = []
-            while (message := channel.basic_get(queue.name, no_ack=True)) is not None:
-                bodies.append((json.loads(message.body)["n"], message.headers["h"]))
-            assert bodies == [(n, n) for n in range(5)], queue.name
+        rpc, handler = earlier[:2]
+        # an RPC queue's requests expired while the services were stopped: not kept
+        assert channel.basic_get(rpc.name, no_ack=True) is None
+        bodies = []
+        while (message := channel.basic_get(handler.name, no_ack=True)) is not None:
+            bodies.append((json.loads(message.body)["n"], message.headers["h"]))
+        assert bodies == [(n, n) for n in range(5)]
         # the binding came along: a new message is routed to the quorum queue
         conn.Producer().publish({"n": 99}, exchange=earlier[1].exchange,
                                 routing_key=earlier[1].routing_key, serializer="json")
         wait_until(lambda: channel.basic_get(earlier[1].name, no_ack=True), timeout=10)
     assert declare([CUSTOMERS], uri)  # and the next plain declaration passes
+
+
+def test_a_message_that_is_no_request_does_not_stop_the_service(stack):
+    """nameko answers every message on an RPC queue, and dies when one has no reply_to; the
+    service drops such a message and goes on serving."""
+    with Connection(stack.amqp_uri) as conn:
+        conn.Producer().publish({"args": [], "kwargs": {}}, serializer="json",
+                                exchange=Exchange("nameko-rpc", type="topic", durable=True),
+                                routing_key="customers.ping", headers={"nameko.role": "system"})
+    with rpc_as(stack.amqp_uri, Actor.system("test")) as cluster:
+        for _ in range(3):
+            assert cluster.customers.ping()["status"] == "ok"
+    assert stack.processes["customers"].poll() is None
