@@ -9,7 +9,8 @@ service as anyone. Each component instead gets a user whose permissions follow f
   exchange; read only on the event exchanges it consumes;
 - on ``nameko-rpc`` (a topic exchange), topic permissions: it may publish replies (routing
   key: a caller's reply id) and requests only to the services it calls (``customers.*`` for
-  sales and reports; every service for the gateway); notifications calls no one.
+  sales; ``customers.*`` and ``sales.*`` for reports; every service for the gateway);
+  customers and notifications call no one.
 
 Setup (migrations, topology, announce) keeps an administrator's credential. Print the
 ``rabbitmqctl`` commands that create the users, run them where ``rabbitmqctl`` reaches the
@@ -38,8 +39,10 @@ GATEWAY = "gateway"
 USER_PREFIX = "crm-"  # the broker user of component x is crm-x
 # nameko's reply ids (the routing key of a reply) are UUIDs.
 REPLY_ID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
-# The reply queue of nameko's standalone proxy, which the gateway uses.
-STANDALONE_PROXY = "standalone_rpc_proxy"
+# The reply queues of nameko's standalone proxy: the gateway's, and those of the commands a
+# component's operators run with its credential (services.reports.check and .rebuild).
+STANDALONE_REPLY_QUEUES = "rpc\\.reply-standalone_rpc_proxy-.*"
+COMMAND_LINE_CALLERS = {"reports"}
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,8 @@ def _called_services(service_cls) -> set[str]:
 def service_permissions(name: str, service_cls) -> Permissions:
     own_queues = [f"rpc-{name}", f"evt-.*--{re.escape(name)}\\..*",
                   f"rpc\\.reply-{re.escape(name)}-.*"]
+    if name in COMMAND_LINE_CALLERS:
+        own_queues.append(STANDALONE_REPLY_QUEUES)
     consumed = {queue.exchange.name for queue in handler_queues(service_cls)}
     published = {DEAD_LETTER_EXCHANGE, RPC_EXCHANGE}
     if name in components.event_sources():
@@ -89,7 +94,7 @@ def service_permissions(name: str, service_cls) -> Permissions:
 
 
 def gateway_permissions() -> Permissions:
-    reply_queues = f"rpc\\.reply-{STANDALONE_PROXY}-.*"
+    reply_queues = STANDALONE_REPLY_QUEUES
     events = re.escape(exchange_name(GATEWAY))
     return Permissions(
         configure=_any_of([events, re.escape(RPC_EXCHANGE), reply_queues]),
@@ -126,6 +131,7 @@ def main(argv=None) -> int:
         print(f"CRM_BROKER_PASSWORDS names no password for: {', '.join(missing)}",
               file=sys.stderr)
         return 2
+    print("set -e")
     for name, permissions in wanted.items():
         user, password = f"{USER_PREFIX}{name}", passwords[name]
         print(f"rabbitmqctl add_user {shlex.quote(user)} {shlex.quote(password)} 2>/dev/null"

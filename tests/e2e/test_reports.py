@@ -63,7 +63,10 @@ def without_times(answer):
 
 
 def run_command(stack, module):
-    return subprocess.run([sys.executable, "-m", module], cwd=ROOT, env=stack.env,
+    """Run a reports command as its operators do: with the reports service's environment,
+    its own broker user included."""
+    env = {**stack.env, "AMQP_URI": stack.component_amqp_uri("reports")}
+    return subprocess.run([sys.executable, "-m", module], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=300)
 
 

@@ -164,7 +164,9 @@ class SchedulerFleet:
             log = open(self.stack.workdir / f"notifications-{number}.log", "ab")
             self.processes.append(subprocess.Popen(
                 [str(BIN / "nameko"), "run", "--config", "deploy/nameko.yml", path],
-                cwd=ROOT, env=self.stack.env, stdout=log, stderr=subprocess.STDOUT,
+                cwd=ROOT, env={**self.stack.env,
+                               "AMQP_URI": self.stack.component_amqp_uri("notifications")},
+                stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True))
 
         def consumers():

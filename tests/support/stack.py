@@ -70,7 +70,7 @@ class Stack:
             rabbitmqctl("set_permissions", "-p", self.vhost, "guest", ".*", ".*", ".*")
         self.vhost_path = quote(self.vhost, safe="") if self.vhost else ""
         self.amqp_uri = f"amqp://guest:guest@{RABBIT_HOST}/{self.vhost_path}"
-        self.broker_password = secrets.token_urlsafe(16)
+        self.broker_password = secrets.token_hex(16)  # never begins with "-" (an option)
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.processes: dict[str, subprocess.Popen] = {}
