@@ -1,7 +1,7 @@
 """Configuration from the environment: every process reads the same names (twelve-factor).
 
-Nothing else in the code base reads ``os.environ`` for these settings, so one table in the
-README and the operations guide describes the whole configuration.
+Nothing else in the code base reads ``os.environ`` for these settings, so the operations
+guide's table describes the whole configuration (the README's, the most used part of it).
 """
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ import uuid
 
 from marshmallow import Schema, fields, validate
 
+from common.actor import SYSTEM
 from common.db import utcnow
 
 SCHEMA_VERSION = 1
@@ -34,7 +35,7 @@ def envelope(
         "schema_version": schema_version,
         "occurred_at": utcnow().isoformat(),
         "source": source,
-        "actor": actor or {"user_id": None, "role": "system", "request_id": None},
+        "actor": actor or {"user_id": None, "role": SYSTEM, "request_id": None},
         "entity_id": str(entity_id),
         "entity_version": entity_version,
         "data": data,

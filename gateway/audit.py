@@ -17,7 +17,7 @@ import json
 from flask import has_request_context, request
 from sqlalchemy.orm import Session
 
-from common.actor import Actor
+from common.actor import SYSTEM, Actor
 from common.records import Change
 from gateway.models import ApiKey, AuditEntry, Team, User
 from gateway.request_context import request_id
@@ -75,7 +75,7 @@ def _who(actor: Actor | User | None, username: str | None) -> dict:
         return {"actor_id": actor.id, "actor_role": actor.role, "actor_name": actor.username}
     if isinstance(actor, Actor):
         # A command acts as Actor.system(<its name>), which carries the name as request id.
-        name = actor.request_id if actor.role == "system" else None
+        name = actor.request_id if actor.role == SYSTEM else None
         return {"actor_id": actor.user_uuid, "actor_role": actor.role, "actor_name": name}
     return {"actor_id": None, "actor_role": None, "actor_name": username}
 

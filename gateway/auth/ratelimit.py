@@ -30,6 +30,7 @@ instead: their limit is what stands between a password and a guesser.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import logging
 import math
 from dataclasses import dataclass
@@ -286,10 +287,13 @@ class RateLimits:
 
 @dataclass(frozen=True)
 class LoginAttempt:
-    """A sign-in counted as failed until forgiven; ``retry_after`` seconds when refused."""
+    """A sign-in counted as failed until forgiven; ``retry_after`` seconds when refused, and
+    whether it is the first refusal of its client and username in the window (the one the
+    audit trail records: a guesser hammering on gets no row per try)."""
 
     counters: tuple[Counter, ...]
     retry_after: int | None
+    first_refusal: bool = False
 
 
 def init_app(app: Flask) -> None:
@@ -345,13 +349,17 @@ def attempt_login(username: str) -> LoginAttempt:
     try:
         usages = store.count(counters)
         over = [usage for usage in usages if usage.exceeded]
+        first_refusal = False
         if over:
             store.take_back(counters)
+            refusals = Counter(f"login:refused:{address}|{username}", Limit(1, LOGIN_WINDOW))
+            first_refusal = not store.count([refusals])[0].exceeded
     except StoreUnavailable as exc:
         log.error("sign-in refused, the rate-limit store is unreachable: %s", exc)
         raise ServiceUnavailable("Signing in is not possible right now; try again later.")
     _note(over or usages)
-    return LoginAttempt(counters, max(usage.reset for usage in over) if over else None)
+    return LoginAttempt(counters, max(usage.reset for usage in over) if over else None,
+                        first_refusal)
 
 
 def forgive_login(attempt: LoginAttempt) -> None:
@@ -380,7 +388,16 @@ def _note(usages: list[Usage]) -> None:
 
 
 def _client_address() -> str:
-    return request.remote_addr or "unknown"
+    """The client's address as counted: an IPv6 address by its /64 network (one host's
+    allocation: otherwise each of its 2**64 addresses would be a new client)."""
+    address = request.remote_addr or "unknown"
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if parsed.version == 6 and parsed.ipv4_mapped is None:
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    return address
 
 
 def _count_unauthenticated_request() -> None:

@@ -49,13 +49,17 @@ def login(credentials):
     attempt = ratelimit.attempt_login(username)
     wait = attempt.retry_after
     if wait:
-        audit.record_alone(session(), "login.throttled", username=username, details={"retry_after": wait})
+        if attempt.first_refusal:
+            audit.record_alone(session(), "login.throttled", username=username,
+                               details={"retry_after": wait})
         raise RateLimited(f"Too many failed login attempts; try again in {wait} seconds.", wait)
     db = session()
     user = db.scalar(sa.select(User).where(User.username == username))
     matches, new_hash = verify_password(user.password_hash if user else None, credentials["password"])
     if not matches or not user.active:
-        audit.record_alone(db, "login.failed", username=username, target=user)
+        # The name tried only when it is an account's: people type passwords into it.
+        audit.record_alone(db, "login.failed", username=username if user else None,
+                           target=user)
         raise Unauthorized("Invalid username or password.")
     ratelimit.forgive_login(attempt)
     # A Core UPDATE: logging in is not an edit of the user, so its version stays put.

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from marshmallow import Schema
 from sqlalchemy.exc import IntegrityError
 
-from common.actor import Actor
+from common.actor import SYSTEM, Actor
 from common.errors import Conflict, Forbidden, ValidationError
 from common.listing import order_by, paginate
 from common.records import found, update
@@ -26,7 +26,7 @@ from gateway.models import ApiKey, Team, User
 
 def require_admin(actor: Actor) -> None:
     """Admins, and the system itself (the seed, the announce command); never an API key."""
-    if actor.role not in ("admin", "system"):
+    if actor.role not in ("admin", SYSTEM):
         raise Forbidden("Your role may not do this action.")
 
 

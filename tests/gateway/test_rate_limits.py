@@ -65,6 +65,20 @@ def test_failed_sign_ins_lock_out_one_client_not_everyone(gateway, make_user):
     assert login(client, "sam", environ_base=COLLEAGUE).status_code == 200
 
 
+def test_an_ipv6_client_is_one_client_across_its_64_network(gateway, make_user, monkeypatch):
+    """A host is given a /64: counted per address, each of its 2**64 addresses would be a new
+    client with a fresh count."""
+    limit_logins(monkeypatch, user_address=3)
+    client = gateway().test_client()
+    make_user("sam")
+    for n in range(3):
+        address = {"REMOTE_ADDR": f"2001:db8:1:2::{n + 1:x}"}
+        assert login(client, "sam", "wrong-password", environ_base=address).status_code == 401
+    assert_problem(login(client, "sam", environ_base={"REMOTE_ADDR": "2001:db8:1:2::ff"}),
+                   429, "rate_limited")
+    assert login(client, "sam", environ_base={"REMOTE_ADDR": "2001:db8:1:3::1"}).status_code == 200
+
+
 def test_one_username_guessed_from_many_addresses_meets_its_ceiling(gateway, make_user,
                                                                       monkeypatch):
     limit_logins(monkeypatch, user=4)
