@@ -160,6 +160,8 @@ class SchedulerFleet:
         path = SERVICE_CLASSES["notifications"]
         for step in (["-m", "common.migrations", "notifications"], ["-m", "common.topology", path]):
             self.stack._python(*step)
+        if self.stack.vhost:
+            self.stack.grant_broker_users()
         for number in range(self.instances):
             log = open(self.stack.workdir / f"notifications-{number}.log", "ab")
             self.processes.append(subprocess.Popen(
