@@ -91,12 +91,23 @@ class QuorumRpc(Rpc):
 
 class QuorumEventHandler(EventHandler):
     """A service-pool event handler on a quorum queue (a broadcast or singleton handler's
-    queue is exclusive or shared by name, which a durable quorum queue cannot be)."""
+    queue is exclusive or shared by name, which a durable quorum queue cannot be), whose
+    acknowledgement lost with the broker does not kill the service."""
 
     def setup(self):
         assert self.handler_type is SERVICE_POOL, "quorum queues serve service-pool handlers"
         super().setup()
         self.queue = quorum(self.queue)
+
+    def handle_message_processed(self, message, result=None, exc_info=None):
+        """Acknowledge (or return) the message; when the broker went away meanwhile, log it
+        rather than let nameko kill the service: the broker delivers the message again, and
+        the handler skips an event it has applied."""
+        try:
+            super().handle_message_processed(message, result, exc_info)
+        except CONNECTION_ERRORS as exc:
+            log.warning("%s: acknowledgement lost, the broker is unreachable (%s); the event "
+                        "comes again", self.queue.name, exc)
 
 
 event_handler = QuorumEventHandler.decorator

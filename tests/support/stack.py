@@ -167,7 +167,7 @@ class Stack:
         self.wait_ready()
         return self
 
-    def wait_ready(self, timeout: float = 60) -> None:
+    def wait_ready(self, timeout: float = 120) -> None:
         def ready():
             for name, proc in self.processes.items():
                 if proc.poll() is not None:
@@ -212,8 +212,17 @@ class Stack:
     def login(self, username: str, password: str | None = None) -> "Client":
         if password is None:
             password = ADMIN_PASSWORD if username == "admin" else DEMO_PASSWORD
-        response = requests.post(f"{self.base_url}/api/v1/auth/login",
-                                 json={"username": username, "password": password}, timeout=10)
+        deadline = time.monotonic() + 30
+        while True:
+            response = requests.post(f"{self.base_url}/api/v1/auth/login",
+                                     json={"username": username, "password": password},
+                                     timeout=10)
+            # 503 with Retry-After: every password-hash slot is busy (many sign-ins at once);
+            # a client tries again when the answer says, until its own deadline.
+            if (response.status_code != 503 or "Retry-After" not in response.headers
+                    or time.monotonic() > deadline):
+                break
+            time.sleep(int(response.headers["Retry-After"]))
         assert response.status_code == 200, response.text
         return Client(self.base_url, response.json()["access_token"])
 
