@@ -362,6 +362,16 @@ def attempt_login(username: str) -> LoginAttempt:
                         first_refusal)
 
 
+def withdraw_login(attempt: LoginAttempt) -> None:
+    """The password was never checked (every hash slot busy): the attempt does not count."""
+    store: Store = current_app.extensions[EXTENSION].store
+    try:
+        _note(store.take_back(list(attempt.counters)))
+    except StoreUnavailable as exc:
+        log.warning("an unchecked sign-in still counts as failed, the rate-limit store is "
+                    "unreachable: %s", exc)
+
+
 def forgive_login(attempt: LoginAttempt) -> None:
     """The password was right: take the attempt back, and forget the failures of this
     username from this client."""

@@ -11,7 +11,7 @@ from gateway.auth import current_actor, login_required
 from gateway.auth import ratelimit, tokens
 from gateway.auth.passwords import MAX_LENGTH, verify_password
 from gateway.database import session
-from gateway.errors import RateLimited, Unauthorized
+from gateway.errors import Overloaded, RateLimited, Unauthorized
 from gateway.identity.schemas import UserSchema
 from gateway.models import User
 
@@ -55,7 +55,12 @@ def login(credentials):
         raise RateLimited(f"Too many failed login attempts; try again in {wait} seconds.", wait)
     db = session()
     user = db.scalar(sa.select(User).where(User.username == username))
-    matches, new_hash = verify_password(user.password_hash if user else None, credentials["password"])
+    try:
+        matches, new_hash = verify_password(user.password_hash if user else None,
+                                            credentials["password"])
+    except Overloaded:
+        ratelimit.withdraw_login(attempt)  # answered 503: nothing was tried
+        raise
     if not matches or not user.active:
         # The name tried only when it is an account's: people type passwords into it.
         audit.record_alone(db, "login.failed", username=username if user else None,
