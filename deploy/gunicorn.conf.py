@@ -49,6 +49,10 @@ timeout = 30
 # Time for in-flight requests on SIGTERM (a rolling update): keep below the orchestrator's
 # grace period (Kubernetes 30 s by default, docker compose 10 s unless stop_grace_period).
 graceful_timeout = 25
+# The longest request line (method, path and query) gunicorn takes before answering 414 in
+# HTML, unseen by the gateway: its most allowed, 8190 bytes (the default 4094 is reached by a
+# list's filters in Chinese, each character percent-encoded to 9 bytes).
+limit_request_line = 8190
 # Seconds an idle keep-alive connection is held; behind a load balancer raise it above the
 # balancer's idle timeout.
 keepalive = 5
