@@ -81,8 +81,10 @@ def main():
         token = requests.post(f"{base_url}/api/v1/auth/login", timeout=10,
                               json={"username": args.user, "password": args.password}).json()["access_token"]
         seed = Client(base_url, token)
-        ids = [seed.post("/customers", json={"name": f"Bench {i}", "city": random.choice(
-            ["Shanghai", "Beijing", "Hangzhou"])}).json()["id"] for i in range(50)]
+        ids = [seed.post("/customers", json={"name": f"Bench {i}", "allow_duplicate": True,
+                                             "city": random.choice(["Shanghai", "Beijing",
+                                                                    "Hangzhou"])}).json()["id"]
+               for i in range(50)]  # allowed: a second run against the same deployment
 
         def healthz(session, _):
             return session.get(f"{base_url}/healthz", timeout=30).ok

@@ -163,6 +163,12 @@ def rpc_timeout() -> float:
     return float(env("CRM_RPC_TIMEOUT", "10"))
 
 
+def import_max_bytes() -> int:
+    """The largest file an import takes (``CRM_IMPORT_MAX_MB`` megabytes, 50 by default);
+    a larger one is refused before anything is stored."""
+    return int(float(env("CRM_IMPORT_MAX_MB", "50")) * 1024 * 1024)
+
+
 def smtp_url() -> str | None:
     """``smtp://host:port`` of the mail server; unset, mail is written as ``.eml`` files
     under ``$CRM_DATA_DIR/mail/``."""

@@ -7,6 +7,8 @@ constructor takes strings and dicts of string lists only.
 """
 from __future__ import annotations
 
+import json
+
 from nameko.exceptions import deserialize_to_instance
 
 
@@ -53,6 +55,25 @@ class Conflict(CrmError):
 
     code = "conflict"
     status = 409
+
+
+@deserialize_to_instance
+class Duplicate(Conflict):
+    """Creating the record would duplicate others the caller may see; ``matches`` lists them
+    with the fields that matched. (They travel as JSON text in ``details``: nameko would
+    stringify their numbers and nulls.)"""
+
+    code = "duplicate"
+
+    def __init__(self, message: str = "", details: dict | None = None,
+                 matches: list | None = None):
+        if matches is not None:
+            details = {**(details or {}), "matches": json.dumps(matches)}
+        super().__init__(message, details)
+
+    @property
+    def matches(self) -> list:
+        return json.loads(self.details.get("matches") or "[]")
 
 
 @deserialize_to_instance

@@ -129,6 +129,81 @@ def drop_idempotency_table() -> None:
     op.drop_table("idempotent_requests")
 
 
+def recompute(table: str, target: str, source: str, rule) -> None:
+    """Set column ``target`` to ``rule(source)`` on every row of ``table`` (a stored key
+    backfilled, or computed again when its rule changes)."""
+    import sqlalchemy as sa
+    from alembic import op
+
+    bind = op.get_bind()
+    rows = bind.execute(sa.text(f"SELECT id, {source} FROM {table}")).all()
+    if rows:
+        bind.execute(sa.text(f"UPDATE {table} SET {target} = :value WHERE id = :id"),
+                     [{"id": row[0], "value": rule(row[1])} for row in rows])
+
+
+def digits_only(value: str | None) -> str | None:
+    """The phone rule before the country code became optional (what a downgrade restores)."""
+    import re
+
+    return re.sub(r"\D", "", value or "") or None
+
+
+def create_import_tables() -> None:
+    """The import jobs and their rows of a service that imports (``common.import_jobs``)."""
+    import sqlalchemy as sa
+    from alembic import op
+
+    op.create_table(
+        "import_jobs",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("entity", sa.String(length=16), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("file_name", sa.String(length=255), nullable=True),
+        sa.Column("on_duplicate", sa.String(length=8), nullable=False),
+        sa.Column("dry_run", sa.Boolean(), nullable=False),
+        sa.Column("atomic", sa.Boolean(), nullable=False),
+        sa.Column("header", sa.JSON(), nullable=False),
+        sa.Column("mapped_fields", sa.JSON(), nullable=False),
+        sa.Column("unknown_columns", sa.JSON(), nullable=False),
+        *[sa.Column(name, sa.Integer(), nullable=False) for name in (
+            "total", "empty_rows", "received", "processed", "cursor", "created", "updated",
+            "skipped", "failed")],
+        sa.Column("actor", sa.JSON(), nullable=False),
+        sa.Column("created_by", sa.Uuid(), nullable=True),
+        sa.Column("claim", sa.Uuid(), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("message", sa.Text(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("heartbeat_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    for column in ("status", "created_by", "created_at", "finished_at"):
+        op.create_index(f"ix_import_jobs_{column}", "import_jobs", [column])
+    op.create_table(
+        "import_rows",
+        sa.Column("job_id", sa.Uuid(), nullable=False),
+        sa.Column("number", sa.Integer(), nullable=False),
+        sa.Column("cells", sa.JSON(), nullable=False),
+        sa.Column("outcome", sa.String(length=8), nullable=True),
+        sa.Column("errors", sa.JSON(), nullable=True),
+        sa.Column("record_id", sa.Uuid(), nullable=True),
+        sa.ForeignKeyConstraint(["job_id"], ["import_jobs.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("job_id", "number"),
+    )
+
+
+def drop_import_tables() -> None:
+    from alembic import op
+
+    op.drop_table("import_rows")
+    for column in ("status", "created_by", "created_at", "finished_at"):
+        op.drop_index(f"ix_import_jobs_{column}", "import_jobs")
+    op.drop_table("import_jobs")
+
+
 def drop_directory_tables() -> None:
     from alembic import op
 

@@ -106,20 +106,27 @@ class OutboxRelay:
 
     # -- database side -------------------------------------------------------------------
     def publish_ids(self, ids) -> int:
-        """Publish the given rows now (right after their commit). Never raises."""
-        if not ids:
-            return 0
-        try:
-            with self.session_factory() as session:
-                rows = session.scalars(
-                    sa.select(self.Outbox)
-                    .where(self.Outbox.id.in_(list(ids)), self.Outbox.published_at.is_(None))
-                    .order_by(self.Outbox.created_at)
-                ).all()
-                return self._publish_and_mark(session, rows)
-        except Exception:  # noqa: BLE001 - the change is committed; the sweep publishes it
-            log.exception("outbox: publishing after commit failed; left to the sweep")
-            return 0
+        """Publish the given rows now (right after their commit), :data:`SWEEP_BATCH` at a
+        time (a commit may hold a large import's events); a broker that fails leaves the
+        rest to the sweep. Never raises."""
+        ids, published = list(ids), 0
+        for start in range(0, len(ids), SWEEP_BATCH):
+            part = ids[start:start + SWEEP_BATCH]
+            try:
+                with self.session_factory() as session:
+                    rows = session.scalars(
+                        sa.select(self.Outbox)
+                        .where(self.Outbox.id.in_(part), self.Outbox.published_at.is_(None))
+                        .order_by(self.Outbox.created_at)
+                    ).all()
+                    count = self._publish_and_mark(session, rows)
+            except Exception:  # noqa: BLE001 - the change is committed; the sweep publishes it
+                log.exception("outbox: publishing after commit failed; left to the sweep")
+                return published
+            published += count
+            if count < len(rows):
+                return published
+        return published
 
     def sweep(self) -> int:
         """Publish rows left behind. Safe with several relays: rows are locked, skip-locked."""

@@ -397,3 +397,38 @@ class PlatformService:
                 continue
             original = method.__wrapped__
             self.db.apply_event(event, handler, lambda uow: original(self, uow, event))
+
+
+class ImportEntrypoints:
+    """The entrypoints of a service that imports files of its records (customers, leads),
+    mixed into its class before :class:`PlatformService`; its ``importer``
+    (``common.import_jobs.ImportJobs``) says what it imports. A timer runs the queued jobs."""
+
+    importer = None
+
+    @rpc_method
+    def create_import(self, payload):
+        return self.db.run(self.importer.create, payload)
+
+    @rpc_method
+    def add_import_rows(self, job_id, payload):
+        return self.db.run(self.importer.add_rows, job_id, payload)
+
+    @rpc_method
+    def get_import(self, job_id):
+        return self.db.run(self.importer.get, job_id)
+
+    @rpc_method
+    def list_imports(self, query=None):
+        return self.db.run(self.importer.list, query or {})
+
+    @rpc_method
+    def import_errors(self, job_id, query=None):
+        return self.db.run(self.importer.failed_rows, job_id, query or {})
+
+    @timer(interval=2)
+    def run_imports(self):
+        self.importer.run_queued(self.db)
+
+    def prune_own(self, session, cutoff) -> dict[str, int]:
+        return self.importer.prune(session, cutoff)

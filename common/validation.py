@@ -80,6 +80,13 @@ def time_zone(value: str) -> None:
         raise MarshmallowError("Unknown time zone.")
 
 
+# A phone number as people write it; compared by its digits (``common.normalize.phone``).
+PHONE = validate.Regexp(
+    r"^\+?[0-9 ()\-.]{3,40}$",
+    error="Not a valid phone number: use digits, spaces, ()-. and an optional +.",
+)
+
+
 class VersionedUpdate(Schema):
     """The ``version`` every update carries (optimistic concurrency)."""
 

@@ -15,6 +15,7 @@ from gateway.auth import ratelimit
 from gateway.auth.access import API_KEY_HEADER, API_KEY_SCHEME, API_PREFIX, SECURITY_SCHEME
 from gateway.blueprints import (api_keys, audit, auth, customers, notifications, ops, reports,
                                 sales, teams, users)
+from gateway.blueprints import imports
 
 
 # (blueprint, url_prefix): every resource of the API, in the order the docs list them.
@@ -27,6 +28,7 @@ BLUEPRINTS = [
     (audit.blp, API_PREFIX),
     (customers.blp, API_PREFIX),
     (sales.blp, API_PREFIX),
+    (imports.blp, API_PREFIX),
     (notifications.blp, API_PREFIX),
     (reports.blp, API_PREFIX),
 ]

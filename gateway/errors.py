@@ -15,7 +15,7 @@ from flask import Flask, Response, jsonify
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 
-from common.errors import CrmError, ValidationError, flatten_marshmallow
+from common.errors import CrmError, Duplicate, ValidationError, flatten_marshmallow
 from common.validation import unstorable
 from gateway.i18n import problem_text, translate, translate_errors
 from gateway.request_context import language, request_id
@@ -113,6 +113,9 @@ class ProblemSchema(ma.Schema):
     )
     request_id = ma.fields.String()
     current_version = ma.fields.Integer()
+    matches = ma.fields.List(ma.fields.Dict(), metadata={
+        "description": "duplicate: the records you may see that match, each with the record "
+                       "and the fields that matched"})
 
 
 def problem(
@@ -149,6 +152,9 @@ def handle_crm_error(error: CrmError) -> Response:
     if current_version.isdigit():
         # nameko carries exception arguments as strings across RPC.
         extra["current_version"] = int(current_version)
+    if isinstance(error, Duplicate):
+        details.pop("matches", None)
+        extra["matches"] = error.matches
     return problem(
         error.status,
         error.code,

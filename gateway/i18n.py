@@ -44,6 +44,10 @@ PROBLEMS: dict[str, dict[str, tuple[str, str]]] = {
         ENGLISH: ("Conflict", "The change conflicts with the current state."),
         CHINESE: ("冲突", "该修改与当前状态冲突。"),
     },
+    "duplicate": {
+        ENGLISH: ("Duplicate", "Records you may see match this one; see matches."),
+        CHINESE: ("疑似重复", "已有您可查看的记录与之匹配，详见 matches。"),
+    },
     "precondition_failed": {
         ENGLISH: ("Precondition failed", "A business rule refuses this change."),
         CHINESE: ("前置条件不满足", "业务规则不允许此修改。"),
@@ -151,6 +155,18 @@ MESSAGES: list[tuple[str, str]] = [
         "不是有效的电话号码：请使用数字、空格、()-. 和可选的 +。",
     ),
     (r"Your role may read customers but not change them\.", "您的角色只能查看客户，不能修改。"),
+    (
+        r"Customers you may see have the same name, email or phone; see matches, or send "
+        r"allow_duplicate: true to create it all the same\.",
+        "已有您可查看的客户名称、邮箱或电话相同，详见 matches；如仍要创建，请发送 allow_duplicate: true。",
+    ),
+    (
+        r"Leads or customers you may see have the same company, email or phone; see matches, "
+        r"or send allow_duplicate: true to create it all the same\.",
+        "已有您可查看的线索或客户公司、邮箱或电话相同，详见 matches；如仍要创建，请发送 allow_duplicate: true。",
+    ),
+    (r"Give at least one of name, email and phone\.", "请至少提供 name、email、phone 之一。"),
+    (r"Must be another customer than the one kept\.", "必须是被保留客户以外的另一个客户。"),
     (
         r"Sales users own the customers they create; ask a manager to reassign\.",
         "销售人员创建的客户归其本人所有；如需转交请联系经理。",
@@ -286,6 +302,106 @@ MESSAGES: list[tuple[str, str]] = [
     (r"A terminated contract cannot be changed\.", "已终止的合同不能修改。"),
     (r"Must not be before start_date\.", "不能早于 start_date。"),
     (r"Required when there is no deal_id\.", "未提供 deal_id 时必须填写。"),
+    # imports (common.importing, common.import_jobs, the services' imports)
+    (
+        r"The file is larger than (\S+) MB, the import limit \(CRM_IMPORT_MAX_MB\); split it "
+        r"into smaller files\.",
+        "文件超过导入上限 {0} MB（CRM_IMPORT_MAX_MB），请拆分成较小的文件。",
+    ),
+    (
+        r"An \.xls file \(Excel 97-2003\) cannot be read; save it as \.xlsx or as CSV\.",
+        "无法读取 .xls 文件（Excel 97-2003），请另存为 .xlsx 或 CSV。",
+    ),
+    (r"The file has no header row: it is empty\.", "文件没有表头行：文件为空。"),
+    (
+        r"The file holds NUL characters: it is not a CSV text file \(UTF-16 needs its "
+        r"byte-order mark\); save it as CSV UTF-8 or XLSX\.",
+        "文件包含 NUL 字符，不是 CSV 文本文件（UTF-16 需要字节顺序标记）；请另存为 CSV UTF-8 或 XLSX。",
+    ),
+    (
+        r"The file is not text in UTF-8, UTF-16 \(with its byte-order mark\) or GB18030/GBK; "
+        r"save it as CSV UTF-8 or XLSX\.",
+        "文件不是 UTF-8、UTF-16（带字节顺序标记）或 GB18030/GBK 编码的文本；请另存为 CSV UTF-8 或 XLSX。",
+    ),
+    (
+        r"The CSV cannot be read at line (\d+) \((.+)\); check the quotes around it\.",
+        "CSV 第 {0} 行无法读取（{1}），请检查该行附近的引号。",
+    ),
+    (
+        r"The file is not a readable XLSX workbook \((.*)\); save it again as \.xlsx or as CSV\.",
+        "文件不是可读取的 XLSX 工作簿（{0}），请重新另存为 .xlsx 或 CSV。",
+    ),
+    (
+        r"The header names the column (.+) twice \(columns (\d+) and (\d+)\); rename or remove "
+        r"one\.",
+        "表头中列 {0} 出现了两次（第 {1} 列和第 {2} 列），请重命名或删除其中一列。",
+    ),
+    (r"(.+) is not a column of the file\.", "{0} 不是文件中的列。"),
+    (r"(\S+) is not a field to import; use one of: (.+)\.", "{0} 不是可导入的字段，可用：{1}。"),
+    (
+        r"The columns (.+) and (.+) both fill (\S+); keep one, or map one elsewhere with "
+        r"mapping\.",
+        "列 {0} 和 {1} 都对应字段 {2}；请保留其一，或用 mapping 将其中一列映射到别处。",
+    ),
+    (
+        r"No column for (\S+) \((.+) / (.+)\), which every row needs; name a column so, or map "
+        r"one to it with mapping\.",
+        "缺少每行都必须的字段 {0}（{1} / {2}）的列；请将某列命名为它，或用 mapping 映射到它。",
+    ),
+    (r'Not a JSON object: write it as \{"key": "value", \.\.\.\}\.',
+     '不是 JSON 对象：请写成 {{"key": "value", ...}}。'),
+    (
+        r"The row has (\d+) cells where the header has (\d+): a delimiter is missing, or a value "
+        r"holds one without quotes\.",
+        "该行有 {0} 个单元格，而表头有 {1} 列：缺少分隔符，或某个值包含未加引号的分隔符。",
+    ),
+    (
+        r"The import was interrupted (\d+) times \(its service stopped or failed\); the rows not "
+        r"imported are failed: import them again from errors\.csv\.",
+        "导入被中断了 {0} 次（其服务停止或出错）；未导入的行记为失败，请用 errors.csv 重新导入。",
+    ),
+    (
+        r"The import stopped on an unexpected error \((\S+)\); the rows not imported are failed: "
+        r"import them again from errors\.csv\.",
+        "导入因意外错误（{0}）而停止；未导入的行记为失败，请用 errors.csv 重新导入。",
+    ),
+    (
+        r"(\d+) of (\d+) rows are invalid, so nothing was imported \(atomic\): fix them "
+        r"\(errors\.csv\) and import the file again\.",
+        "{1} 行中有 {0} 行无效，因此未导入任何数据（原子导入）：请修正这些行（errors.csv）后重新导入该文件。",
+    ),
+    (
+        r"A dry run: nothing was stored; the counts are what an import would do\.",
+        "试运行：未保存任何数据；计数为实际导入时的结果。",
+    ),
+    (
+        r"A dry run: nothing was stored\. (\d+) of (\d+) rows are invalid, so an atomic import "
+        r"would import nothing\.",
+        "试运行：未保存任何数据。{1} 行中有 {0} 行无效，因此原子导入将不会导入任何数据。",
+    ),
+    (
+        r"(\d+) of (\d+) rows were not imported; errors\.csv holds them, ready to fix and "
+        r"import again\.",
+        "{1} 行中有 {0} 行未导入；errors.csv 包含这些行，修正后可重新导入。",
+    ),
+    (r"This service imports (\S+)\.", "该服务导入的是 {0}。"),
+    (r"The import has all its rows already\.", "该导入已收到全部行。"),
+    (r"The file has (\d+) rows; (\d+) arrived\.", "文件有 {0} 行，只收到 {1} 行。"),
+    (
+        r"The row matches (\d+) customers you may see; update them one by one, or merge them "
+        r"first\.",
+        "该行与您可查看的 {0} 个客户匹配；请逐个更新，或先合并它们。",
+    ),
+    (
+        r"The row matches (\d+) leads you may see; update them one by one, or import it with "
+        r"on_duplicate create\.",
+        "该行与您可查看的 {0} 条线索匹配；请逐条更新，或使用 on_duplicate create 导入。",
+    ),
+    (
+        r"Not a file: send it as a file part of multipart/form-data\.",
+        "不是文件：请以 multipart/form-data 的文件部分发送。",
+    ),
+    (r"This API key does not have the scope (\S+)\.", "此 API 密钥没有 {0} 权限范围。"),
     # the gateway's own
     (r"Not ready: (.+)\.", "未就绪：{0}。"),
     (r"The request body is not valid JSON\.", "请求体不是有效的 JSON。"),

@@ -76,11 +76,23 @@ def rpc_call(service: str, method: str, *args, **kwargs):
     re-raised; an absent service is 503, a service too slow 504 (for a write: outcome
     unknown, retry with its key), anything else 500.
     """
+    return _call(service, method, args, kwargs, _caller(request_key()), config.rpc_timeout())
+
+
+def rpc_call_part(service: str, method: str, part: str, *args):
+    """One of the calls a write is made of (an import's rows, sent in chunks): each runs once
+    under the request's key and its ``part``, so a retry of the request with its key repeats
+    none of the parts done before and does the rest."""
+    return _call(service, method, args, {}, _caller(f"{request_key()}:{part}"),
+                 config.rpc_timeout())
+
+
+def _caller(key: str | None) -> dict:
+    """The context of a call: the current actor, and the key of a write."""
     context = current_actor().to_context()
-    key = request_key()
     if key is not None:
         context[REQUEST_KEY] = key
-    return _call(service, method, args, kwargs, context, config.rpc_timeout())
+    return context
 
 
 def ping(service: str, timeout: float = 2) -> dict:

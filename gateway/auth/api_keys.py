@@ -11,7 +11,7 @@ import secrets
 PREFIX = "crm_"
 # The resources another system may be given, each as <resource>:read and <resource>:write.
 RESOURCES = ("customers", "contacts", "activities", "leads", "deals", "products", "pipeline",
-             "quotes", "contracts", "webhooks")
+             "quotes", "contracts", "webhooks", "imports")
 SCOPES = tuple(f"{resource}:{access}" for resource in RESOURCES for access in ("read", "write"))
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from gateway import forwarding
+from gateway import exports, forwarding
 from gateway.auth import login_required
 from gateway.forwarding import IF_MATCH_DOC, query_args, request_body, versioned_body
 from gateway.pagination import page_schema
@@ -42,11 +42,14 @@ class Customers(MethodView):
         """List the customers you may see, filtered, sorted and paginated."""
         return customers("list_customers", query_args())
 
+    @blp.alt_response(409, response="CONFLICT")
     @login_required()
     @blp.arguments(s.CustomerCreateSchema)
     @blp.response(201, s.CustomerSchema)
     def post(self, _data):
-        """Create a customer (a sales rep owns what they create)."""
+        """Create a customer (a sales rep owns what they create). One whose name is that of
+        customers you may see answers 409 ``duplicate`` with them as ``matches``, unless the
+        body says ``"allow_duplicate": true``."""
         return created("create_customer", request_body(),
                        location_endpoint="customers.Customer", id_arg="customer_id")
 
@@ -59,6 +62,30 @@ class Trash(MethodView):
     def get(self, _args):
         """Customers moved to the trash, restorable."""
         return customers("list_trash", query_args())
+
+
+@blp.route("/customers/export")
+class CustomersExport(MethodView):
+    @login_required()
+    @blp.arguments(exports.query_schema(s.CustomerExportQuerySchema), location="query")
+    @blp.doc(**exports.DOWNLOAD_DOC)
+    def get(self, _args):
+        """Download the customers you may see, filtered as the list, as CSV or XLSX: the
+        columns import reads, one primary contact per row, tags joined by "; ", custom
+        fields as a JSON object."""
+        return exports.download("customers", "export_customers", "customers",
+                                s.TRANSFER_COLUMNS)
+
+
+@blp.route("/customers/duplicates")
+class Duplicates(MethodView):
+    @login_required()
+    @blp.arguments(s.DuplicateQuerySchema, location="query")
+    @blp.response(200, s.DuplicateListSchema)
+    def get(self, _args):
+        """Customers you may see that a new one with this name, email or phone would
+        duplicate, each with the fields that matched (at least one of the three is needed)."""
+        return customers("find_duplicates", query_args())
 
 
 @blp.route("/customers/<uuid:customer_id>")
@@ -91,6 +118,22 @@ class Restore(MethodView):
     def post(self, customer_id):
         """Bring a customer back from the trash."""
         return customers("restore_customer", str(customer_id))
+
+
+@blp.route("/customers/<uuid:customer_id>/merge")
+class Merge(MethodView):
+    @blp.alt_response(409, response="CONFLICT")
+    @login_required()
+    @blp.arguments(s.MergeSchema(partial=("version",)))
+    @blp.response(200, s.CustomerSchema)
+    @blp.doc(**IF_MATCH_DOC)
+    def post(self, _data, customer_id):
+        """Merge ``from_id`` into this customer, which is kept: every contact and follow-up
+        of ``from_id`` moves here (this one's primary contact stays the only primary), its
+        empty fields are filled from ``from_id``, tags joined, and ``from_id`` goes to the
+        trash (restoring it gives back the customer alone); deals, quotes, contracts, leads
+        and pending reminders follow. ``version`` is this customer's (a stale one is 409)."""
+        return customers("merge_customers", str(customer_id), versioned_body())
 
 
 @blp.route("/customers/<uuid:customer_id>/history")

@@ -11,7 +11,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from common import tabular
-from gateway import forwarding
+from gateway import exports, forwarding
 from gateway.auth import login_required
 from gateway.forwarding import query_args
 from gateway.rpc import rpc_call
@@ -19,9 +19,7 @@ from services.reports import schemas as s
 
 blp = Blueprint("reports", __name__, description="Reports from the read model, and its rebuild")
 
-FILE_RESPONSES = {"responses": {200: {"content": {
-    "text/csv": {"schema": {"type": "string"}},
-    tabular.XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}}}}}
+FILE_RESPONSES = {"responses": {200: {"content": exports.FILE_CONTENT}}}
 
 
 def rendered(answer: dict, file_format: str) -> Response:

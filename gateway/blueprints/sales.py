@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from gateway import forwarding
+from gateway import exports, forwarding
 from gateway.auth import login_required
 from gateway.forwarding import IF_MATCH_DOC, query_args, request_body, versioned_body
 from gateway.pagination import page_schema
@@ -94,14 +94,29 @@ class Leads(MethodView):
         """The leads you may see, filtered, sorted and paginated."""
         return sales("list_leads", query_args())
 
+    @blp.alt_response(409, response="CONFLICT")
     @login_required()
     @blp.arguments(s.LeadCreateSchema)
     @blp.response(201, s.LeadWithDuplicatesSchema)
     def post(self, _data):
         """Capture a lead: a rep owns what they create; with a team and no owner, the team's
-        rule assigns it. Leads with the same email or phone come back as ``duplicates``."""
+        rule assigns it. One whose company (compared as customers' names are), email or
+        phone is that of leads or customers you may see answers 409 ``duplicate`` with them as
+        ``matches``, unless the body says ``"allow_duplicate": true`` (the matching leads
+        then come back as ``duplicates``)."""
         return created("create_lead", request_body(),
                        location_endpoint="sales.Lead", id_arg="lead_id")
+
+
+@blp.route("/leads/export")
+class LeadsExport(MethodView):
+    @login_required()
+    @blp.arguments(exports.query_schema(s.LeadExportQuerySchema), location="query")
+    @blp.doc(**exports.DOWNLOAD_DOC)
+    def get(self, _args):
+        """Download the leads you may see, filtered as the list, as CSV or XLSX: the columns
+        import reads."""
+        return exports.download("sales", "export_leads", "leads", s.TRANSFER_COLUMNS)
 
 
 @blp.route("/leads/<uuid:lead_id>")

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from common.db import Versioned, make_base, new_id, utcnow
+from common.import_jobs import import_models
 
 Base, platform = make_base()
 
@@ -19,6 +20,8 @@ class Customer(Versioned, Base):
     id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(sa.String(200))
     name_normalized: Mapped[str] = mapped_column(sa.String(200), index=True)
+    # The name as duplicates are found by (``common.normalize.name_key``).
+    name_key: Mapped[str] = mapped_column(sa.String(200), index=True, default="")
     type: Mapped[str] = mapped_column(sa.String(16), default="company")
     industry: Mapped[str | None] = mapped_column(sa.String(100), index=True)
     country: Mapped[str | None] = mapped_column(sa.String(100), index=True)
@@ -117,3 +120,7 @@ class IdempotentResult(Base):
     key: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
     result: Mapped[dict] = mapped_column(sa.JSON)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+# The files imported into this service, and their rows (``common.import_jobs``).
+ImportJob, ImportRow = import_models(Base)

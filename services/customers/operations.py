@@ -15,7 +15,7 @@ from common import normalize, snapshots
 from common.records import as_uuid, found, update
 from common.uow import UnitOfWork
 from common.validation import load
-from services.customers import access, history
+from services.customers import access, duplicates, history
 from services.customers import schemas as s
 from services.customers.models import (
     Activity,
@@ -54,23 +54,30 @@ def _apply_customer_fields(customer: Customer, data: dict) -> None:
         if field == "tags":
             wanted = sorted({tag.strip() for tag in value if tag.strip()})
             customer.tag_rows = [CustomerTag(tag=tag) for tag in wanted]
-        elif field not in ("version", "owner_id", "team_id"):
+        elif field not in ("version", "owner_id", "team_id", "allow_duplicate"):
             setattr(customer, field, value)
     if "name" in data:
         customer.name = data["name"].strip()
         customer.name_normalized = normalize.name(customer.name)
+        customer.name_key = normalize.name_key(customer.name)
 
 
 def create_customer(uow: UnitOfWork, payload) -> dict:
+    """A new customer; one with the name of others the caller may see is refused (409
+    ``duplicate``, with them) unless the payload says ``allow_duplicate``."""
     data = load(s.CustomerCreateSchema(), payload)
-    snapshot = customer_out.dump(_new_customer(uow, data))
+    customer = _new_customer(uow, data, refuse_duplicates=not data["allow_duplicate"])
+    snapshot = customer_out.dump(customer)
     uow.commit()
     return snapshot
 
 
-def _new_customer(uow: UnitOfWork, data: dict) -> Customer:
-    """A customer created, recorded and announced (not committed)."""
+def _new_customer(uow: UnitOfWork, data: dict, *, refuse_duplicates: bool = False) -> Customer:
+    """A customer created, recorded and announced (not committed); with
+    ``refuse_duplicates``, not when customers the caller may see have its name."""
     owner_id, team_id = access.placement(uow, data.get("owner_id"), data.get("team_id"))
+    if refuse_duplicates:
+        duplicates.refuse_duplicates(uow, name=data["name"])
     customer = Customer(
         owner_id=owner_id,
         team_id=team_id,
@@ -116,6 +123,14 @@ def get_customer(uow: UnitOfWork, customer_id) -> dict:
 
 def _list_customers(uow: UnitOfWork, query_args, *, deleted: bool) -> dict:
     args = load(s.CustomerListQuerySchema(), query_args)
+    query = customers_query(uow, args, deleted=deleted)
+    query = query.order_by(*order_by(Customer, args["sort"], s.CUSTOMER_SORT_FIELDS))
+    return paginate(uow.session, query, args, dump=customer_out.dump)
+
+
+def customers_query(uow: UnitOfWork, args: dict, *, deleted: bool = False):
+    """The customers the caller may see that match the list filters ``args`` (loaded), in no
+    order: what the list pages and the export writes."""
     query = access.visible_customers(uow.actor, sa.select(Customer))
     query = query.where(Customer.deleted_at.is_not(None) if deleted else Customer.deleted_at.is_(None))
     query = where_equal(query, Customer, args, ("owner_id", "team_id", "type", "industry", "country",
@@ -130,8 +145,7 @@ def _list_customers(uow: UnitOfWork, query_args, *, deleted: bool) -> dict:
         query = query.where(Customer.created_at <= args["created_to"])
     if "q" in args:
         query = query.where(_matches(args["q"]))
-    query = query.order_by(*order_by(Customer, args["sort"], s.CUSTOMER_SORT_FIELDS))
-    return paginate(uow.session, query, args, dump=customer_out.dump)
+    return query
 
 
 def _matches(text: str):
@@ -183,6 +197,13 @@ def update_customer(uow: UnitOfWork, customer_id, payload) -> dict:
 def _move_to_trash(uow: UnitOfWork, customer_id, *, restore: bool) -> dict:
     access.require_write(uow.actor)
     customer = _customer(uow, customer_id, deleted=restore)
+    trash(uow, customer, restore=restore)
+    uow.commit()
+    return customer_out.dump(customer)
+
+
+def trash(uow: UnitOfWork, customer: Customer, *, restore: bool = False) -> None:
+    """Move ``customer`` to the trash (or back), recorded and announced (not committed)."""
     if restore:
         customer.deleted_at, customer.deleted_by = None, None
     else:
@@ -197,8 +218,6 @@ def _move_to_trash(uow: UnitOfWork, customer_id, *, restore: bool) -> dict:
         _customer_event(uow, "customer.restored", customer)
     else:
         _customer_event(uow, "customer.deleted", customer, s.CustomerDeletedSchema())
-    uow.commit()
-    return customer_out.dump(customer)
 
 
 def delete_customer(uow: UnitOfWork, customer_id) -> dict:

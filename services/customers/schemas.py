@@ -10,7 +10,7 @@ from marshmallow import Schema, fields, validate, validates, validates_schema
 from marshmallow import ValidationError as MarshmallowError
 
 from common.listing import PageQuerySchema  # noqa: F401 - part of this contract
-from common.validation import UTCDateTimeField, VersionedUpdate
+from common.validation import PHONE, UTCDateTimeField, VersionedUpdate
 
 CUSTOMER_TYPES = ("company", "person")
 TIERS = ("A", "B", "C")
@@ -48,9 +48,15 @@ class CustomFieldsField(fields.Dict):
 
 
 class TagsField(fields.List):
+    """Up to 50 tags; a tag holds no ``;``, which separates tags in one cell of a file."""
+
     def __init__(self, **kwargs):
         super().__init__(
-            fields.String(validate=validate.Length(min=1, max=50)),
+            fields.String(validate=[
+                validate.Length(min=1, max=50),
+                validate.Regexp(r"^[^;]*$", error="A tag may not contain ';' (it separates "
+                                                  "tags in imported and exported files)."),
+            ]),
             validate=validate.Length(max=MAX_TAGS),
             **kwargs,
         )
@@ -85,6 +91,10 @@ class CustomerCreateSchema(CustomerFields):
     name = fields.String(required=True, validate=NAME)
     type = fields.String(load_default="company", validate=validate.OneOf(CUSTOMER_TYPES))
     status = fields.String(load_default="prospect", validate=validate.OneOf(STATUSES))
+    allow_duplicate = fields.Boolean(load_default=False, metadata={"description": (
+        "Create it even when customers you may see have the same name (compared as "
+        "GET /customers/duplicates does); without it such a create answers 409 duplicate "
+        "with the matches.")})
 
 
 class CustomerUpdateSchema(VersionedUpdate, CustomerFields):
@@ -143,18 +153,83 @@ class CustomerListQuerySchema(PageQuerySchema):
 
 CUSTOMER_SORT_FIELDS = ("created_at", "updated_at", "name", "tier", "status", "city")
 
+# The columns of a customers file, in order: what export writes and import reads (by the
+# field name or either label, case-insensitive). ``tags`` is one cell, the tags separated by
+# ``;`` (written "; "; a tag may hold no ``;``); ``custom_fields`` is one cell holding a JSON
+# object (``{"budget": 1200}``); the contact_* columns are the customer's primary contact.
+# How values become cells and back: ``common.tabular``.
+TRANSFER_COLUMNS = (
+    ("name", "Name", "客户名称"),
+    ("type", "Type", "类型"),
+    ("industry", "Industry", "行业"),
+    ("country", "Country", "国家"),
+    ("province", "Province", "省份"),
+    ("city", "City", "城市"),
+    ("source", "Source", "来源"),
+    ("tier", "Tier", "等级"),
+    ("status", "Status", "状态"),
+    ("owner_id", "Owner ID", "负责人ID"),
+    ("team_id", "Team ID", "团队ID"),
+    ("tags", "Tags", "标签"),
+    ("custom_fields", "Custom fields", "自定义字段"),
+    ("notes", "Notes", "备注"),
+    ("contact_name", "Contact name", "联系人"),
+    ("contact_phone", "Contact phone", "联系人电话"),
+    ("contact_email", "Contact email", "联系人邮箱"),
+)
+
+
+class CustomerExportQuerySchema(CustomerListQuerySchema):
+    """The list's filters, for an export: every matching customer, in creation order."""
+
+    class Meta:
+        exclude = ("page", "per_page", "sort")
+
+
+# -- duplicates and merge --------------------------------------------------------------------
+DUPLICATE_FIELDS = ("name", "email", "phone")
+MAX_DUPLICATES = 50
+
+
+class DuplicateQuerySchema(Schema):
+    """What a new customer would have, at least one of: a name (compared with case, width,
+    spaces, punctuation and a legal form such as 有限公司 or Co., Ltd. ignored), a contact's
+    email, a contact's phone (its digits, the country code optional)."""
+
+    name = fields.String(validate=NAME)
+    email = fields.Email(validate=validate.Length(max=254))
+    phone = fields.String(validate=PHONE)
+
+    @validates_schema
+    def _at_least_one(self, data, **kwargs):
+        if not any(data.get(field) for field in DUPLICATE_FIELDS):
+            raise MarshmallowError({field: ["Give at least one of name, email and phone."]
+                                    for field in DUPLICATE_FIELDS})
+
+
+class DuplicateSchema(Schema):
+    customer = fields.Nested(CustomerSchema)
+    matched = fields.List(fields.String(validate=validate.OneOf(DUPLICATE_FIELDS)), metadata={
+        "description": "Which of name, email and phone matched"})
+
+
+class DuplicateListSchema(Schema):
+    items = fields.List(fields.Nested(DuplicateSchema), metadata={
+        "description": f"Oldest first, at most {MAX_DUPLICATES}"})
+
+
+class MergeSchema(VersionedUpdate):
+    """``version`` is the kept customer's."""
+
+    from_id = fields.UUID(required=True, metadata={
+        "description": "The customer merged into this one, then moved to the trash"})
+
 
 # -- contacts --------------------------------------------------------------------------------
 class ContactFields(Schema):
     name = fields.String(validate=NAME)
     title = _text(100)
-    phone = fields.String(
-        allow_none=True,
-        validate=validate.Regexp(
-            r"^\+?[0-9 ()\-.]{3,40}$",
-            error="Not a valid phone number: use digits, spaces, ()-. and an optional +.",
-        ),
-    )
+    phone = fields.String(allow_none=True, validate=PHONE)
     email = fields.Email(allow_none=True, validate=validate.Length(max=254))
     is_primary = fields.Boolean()
 
@@ -243,7 +318,9 @@ class FieldChangeSchema(Schema):
     entity_type = fields.String(metadata={"description": "customer, contact or activity"})
     entity_id = fields.UUID()
     entity_version = fields.Integer()
-    action = fields.String(metadata={"description": "created, updated, deleted or restored"})
+    action = fields.String(metadata={
+        "description": "created, updated, deleted, restored or merged (into this customer, "
+                       "or this one into another: new_value says which)"})
     field = fields.String(allow_none=True)
     old_value = fields.Raw(allow_none=True)
     new_value = fields.Raw(allow_none=True)
@@ -274,11 +351,26 @@ class CustomerDeletedSchema(CustomerSchema):
     deleted_by = fields.UUID(allow_none=True)
 
 
+class CustomerMergedSchema(Schema):
+    into_id = fields.UUID(metadata={"description": "The customer kept (the event's entity)"})
+    from_id = fields.UUID(metadata={"description": "The customer merged into it and trashed"})
+    from_version = fields.Integer(metadata={
+        "description": "from_id's version once trashed (its customer.deleted carries the same): "
+                       "orders the merges of one customer, restored and merged again"})
+
+
 EVENTS = {
     "customer.created": (CustomerSchema, "A customer was created."),
     "customer.updated": (CustomerSchema, "A customer's fields changed; data is the new state."),
     "customer.deleted": (CustomerDeletedSchema, "A customer was moved to the trash."),
     "customer.restored": (CustomerSchema, "A customer was restored from the trash."),
+    "customer.merged": (
+        CustomerMergedSchema,
+        "from_id was merged into into_id: its contacts and follow-ups moved (each with its own "
+        "contact.updated or activity.updated), into_id's empty fields were filled "
+        "(customer.updated) and from_id went to the trash (customer.deleted); whatever else "
+        "points at from_id should point at into_id now.",
+    ),
     "contact.created": (ContactEventSchema, "A contact was added to a customer."),
     "contact.updated": (ContactEventSchema, "A contact changed; data is the new state."),
     "contact.deleted": (ContactEventSchema, "A contact was removed."),

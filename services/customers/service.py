@@ -1,17 +1,20 @@
-"""The customers service's entrypoints: translate RPC calls and delegate to ``operations``.
+"""The customers service's entrypoints: translate RPC calls and delegate to the use cases
+(``operations``, ``duplicates``, ``merging``...).
 
 Customers, contacts and follow-up records (activities), with record-level access, optimistic
-concurrency, trash, field history and events through the outbox.
+concurrency, trash, field history, duplicate detection and merge, and events through the
+outbox.
 """
-from common.service import Database, PlatformService, rpc_method
-from services.customers import operations
+from common.service import Database, ImportEntrypoints, PlatformService, rpc_method
+from services.customers import duplicates, exports, imports, merging, operations
 from services.customers.models import platform
 
 
-class CustomersService(PlatformService):
+class CustomersService(ImportEntrypoints, PlatformService):
     name = "customers"
 
     db = Database(platform)
+    importer = imports.IMPORTER
 
     @rpc_method
     def create_customer(self, payload):
@@ -30,6 +33,10 @@ class CustomersService(PlatformService):
         return self.db.run(operations.list_customers, query or {})
 
     @rpc_method
+    def export_customers(self, query=None, after=None, limit=500):
+        return self.db.run(exports.export_page, query or {}, after, limit)
+
+    @rpc_method
     def update_customer(self, customer_id, payload):
         return self.db.run(operations.update_customer, customer_id, payload)
 
@@ -40,6 +47,14 @@ class CustomersService(PlatformService):
     @rpc_method
     def restore_customer(self, customer_id):
         return self.db.run(operations.restore_customer, customer_id)
+
+    @rpc_method
+    def find_duplicates(self, query=None):
+        return self.db.run(duplicates.list_duplicates, query or {})
+
+    @rpc_method
+    def merge_customers(self, customer_id, payload):
+        return self.db.run(merging.merge_customers, customer_id, payload)
 
     @rpc_method
     def list_trash(self, query=None):

@@ -84,6 +84,22 @@ def on_customer_restored(uow: UnitOfWork, event: dict) -> None:
                       if key not in ("deleted", "cancelled_follow_ups")}
 
 
+def on_customer_merged(uow: UnitOfWork, event: dict) -> None:
+    """The pending reminders about the merged customer are about the kept one now. Its
+    follow-ups moved with their activities (each re-planned by its ``activity.updated``), so
+    the ones its trashing cancelled are no longer its own to bring back on a restore. Ordered
+    by the merged customer's version, so a late merge never undoes a later one of the same
+    customer (restored and merged again)."""
+    data = event["data"]
+    if tracking.newer(uow, "customer_merge", event, entity_id=data["from_id"],
+                      version=data.get("from_version")) is None:
+        return
+    lifecycle.repoint_about(uow, "customer", data["from_id"], data["into_id"])
+    merged = tracking.tracked(uow, "customer", data["from_id"])
+    merged.state = {key: value for key, value in merged.state.items()
+                    if key != "cancelled_follow_ups"}
+
+
 def on_customer_updated(uow: UnitOfWork, event: dict) -> None:
     """A new owner takes over the customer's pending follow-ups."""
     data = event["data"]
@@ -196,6 +212,7 @@ APPLY = {
     "customer.updated": on_customer_updated,
     "customer.deleted": on_customer_deleted,
     "customer.restored": on_customer_restored,
+    "customer.merged": on_customer_merged,
     "lead.assigned": on_lead_assigned,
     "deal.created": on_deal,
     "deal.updated": on_deal,

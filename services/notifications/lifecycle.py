@@ -1,7 +1,8 @@
 """What becomes of pending reminders when something happens to what they are *about* rather
 than to the record that planned them: cancelled (a customer deleted, a user cancelling one, or
 a plan that no longer wants it), brought back (a customer restored), given to a new owner (a
-customer's owner changed). Each change is announced as a ``reminder.*`` event.
+customer's owner changed), made about another customer (one merged into it). Each change is
+announced as a ``reminder.*`` event.
 """
 from __future__ import annotations
 
@@ -45,6 +46,16 @@ def reopen(uow: UnitOfWork, reminder_ids) -> None:
         if reminder.due_at > now:
             reminder.status, reminder.cancelled_at = "pending", None
             publish_reminder(uow, "reminder.updated", reminder)
+
+
+def repoint_about(uow: UnitOfWork, entity_type: str, entity_id, new_entity_id) -> None:
+    """Make the pending reminders of every kind about one entity about another (a customer
+    merged into another)."""
+    for reminder in uow.session.scalars(sa.select(Reminder).where(
+            Reminder.entity_type == entity_type, Reminder.entity_id == str(entity_id),
+            Reminder.status == "pending")).all():
+        reminder.entity_id = str(new_entity_id)
+        publish_reminder(uow, "reminder.updated", reminder)
 
 
 def reassign_about(uow: UnitOfWork, kind: str, entity_type: str, entity_id, user_id) -> None:

@@ -25,7 +25,7 @@ DELIVERY_STATUSES = ("pending", "delivered", "failed")
 # are what a webhook may subscribe to.
 CONSUMED_EVENTS = {
     "customers": ("activity.logged", "activity.updated", "customer.updated", "customer.deleted",
-                  "customer.restored"),
+                  "customer.restored", "customer.merged"),
     "sales": (
         "lead.assigned", "deal.created", "deal.updated", "deal.stage_changed", "deal.won",
         "deal.lost", "contract.created", "contract.updated",

@@ -16,12 +16,14 @@ from common.uow import UnitOfWork
 from services.notifications.models import TrackedEntity
 
 
-def newer(uow: UnitOfWork, entity_type: str, event: dict) -> TrackedEntity | None:
-    """The tracked row of the event's entity (``data.id``), locked, when the event is newer
-    than the version held (now recorded); ``None`` when it is older or the same: ignore it
-    (``common.records.newer``)."""
-    return records.newer(uow.session, TrackedEntity, (entity_type, str(event["data"]["id"])),
-                         version_of(event), state={})
+def newer(uow: UnitOfWork, entity_type: str, event: dict, entity_id=None,
+          version: int | None = None) -> TrackedEntity | None:
+    """The tracked row of the event's entity (``data.id``, or ``entity_id``), locked, when the
+    event (or ``version``) is newer than the version held (now recorded); ``None`` when it is
+    older or the same: ignore it (``common.records.newer``)."""
+    key = (entity_type, str(entity_id or event["data"]["id"]))
+    return records.newer(uow.session, TrackedEntity, key,
+                         version if version is not None else version_of(event), state={})
 
 
 def tracked(uow: UnitOfWork, entity_type: str, entity_id) -> TrackedEntity:

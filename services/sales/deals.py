@@ -16,9 +16,9 @@ from common.uow import UnitOfWork
 from common.validation import load
 from services.sales import access, catalogue, pricing
 from services.sales import schemas as s
-from services.sales.events import emit_contract, emit_deal, emit_lead
+from services.sales.events import emit_contract, emit_deal, emit_lead, emit_quote
 from services.sales.models import (
-    Contract, CustomerState, Deal, DealLine, Lead, Product, StageChange,
+    Contract, CustomerState, Deal, DealLine, Lead, Product, Quote, StageChange,
 )
 
 deal_out = s.DealSchema()
@@ -225,12 +225,18 @@ def flag_customer_deleted(uow: UnitOfWork, event: dict, deleted: bool) -> None:
 
 
 def repoint_customer(uow: UnitOfWork, survivor_id, merged_id) -> None:
-    """``customer.merged``: whatever pointed at the merged customer points at the survivor."""
+    """``customer.merged``: whatever pointed at the merged customer points at the survivor:
+    deals (and so their quotes, announced again with their new customer), contracts and
+    leads. Applying it again finds nothing left to move."""
     survivor, merged = optional_uuid(survivor_id), optional_uuid(merged_id)
     for item in uow.session.scalars(sa.select(Deal).where(Deal.customer_id == merged)).all():
         item.customer_id, item.customer_deleted = survivor, False
         uow.session.flush()
         emit_deal(uow, "deal.updated", item)
+        for quote in uow.session.scalars(sa.select(Quote).where(Quote.deal_id == item.id)).all():
+            quote.updated_at = utcnow()  # its customer (the deal's) changed: a new version
+            uow.session.flush()
+            emit_quote(uow, "quote.updated", quote, item)
     for contract in uow.session.scalars(
             sa.select(Contract).where(Contract.customer_id == merged)).all():
         contract.customer_id = survivor

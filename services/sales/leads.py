@@ -1,12 +1,13 @@
-"""Leads: capture with a duplicate warning, assignment by the team's rule, and conversion
-into a customer, a contact and a deal in one step, at most once."""
+"""Leads: capture with a duplicate check (against leads here and customers, asked of the
+customers service), assignment by the team's rule, and conversion into a customer, a contact
+and a deal in one step, at most once."""
 from __future__ import annotations
 
 import sqlalchemy as sa
 
 from common.db import utcnow
 from common import normalize
-from common.errors import Forbidden, PreconditionFailed, ValidationError
+from common.errors import Duplicate, Forbidden, PreconditionFailed, ValidationError
 from common.listing import order_by, paginate, where_equal
 from common.placement import place
 from common.records import optional_uuid, update, visible
@@ -54,42 +55,78 @@ def _apply_fields(lead: Lead, data: dict) -> None:
             setattr(lead, field, (value or "").strip() or None)
         elif field not in ("version", "owner_id", "team_id"):
             setattr(lead, field, value.strip() if isinstance(value, str) else value)
+    lead.company_key = normalize.name_key(lead.company)
     lead.phone_normalized = normalize.phone(lead.phone)
     lead.email_normalized = normalize.email(lead.email)
 
 
-def _duplicates(uow: UnitOfWork, lead: Lead) -> list[dict]:
-    """Leads the caller may see with the same email or phone: a warning, never a refusal."""
-    matches = []
-    if lead.email_normalized:
-        matches.append(("email", Lead.email_normalized == lead.email_normalized))
-    if lead.phone_normalized:
-        matches.append(("phone", Lead.phone_normalized == lead.phone_normalized))
-    if not matches:
+# A lead is compared by its company (a person's name alone is too common to call anyone a
+# duplicate), email and phone, by the rules customers are compared by (``common.normalize``).
+KEYS = (("company", "company_key"), ("email", "email_normalized"), ("phone", "phone_normalized"))
+REFUSED = ("Leads or customers you may see have the same company, email or phone; see "
+           "matches, or send allow_duplicate: true to create it all the same.")
+
+
+def _similar_leads(uow: UnitOfWork, lead: Lead) -> list[tuple[Lead, list[str]]]:
+    """Leads the caller may see with the same company, email or phone as ``lead`` (not yet
+    stored), oldest first, each with what matched."""
+    wanted = [(field, column, getattr(lead, column)) for field, column in KEYS
+              if getattr(lead, column)]
+    if not wanted:
         return []
     query = visible(uow.actor, sa.select(Lead), Lead).where(
-        Lead.id != lead.id, sa.or_(*[condition for _, condition in matches])
-    ).order_by(Lead.created_at).limit(20)
-    found = []
-    for other in uow.session.scalars(query):
-        on = [name for name, _ in matches
-              if getattr(other, f"{name}_normalized") == getattr(lead, f"{name}_normalized")]
-        found.append({**duplicate_out.dump(other), "matched_on": on})
-    return found
+        sa.or_(*[getattr(Lead, column) == value for _, column, value in wanted])
+    ).order_by(Lead.created_at, Lead.id).limit(20)
+    return [(other, [field for field, column, value in wanted if getattr(other, column) == value])
+            for other in uow.session.scalars(query)]
+
+
+def _refuse_duplicates(customers, lead: Lead, similar) -> None:
+    """409 ``duplicate`` when leads (``similar``) or customers the caller may see (asked of
+    the customers service) match ``lead``: each match with the lead's fields that matched."""
+    query = {field: value for field, value in (
+        ("name", lead.company), ("email", lead.email), ("phone", lead.phone)) if value}
+    found = customers.find_duplicates(query)["items"] if query else []
+    matches = [{"lead": lead_out.dump(other), "matched": matched} for other, matched in similar]
+    matches += [{"customer": match["customer"],
+                 "matched": ["company" if field == "name" else field for field in match["matched"]]}
+                for match in found]
+    if matches:
+        raise Duplicate(REFUSED, matches=matches)
+
+
+def check_new(uow: UnitOfWork, payload: dict) -> list[tuple[Lead, list[str]]]:
+    """What creating a lead of ``payload`` (a create payload, valid) would meet, without
+    creating it: a placement the caller may not make is refused as by :func:`create_lead`;
+    the answer is the leads it would duplicate, with what matched (an import's
+    ``on_duplicate`` follows them)."""
+    _placement(uow, payload.get("owner_id"), payload.get("team_id"))
+    lead = Lead()
+    _apply_fields(lead, {field: value for field, value in payload.items()
+                         if field != "allow_duplicate"})
+    return _similar_leads(uow, lead)
 
 
 # -- use cases -------------------------------------------------------------------------------
-def create_lead(uow: UnitOfWork, payload) -> dict:
+def create_lead(uow: UnitOfWork, customers, payload) -> dict:
+    """A new lead; one that matches leads or customers the caller may see is refused (409
+    ``duplicate``) unless the payload says ``allow_duplicate``, and then answered with the
+    matching leads as ``duplicates``."""
     data = load(s.LeadCreateSchema(), payload)
+    allow_duplicate = data.pop("allow_duplicate")
     owner_id, team_id = _placement(uow, data.get("owner_id"), data.get("team_id"))
     lead = Lead(created_by=uow.actor.user_uuid)
     _apply_fields(lead, data)
+    similar = _similar_leads(uow, lead)
+    if not allow_duplicate:
+        _refuse_duplicates(customers, lead, similar)
     _place(uow, lead, owner_id, team_id)
     uow.session.add(lead)
     uow.session.flush()
     emit_lead(uow, "lead.created", lead)
     _announce_owner(uow, lead, None)
-    result = {**lead_out.dump(lead), "duplicates": _duplicates(uow, lead)}
+    result = {**lead_out.dump(lead), "duplicates": [
+        {**duplicate_out.dump(other), "matched_on": matched} for other, matched in similar]}
     uow.commit()
     return result
 
@@ -100,6 +137,13 @@ def get_lead(uow: UnitOfWork, lead_id) -> dict:
 
 def list_leads(uow: UnitOfWork, query_args) -> dict:
     args = load(s.LeadListQuerySchema(), query_args)
+    query = leads_query(uow, args).order_by(*order_by(Lead, args["sort"], s.LEAD_SORT_FIELDS))
+    return paginate(uow.session, query, args, dump=lead_out.dump)
+
+
+def leads_query(uow: UnitOfWork, args: dict):
+    """The leads the caller may see that match the list filters ``args`` (loaded), in no
+    order: what the list pages and the export writes."""
     query = visible(uow.actor, sa.select(Lead), Lead)
     query = where_equal(query, Lead, args,
                         ("status", "owner_id", "team_id", "source", *REGION_FIELDS))
@@ -112,8 +156,7 @@ def list_leads(uow: UnitOfWork, query_args) -> dict:
             conditions.append(Lead.phone_normalized.contains(normalize.phone(needle),
                                                              autoescape=True))
         query = query.where(sa.or_(*conditions))
-    query = query.order_by(*order_by(Lead, args["sort"], s.LEAD_SORT_FIELDS))
-    return paginate(uow.session, query, args, dump=lead_out.dump)
+    return query
 
 
 def update_lead(uow: UnitOfWork, lead_id, payload) -> dict:

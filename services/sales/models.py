@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from common.db import Versioned, make_base, new_id, utcnow
+from common.import_jobs import import_models
 from services.sales import pricing
 
 Base, platform = make_base()
@@ -63,6 +64,8 @@ class Lead(Versioned, Base):
     id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(sa.String(200))
     company: Mapped[str | None] = mapped_column(sa.String(200))
+    # The company as duplicates are found by (``common.normalize.name_key``); "" without one.
+    company_key: Mapped[str] = mapped_column(sa.String(200), index=True, default="")
     phone: Mapped[str | None] = mapped_column(sa.String(40))
     phone_normalized: Mapped[str | None] = mapped_column(sa.String(40), index=True)
     email: Mapped[str | None] = mapped_column(sa.String(254))
@@ -199,3 +202,7 @@ class CustomerState(Base):
     customer_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
     version: Mapped[int] = mapped_column(default=0)
     deleted: Mapped[bool] = mapped_column(default=False)
+
+
+# The files imported into this service, and their rows (``common.import_jobs``).
+ImportJob, ImportRow = import_models(Base)

@@ -17,7 +17,7 @@ from marshmallow import Schema, fields, pre_load, validate, validates, validates
 from marshmallow import ValidationError as MarshmallowError
 
 from common.listing import PageQuerySchema  # noqa: F401 - part of this contract
-from common.validation import BoundedDate, UTCDateTimeField, VersionedUpdate
+from common.validation import PHONE, BoundedDate, UTCDateTimeField, VersionedUpdate
 
 LEAD_STATUSES = ("new", "working", "qualified", "disqualified", "converted")
 OPEN_LEAD_STATUSES = ("new", "working", "qualified")
@@ -170,12 +170,6 @@ PLACE = {"description": "Top-level, as on a customer (conversion copies it there
 NESTED_REGION = ("A lead has no region object: send country, province and city as top-level "
                  "fields, as for a customer.")
 
-PHONE = validate.Regexp(
-    r"^\+?[0-9 ()\-.]{3,40}$",
-    error="Not a valid phone number: use digits, spaces, ()-. and an optional +.",
-)
-
-
 WRITABLE_LEAD_STATUS = validate.OneOf(
     [status for status in LEAD_STATUSES if status != "converted"],
     error="Must be one of: {choices}; a lead is converted with POST /leads/{{id}}/convert.")
@@ -206,6 +200,10 @@ class LeadFields(NotBlankName):
 class LeadCreateSchema(LeadFields):
     name = fields.String(required=True, validate=NAME)
     status = fields.String(load_default="new", validate=WRITABLE_LEAD_STATUS)
+    allow_duplicate = fields.Boolean(load_default=False, metadata={"description": (
+        "Capture it even when leads or customers you may see have the same company "
+        "(compared as GET /customers/duplicates compares names), email or phone; without "
+        "it such a lead answers 409 duplicate with the matches.")})
 
 
 class LeadUpdateSchema(VersionedUpdate, LeadFields):
@@ -241,14 +239,16 @@ class DuplicateLeadSchema(Schema):
     name = fields.String()
     company = fields.String(allow_none=True)
     owner_id = fields.UUID(allow_none=True)
-    matched_on = fields.List(fields.String(), metadata={"description": "email and/or phone"})
+    matched_on = fields.List(fields.String(), metadata={
+        "description": "Which of company, email and phone matched"})
 
 
 class LeadWithDuplicatesSchema(LeadSchema):
     duplicates = fields.List(
         fields.Nested(DuplicateLeadSchema),
-        metadata={"description": "Leads you may see with the same email or phone (a warning: "
-                                 "the lead is saved all the same)."},
+        metadata={"description": "Leads you may see with the same company, email or phone "
+                                 "(only with allow_duplicate: without it, such a lead is "
+                                 "refused)."},
     )
 
 
@@ -266,6 +266,31 @@ class LeadListQuerySchema(PageQuerySchema):
 
 
 LEAD_SORT_FIELDS = ("created_at", "updated_at", "name", "company", "status")
+
+# The columns of a leads file (the only entity of this service imported and exported), in
+# order: what export writes and import reads (by the field name or either label,
+# case-insensitive). How values become cells and back: ``common.tabular``.
+TRANSFER_COLUMNS = (
+    ("name", "Name", "姓名"),
+    ("company", "Company", "公司"),
+    ("phone", "Phone", "电话"),
+    ("email", "Email", "邮箱"),
+    ("source", "Source", "来源"),
+    ("country", "Country", "国家"),
+    ("province", "Province", "省份"),
+    ("city", "City", "城市"),
+    ("status", "Status", "状态"),
+    ("notes", "Notes", "备注"),
+    ("owner_id", "Owner ID", "负责人ID"),
+    ("team_id", "Team ID", "团队ID"),
+)
+
+
+class LeadExportQuerySchema(LeadListQuerySchema):
+    """The list's filters, for an export: every matching lead, in creation order."""
+
+    class Meta:
+        exclude = ("page", "per_page", "sort")
 
 
 class AssignmentRulePutSchema(Schema):
@@ -568,7 +593,8 @@ EVENTS = {
     "deal.won": (DealEventSchema, "A deal entered the won stage."),
     "deal.lost": (DealEventSchema, "A deal entered the lost stage; lost_reason says why."),
     "quote.created": (QuoteEventSchema, "A draft quote was made from a deal's lines."),
-    "quote.updated": (QuoteEventSchema, "A draft quote's tax rate or validity changed."),
+    "quote.updated": (QuoteEventSchema, "A draft quote's tax rate or validity changed, or its "
+                                        "deal moved to another customer (a merge)."),
     "quote.sent": (QuoteEventSchema, "A quote was sent to the customer."),
     "quote.accepted": (QuoteEventSchema, "A quote was accepted; the deal's other open quotes "
                                          "are rejected."),

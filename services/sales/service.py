@@ -10,15 +10,17 @@ learnt from their events.
 from nameko.timer import timer
 
 from common.remote import TimedRpcProxy
-from common.service import Database, PlatformService, handles, rpc_method
-from services.sales import assignment, catalogue, deals, documents, leads, snapshots
+from common.service import Database, ImportEntrypoints, PlatformService, handles, rpc_method
+from services.sales import (assignment, catalogue, deals, documents, exports, imports, leads,
+                            snapshots)
 from services.sales.models import platform
 
 
-class SalesService(PlatformService):
+class SalesService(ImportEntrypoints, PlatformService):
     name = "sales"
 
     db = Database(platform)
+    importer = imports.IMPORTER
     customers = TimedRpcProxy("customers")
 
     # -- products and pipeline -----------------------------------------------------------
@@ -49,7 +51,7 @@ class SalesService(PlatformService):
     # -- leads ---------------------------------------------------------------------------
     @rpc_method
     def create_lead(self, payload):
-        return self.db.run(leads.create_lead, payload)
+        return self.db.run(leads.create_lead, self.customers, payload)
 
     @rpc_method
     def get_lead(self, lead_id):
@@ -58,6 +60,10 @@ class SalesService(PlatformService):
     @rpc_method
     def list_leads(self, query=None):
         return self.db.run(leads.list_leads, query or {})
+
+    @rpc_method
+    def export_leads(self, query=None, after=None, limit=500):
+        return self.db.run(exports.export_page, query or {}, after, limit)
 
     @rpc_method
     def update_lead(self, lead_id, payload):
@@ -156,4 +162,4 @@ class SalesService(PlatformService):
 
     @handles("customers", "customer.merged")
     def on_customer_merged(self, uow, event):
-        deals.repoint_customer(uow, event["data"]["id"], event["data"]["merged_id"])
+        deals.repoint_customer(uow, event["data"]["into_id"], event["data"]["from_id"])

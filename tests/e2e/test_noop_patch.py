@@ -42,7 +42,7 @@ def activity(sam, admin):
 
 
 def lead(sam, admin):
-    return ok(sam.post("/leads", json={"name": unique("Lead"), "company": "No-op Co",
+    return ok(sam.post("/leads", json={"name": unique("Lead"), "company": unique("No-op Co"),
                                        "email": f"{uuid.uuid4().hex[:8]}@noop.example"}), 201)
 
 

@@ -17,8 +17,10 @@ def new_product(admin, price="100.00"):
 
 def team_lead(maria, **fields):
     """A lead Maria puts in her team without an owner: assigned by the team's rule (once the
-    sales service has learnt the team's members from the gateway's events)."""
-    body = {"name": f"Lead {uuid.uuid4().hex[:6]}", "team_id": maria.me["team_id"], **fields}
+    sales service has learnt the team's members from the gateway's events; each try is a
+    lead of its own, so a duplicate of the one before)."""
+    body = {"name": f"Lead {uuid.uuid4().hex[:6]}", "team_id": maria.me["team_id"],
+            "allow_duplicate": True, **fields}
     return wait_until(lambda: (lead := ok(maria.post("/leads", json=body), 201))["owner_id"] and lead,
                       timeout=30, interval=0.5, message="a lead assigned by the team's rule")
 
@@ -172,7 +174,9 @@ def test_reps_cannot_see_each_others_leads_and_deals(users):
     assert deal["id"] not in [x["id"] for x in ok(sara.get("/deals", params={"per_page": 200}))["items"]]
     duplicate = ok(sara.post("/leads", json={"name": "Same", "email": "MINE@example.com"}), 201)
     assert lead["id"] not in [d["id"] for d in duplicate["duplicates"]]
-    again = ok(sam.post("/leads", json={"name": "Same", "email": "mine@example.com"}), 201)
+    refused(sam.post("/leads", json={"name": "Same", "email": "mine@example.com"}), 409)
+    again = ok(sam.post("/leads", json={"name": "Same", "email": "mine@example.com",
+                                        "allow_duplicate": True}), 201)
     assert lead["id"] in [d["id"] for d in again["duplicates"]]
     assert ok(maria.get(f"/deals/{deal['id']}"))["id"] == deal["id"]
     assert ok(alex.get(f"/leads/{lead['id']}"))["id"] == lead["id"]

@@ -415,7 +415,8 @@ class World:
         actor = PEOPLE[who]
         country, province, city = REGIONS[region]
         payload = {"name": name, "industry": industry, "tier": tier, "country": country,
-                   "province": province, "city": city, "status": "active"}
+                   "province": province, "city": city, "status": "active",
+                   "allow_duplicate": True}
         if owner is not None and actor.role != "sales":
             payload["owner_id"] = PEOPLE[owner].user_id
             if with_team and PEOPLE[owner].team_id:
@@ -494,13 +495,14 @@ class World:
     # leads
     def do_lead(self, number, who, region, owner):
         country, province, city = REGIONS[region]
-        payload = {"name": "Lead", "company": "Prospect Co",
+        payload = {"name": "Lead", "company": "Prospect Co", "allow_duplicate": True,
                    "country": country, "province": province, "city": city}
         if owner == "team":  # by the team's rule (round robin)
             payload["team_id"] = PEOPLE[who].team_id or str(EAST)
         elif owner is not None:
             payload["owner_id"] = PEOPLE[owner].user_id
-        made = self.sales_run(PEOPLE[who], leads.create_lead, payload)
+        made = self.sales_run(PEOPLE[who], leads.create_lead, CustomersProxy(self, PEOPLE[who]),
+                              payload)
         self.lead_ids.append(uuid.UUID(made["id"]))
         self.lead_of[number] = self.lead_ids[-1]
         owner_id = made["owner_id"] and uuid.UUID(made["owner_id"])

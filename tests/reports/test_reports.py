@@ -212,3 +212,36 @@ def test_per_product_of_one_product(read_model):
     revenue = read_model.report("revenue", now=NOW, from_="2026-01-01", to="2026-06-30",
                                 period="year", group_by="product", product_id=str(LAPTOP))
     assert rows(revenue, "won_amount", "won_count") == [("3000.00", 2)]
+
+
+def test_a_merge_reaches_the_reports_through_the_events_it_comes_with(read_model):
+    """``customer.merged`` itself changes nothing here (first, or twice); the moved contacts
+    and follow-ups, the kept customer's update, the trashed one's deletion and sales' re-pointed
+    deals carry the merge into every report."""
+    told = story(read_model)
+    kept, gone, lost = told["hangzhou"], told["shanghai"], told["d2"]
+    def funnel():
+        answer = read_model.report("funnel", now=NOW, from_="2026-01-01", to="2026-06-30")
+        return answer["totals"], answer["rows"]
+
+    before = funnel()
+    call = ev.activity(gone, SUE, "call", at("2026-05-01T10:00:00"))
+    read_model.apply(call)
+    merged = ev.envelope("customers", "customer.merged", {
+        "into_id": kept.id, "from_id": gone.id, "from_version": gone.state["version"] + 1},
+        kept.state["version"] + 1)
+    merged["entity_id"] = kept.id
+    read_model.apply(merged, merged)
+    assert funnel() == before
+
+    moved = ev.envelope("customers", "activity.updated", {
+        **call["data"], "customer_id": kept.id, "version": 2,
+        "customer_name": kept.state["name"], "owner_id": kept.state["owner_id"]}, 2)
+    read_model.apply(moved, kept.event("customer.updated"),
+                     gone.deleted(at("2026-06-30T00:00:00")),
+                     lost.update(customer_id=kept.id))
+    assert funnel() == before  # Sue's lost deal counts on, now the kept customer's
+    dormant = read_model.report("dormant-customers", now=NOW, days=30)
+    assert rows(dormant, "customer") == [("Chen",)]
+    activities = read_model.report("activities", now=NOW, from_="2026-05-01", to="2026-05-31")
+    assert rows(activities, "user", "type", "count") == [("Sue", "call", 1)]

@@ -10,6 +10,7 @@ from common import migrations
 from common.actor import Actor
 from common.db import create_db_engine, make_session_factory
 from common.errors import NotFound
+from common.normalize import name_key
 from common.uow import UnitOfWork
 from services.sales.models import platform
 
@@ -23,16 +24,18 @@ SYSTEM = Actor.system("test")
 
 
 class FakeCustomers:
-    """The customers service as sales sees it: idempotent create, visibility-checked get."""
+    """The customers service as sales sees it: idempotent create, visibility-checked get,
+    duplicates by name."""
 
     def __init__(self):
         self.by_key = {}
         self.customers = {}  # id -> payload
         self.hidden = set()
+        self.asked = []  # the duplicate queries
 
-    def add(self, customer_id=None, hidden=False) -> str:
+    def add(self, customer_id=None, hidden=False, name="existing") -> str:
         customer_id = customer_id or str(uuid.uuid4())
-        self.customers[customer_id] = {"name": "existing"}
+        self.customers[customer_id] = {"name": name}
         if hidden:
             self.hidden.add(customer_id)
         return customer_id
@@ -41,6 +44,14 @@ class FakeCustomers:
         if customer_id not in self.customers or customer_id in self.hidden:
             raise NotFound(f"No customer with id {customer_id}.")
         return {"id": customer_id, **self.customers[customer_id]}
+
+    def find_duplicates(self, query):
+        self.asked.append(query)
+        return {"items": [
+            {"customer": {"id": customer_id, **customer}, "matched": ["name"]}
+            for customer_id, customer in self.customers.items()
+            if customer_id not in self.hidden and query.get("name")
+            and name_key(customer["name"]) == name_key(query["name"])]}
 
     def create_customer_with_contact(self, payload, key):
         if key not in self.by_key:

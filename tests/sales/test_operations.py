@@ -6,7 +6,9 @@ import uuid
 import pytest
 
 from common import directory
-from common.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationError
+from common.errors import (
+    Conflict, Duplicate, Forbidden, NotFound, PreconditionFailed, ValidationError,
+)
 from services.sales import assignment, catalogue, deals, documents, leads
 from services.sales import schemas as s
 from tests.sales.conftest import ADMIN, ALEX, EAST, MARIA, SAM, SARA, SYSTEM, WEST, outbox
@@ -206,8 +208,8 @@ def test_round_robin_30_leads_over_3_reps_is_10_each(run):
     member(run, active=False)
     member(run, role="manager")
     member(run, team=WEST)
-    owners = [run(ADMIN, leads.create_lead, {"name": f"L{i}", "team_id": EAST})["owner_id"]
-              for i in range(30)]
+    owners = [run(ADMIN, leads.create_lead, run.customers,
+                  {"name": f"L{i}", "team_id": EAST})["owner_id"] for i in range(30)]
     assert collections.Counter(owners) == {rep: 10 for rep in reps}
     assigned = outbox(run.factory, "lead.assigned")
     assert len(assigned) == 30 and all(e["data"]["previous_owner_id"] is None for e in assigned)
@@ -222,7 +224,7 @@ def test_region_and_least_open_rules(run):
         run(MARIA, assignment.put_rule, EAST, {"strategy": "region"})
     run(MARIA, assignment.put_rule, EAST, {"strategy": "region", "region_map": {
         "Zhejiang": north, "Guangzhou": south}})
-    lead = lambda **region: run(MARIA, leads.create_lead,
+    lead = lambda **region: run(MARIA, leads.create_lead, run.customers,
                                 {"name": "x", "team_id": EAST, **region})
     with pytest.raises(ValidationError) as nested:  # the old shape is told the new one
         lead(region={"province": "Zhejiang"})
@@ -239,25 +241,46 @@ def test_region_and_least_open_rules(run):
     assert run(ALEX, assignment.list_rules, {})["items"][0]["strategy"] == "least_open"
 
 
-def test_leads_owned_by_their_creator_with_duplicate_warning_and_access(run):
-    first = run(SAM, leads.create_lead, {"name": "A", "email": "A@x.com", "phone": "+86 21 5555"})
+def test_leads_owned_by_their_creator_with_duplicate_check_and_access(run):
+    create = lambda actor, payload: run(actor, leads.create_lead, run.customers, payload)
+    first = create(SAM, {"name": "A", "email": "A@x.com", "phone": "+86 21 5555"})
     assert first["owner_id"] == SAM.user_id and first["team_id"] == EAST
     assert first["duplicates"] == [] and outbox(run.factory, "lead.assigned") == []
-    again = run(SAM, leads.create_lead, {"name": "B", "email": "a@x.com "[:-1]})
+    with pytest.raises(Duplicate) as refused:
+        create(SAM, {"name": "B", "email": "a@x.com", "phone": "021-5555"})
+    assert [(m["lead"]["id"], m["matched"]) for m in refused.value.matches] == [
+        (first["id"], ["email", "phone"])]
+    again = create(SAM, {"name": "B", "email": "a@x.com", "allow_duplicate": True})
     assert [(d["id"], d["matched_on"]) for d in again["duplicates"]] == [(first["id"], ["email"])]
-    assert run(SARA, leads.create_lead, {"name": "C", "phone": "86215555"})["duplicates"] == []
+    assert create(SARA, {"name": "C", "phone": "+86 21 5555"})["duplicates"] == []
     with pytest.raises(NotFound):
         run(SARA, leads.get_lead, first["id"])
     with pytest.raises(Forbidden):
-        run(SAM, leads.create_lead, {"name": "x", "owner_id": SARA.user_id})
+        run(SAM, leads.create_lead, run.customers, {"name": "x", "owner_id": SARA.user_id})
     assert run(SAM, leads.list_leads, {})["total"] == 2
     assert run(MARIA, leads.list_leads, {})["total"] == 2
     assert run(ALEX, leads.list_leads, {"q": "5555"})["total"] == 2
 
 
+def test_a_lead_matching_a_customer_is_refused_unless_allowed(run):
+    """The customers service is asked (with the lead's company, email and phone) which of
+    its customers the caller may see match; a lead without a company is not matched by its
+    person's name."""
+    existing = run.customers.add(name="Acme Co., Ltd.")
+    with pytest.raises(Duplicate) as refused:
+        run(SAM, leads.create_lead, run.customers, {"name": "Li Lei", "company": "ＡＣＭＥ 有限公司"})
+    assert [(m["customer"]["id"], m["matched"]) for m in refused.value.matches] == [
+        (existing, ["company"])]
+    assert run.customers.asked[-1] == {"name": "ＡＣＭＥ 有限公司"}
+    allowed = run(SAM, leads.create_lead, run.customers,
+                  {"name": "Li Lei", "company": "Acme Ltd", "allow_duplicate": True})
+    assert allowed["company"] == "Acme Ltd" and "allow_duplicate" not in allowed
+    assert run(SAM, leads.create_lead, run.customers, {"name": "Acme"})["duplicates"] == []
+
+
 def test_conversion_once_and_idempotent_after_a_failed_deal_step(run, monkeypatch):
-    lead = run(SAM, leads.create_lead, {"name": "Li Lei", "company": "Acme", "email": "l@a.cn",
-                                        "province": "Zhejiang"})
+    lead = run(SAM, leads.create_lead, run.customers,
+               {"name": "Li Lei", "company": "Acme", "email": "l@a.cn", "province": "Zhejiang"})
     real_open_deal = deals.open_deal
 
     def failing(*args, **kwargs):
@@ -293,11 +316,11 @@ def test_a_manager_converts_a_team_leads_unless_its_owner_has_left(run):
     """The customer goes to the lead's owner: a manager converts a member's lead; once the
     owner is deactivated the conversion is refused with what to do, and nothing is made."""
     rep = member(run)
-    kept = run(MARIA, leads.create_lead, {"name": "Kept", "owner_id": rep})
+    kept = run(MARIA, leads.create_lead, run.customers, {"name": "Kept", "owner_id": rep})
     result = run(MARIA, leads.convert_lead, run.customers, kept["id"], {})
     made = run.customers.customers[result["customer_id"]]
     assert (made["owner_id"], made["team_id"]) == (rep, EAST)
-    orphan = run(MARIA, leads.create_lead, {"name": "Orphan", "owner_id": rep})
+    orphan = run(MARIA, leads.create_lead, run.customers, {"name": "Orphan", "owner_id": rep})
     handle(run, directory.apply_user, user_event(rep, team_id=EAST, version=2, active=False))
     with pytest.raises(PreconditionFailed) as refused:
         run(MARIA, leads.convert_lead, run.customers, orphan["id"], {})
@@ -309,7 +332,7 @@ def test_a_manager_converts_a_team_leads_unless_its_owner_has_left(run):
 def test_manager_reassigns_and_member_events_apply_only_when_newer(run):
     rep = member(run)
     handle(run, directory.apply_user, user_event(SAM.user_id, team_id=EAST))
-    lead = run(MARIA, leads.create_lead, {"name": "x", "owner_id": SAM.user_id})
+    lead = run(MARIA, leads.create_lead, run.customers, {"name": "x", "owner_id": SAM.user_id})
     moved = run(MARIA, leads.update_lead, lead["id"], {"version": 1, "owner_id": rep})
     assert moved["owner_id"] == rep
     assigned = outbox(run.factory, "lead.assigned")[-1]["data"]
@@ -319,7 +342,7 @@ def test_manager_reassigns_and_member_events_apply_only_when_newer(run):
         run(MARIA, leads.update_lead, lead["id"], {"version": 2, "owner_id": west_rep})
     handle(run, directory.apply_user, user_event(rep, team_id=WEST, version=3))
     handle(run, directory.apply_user, user_event(rep, team_id=EAST, version=2))  # older: ignored
-    marias = run(MARIA, leads.create_lead, {"name": "y"})
+    marias = run(MARIA, leads.create_lead, run.customers, {"name": "y"})
     with pytest.raises(Forbidden):  # the rep is in West now
         run(MARIA, leads.update_lead, marias["id"], {"version": 1, "owner_id": rep})
 

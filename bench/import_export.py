@@ -1,0 +1,276 @@
+"""Import and export benchmark: customers from a CSV through the API on PostgreSQL, then
+exported again, each in rows per second beside a plain executemany of the same rows into the
+same tables in the same run. Prints figures; asserts nothing.
+
+    .venv/bin/python bench/import_export.py                 # 100,000 rows, its own stack
+    .venv/bin/python bench/import_export.py --rows 20000    # a quicker run
+    .venv/bin/python bench/import_export.py --url http://127.0.0.1:8000 \\
+        --username admin --password ... \\
+        --customers-db postgresql://postgres@127.0.0.1:5432/crm_customers
+
+Without --url it starts its own stack (fresh PostgreSQL databases and a RabbitMQ vhost, as
+the tests do) and stops it at the end. With --url it uses that gateway; the baseline then
+needs the customers service's database (--customers-db), and is skipped without it.
+
+- **file**: --rows customers in the export's own columns (``TRANSFER_COLUMNS``), Chinese
+  text, tags, custom fields and a primary contact each, every name, phone and email unique
+  (so duplicate detection stores them all), written by the export's own cell encoding.
+- **import**: ``POST /api/v1/imports`` (atomic, on_duplicate=skip), timed from the first
+  byte of the upload until the job says it finished; rows/s is the file's rows over that.
+- **export**: ``GET /api/v1/customers/export`` of exactly those rows (by their tag), CSV and
+  XLSX, timed until the last byte; with its own stack, the peak memory (RSS) of the gateway's
+  workers and of the customers service during each export.
+- **baseline**: the same rows (another tag) with one ``executemany`` per table (customers,
+  their tags, their contacts) in one transaction, with SQLAlchemy Core on psycopg2.
+
+The goal of issue 10 is at least 100,000 rows a minute through the whole import path.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import random
+import shutil
+import sys
+import tempfile
+import threading
+import time
+import uuid
+import warnings
+from pathlib import Path
+
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+warnings.filterwarnings("ignore", message="\nEventlet is deprecated")
+
+from common import normalize  # noqa: E402
+from common.db import create_db_engine, utcnow  # noqa: E402
+from common.tabular import transfer_cell  # noqa: E402
+from crm_cli.client import Client  # noqa: E402
+from crm_cli.main import FINISHED, submit, wait_for  # noqa: E402
+from services.customers.models import Contact, Customer, CustomerTag  # noqa: E402
+from services.customers.schemas import TRANSFER_COLUMNS  # noqa: E402
+from tests.support.stack import ADMIN_PASSWORD, Stack  # noqa: E402
+
+FIELDS = [field for field, *_ in TRANSFER_COLUMNS]
+GOAL_PER_SECOND = 100_000 / 60
+CITIES = [("浙江", "杭州"), ("浙江", "宁波"), ("江苏", "苏州"), ("广东", "深圳"), ("上海", "上海"),
+          ("Bavaria", "München"), ("California", "San Francisco")]
+INDUSTRIES = ["制造", "Retail, wholesale", "软件", "Logistics", "医疗", "=formula-like"]
+
+
+def say(*parts) -> None:
+    print(*parts, flush=True)
+
+
+def records(count: int, tag: str, seed: int, first: int = 0) -> list[dict]:
+    """``count`` customers as the API holds them (tags a list, custom fields a dict),
+    numbered from ``first`` (their names, phones and emails unique by number)."""
+    rng = random.Random(seed)
+    result = []
+    for number in range(first, first + count):
+        province, city = rng.choice(CITIES)
+        result.append({
+            "name": f"{rng.choice(['杭州', 'Acme', '深圳'])} {tag} {number:07d} 有限公司",
+            "type": rng.choice(["company", "company", "person"]),
+            "industry": rng.choice(INDUSTRIES), "country": "中国", "province": province,
+            "city": city, "source": rng.choice(["referral", "web", "展会", None]),
+            "tier": rng.choice(["A", "B", "C", None]),
+            "status": rng.choice(["prospect", "active", "dormant"]),
+            "owner_id": None, "team_id": None,
+            "tags": sorted([tag, rng.choice(["vip", "重点", "new"])]),
+            "custom_fields": {"erp_code": f"{number:07d}", "employees": rng.randint(1, 5000)},
+            "notes": rng.choice([None, "Line one\nline two, with \"quotes\"", "+ plus first"]),
+            "contact_name": f"联系人 {number}",
+            "contact_phone": f"+86 139 {number // 10000:04d} {number % 10000:04d}",
+            "contact_email": f"c{number}.{tag}@example.cn",
+        })
+    return result
+
+
+def write_csv(path: Path, rows: list[dict]) -> None:
+    with path.open("w", encoding="utf-8-sig", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(FIELDS)
+        for row in rows:
+            writer.writerow(["" if (cell := transfer_cell(row[field])) is None else cell
+                             for field in FIELDS])
+
+
+class PeakMemory:
+    """The largest total resident memory of some processes (and their children), sampled
+    every 50 ms on a thread while in the ``with`` block (Linux /proc)."""
+
+    def __init__(self, pids: list[int]):
+        self.pids, self.peak, self.done = pids, 0, threading.Event()
+
+    @staticmethod
+    def _rss(pid: int) -> int:
+        try:
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            return 0
+        own = next((int(line.split()[1]) for line in status.splitlines()
+                    if line.startswith("VmRSS:")), 0) * 1024
+        return own + sum(PeakMemory._rss(int(child)) for child in children)
+
+    def _sample(self) -> None:
+        while not self.done.wait(0.05):
+            self.peak = max(self.peak, sum(self._rss(pid) for pid in self.pids))
+
+    def __enter__(self):
+        self.before = sum(self._rss(pid) for pid in self.pids)
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.done.set()
+        self.thread.join()
+
+    def text(self) -> str:
+        if not self.pids:
+            return ""
+        return f"  peak RSS {self.peak / 1e6:,.0f} MB (before {self.before / 1e6:,.0f} MB)"
+
+
+def baseline(database_url: str, rows: list[dict]) -> float:
+    """Seconds to store ``rows`` with one executemany per table in one transaction."""
+    now = utcnow()
+    customers, tags, contacts = [], [], []
+    for row in rows:
+        customer_id = uuid.uuid4()
+        customers.append({
+            **{field: row[field] for field in FIELDS if not field.startswith("contact_")
+               and field != "tags"},
+            "id": customer_id, "name_normalized": normalize.name(row["name"]),
+            "version": 1, "created_at": now, "updated_at": now})
+        tags += [{"customer_id": customer_id, "tag": tag} for tag in row["tags"]]
+        contacts.append({
+            "id": uuid.uuid4(), "customer_id": customer_id, "name": row["contact_name"],
+            "phone": row["contact_phone"], "email": row["contact_email"],
+            "phone_normalized": normalize.phone(row["contact_phone"]),
+            "email_normalized": normalize.email(row["contact_email"]), "is_primary": True,
+            "version": 1, "created_at": now, "updated_at": now})
+    engine = create_db_engine(database_url)
+    try:
+        started = time.perf_counter()
+        with engine.begin() as connection:
+            connection.execute(sa.insert(Customer.__table__), customers)
+            connection.execute(sa.insert(CustomerTag.__table__), tags)
+            connection.execute(sa.insert(Contact.__table__), contacts)
+        return time.perf_counter() - started
+    finally:
+        engine.dispose()
+
+
+def run_import(client: Client, path: Path, deadline: float) -> tuple[float, dict]:
+    started = time.perf_counter()
+    job = submit(client, path, {"entity": "customers", "on_duplicate": "skip",
+                                "dry_run": "false", "atomic": "true"})
+    job = wait_for(client, job, deadline)
+    if job["status"] not in FINISHED:
+        raise TimeoutError(f"import {job['id']} still {job['status']} at the deadline")
+    return time.perf_counter() - started, job
+
+
+def run_export(client: Client, tag: str, file_format: str,
+               pids: list[int]) -> tuple[float, int, int, str]:
+    """Seconds, bytes, data rows and the memory note of one export of the rows tagged ``tag``."""
+    with PeakMemory(pids) as memory:
+        started = time.perf_counter()
+        with client.open("GET", "/customers/export",
+                         params={"tag": tag, "format": file_format}) as response:
+            body = response.read()
+        seconds = time.perf_counter() - started
+    if file_format == "csv":
+        count = sum(1 for _ in csv.reader(io.StringIO(body.decode("utf-8-sig"), newline=""))) - 1
+    else:
+        from openpyxl import load_workbook
+
+        sheet = load_workbook(io.BytesIO(body), read_only=True).active
+        count = sum(1 for _ in sheet.iter_rows()) - 1
+    return seconds, len(body), count, memory.text()
+
+
+def rate(rows: int, seconds: float) -> str:
+    return f"{rows / seconds:10,.0f} rows/s  ({seconds:7.2f} s, {rows / seconds * 60:,.0f}/min)"
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=10)
+    parser.add_argument("--url", help="a running gateway (default: start a stack)")
+    parser.add_argument("--username", default="admin")
+    parser.add_argument("--password", default=ADMIN_PASSWORD)
+    parser.add_argument("--customers-db", help="with --url: the customers service's database")
+    parser.add_argument("--deadline", type=float, default=1800,
+                        help="seconds the import may take before the run gives up")
+    args = parser.parse_args(argv)
+
+    stack, pids = None, []
+    workdir = Path(tempfile.mkdtemp(prefix="crm-bench-import-"))
+    try:
+        if args.url:
+            base_url, database_url = args.url, args.customers_db
+        else:
+            say("starting a stack on PostgreSQL ...")
+            stack = Stack(workdir)
+            stack.start()
+            base_url, database_url = stack.base_url, stack.database_url("customers")
+            pids = [stack.processes["gateway"].pid, stack.processes["customers"].pid]
+        client = Client(base_url, username=args.username, password=args.password,
+                        timeout=max(args.deadline, 300))
+        client.sign_in()
+        tag = f"bench{uuid.uuid4().hex[:6]}"
+        rows = records(args.rows, tag, args.seed)
+        path = workdir / "customers.csv"
+        write_csv(path, rows)
+        say(f"{args.rows:,} customers, {path.stat().st_size / 1e6:,.1f} MB of CSV "
+            f"(tag {tag})")
+
+        sql_seconds = None
+        if database_url:
+            sql_rows = records(args.rows, f"{tag}sql", args.seed, first=args.rows)
+            sql_seconds = baseline(database_url, sql_rows)
+            say(f"{'executemany baseline':<22}{rate(args.rows, sql_seconds)}")
+        else:
+            say("executemany baseline: skipped (give --customers-db with --url)")
+
+        exported_tag = tag
+        if "/api/v1/imports" not in client.call("GET", "/openapi.json")["paths"]:
+            say("import: POST /api/v1/imports is not in this build; exporting the baseline's "
+                "rows instead")
+            exported_tag = f"{tag}sql"
+        else:
+            import_seconds, job = run_import(client, path, time.monotonic() + args.deadline)
+            say(f"{'import (API)':<22}{rate(args.rows, import_seconds)}  "
+                f"{job['status']}, counts {json.dumps(job['counts'])}")
+            if sql_seconds:
+                say(f"{'  ratio import/SQL':<22}{sql_seconds / import_seconds:10.3f}  "
+                    f"(the API path at {100 * sql_seconds / import_seconds:.1f} % of "
+                    f"executemany's rate)")
+            verdict = "met" if args.rows / import_seconds >= GOAL_PER_SECOND else "NOT met"
+            say(f"  goal 100,000 rows/min through the whole path: {verdict}")
+
+        for file_format in ("csv", "xlsx"):
+            seconds, size, count, memory = run_export(client, exported_tag, file_format, pids)
+            say(f"{'export ' + file_format:<22}{rate(count, seconds)}  "
+                f"{size / 1e6:,.1f} MB, {count:,} rows{memory}")
+            if sql_seconds:
+                say(f"{'  ratio export/SQL':<22}"
+                    f"{(count / seconds) / (args.rows / sql_seconds):10.3f}")
+        client.sign_out()
+    finally:
+        if stack:
+            stack.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

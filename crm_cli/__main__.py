@@ -1,0 +1,3 @@
+from crm_cli.main import main
+
+raise SystemExit(main())
