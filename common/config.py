@@ -169,6 +169,12 @@ def import_max_bytes() -> int:
     return int(float(env("CRM_IMPORT_MAX_MB", "50")) * 1024 * 1024)
 
 
+def import_max_rows() -> int:
+    """The most rows an import takes (``CRM_IMPORT_MAX_ROWS``, 200,000): a file of more is
+    refused before anything is stored (a 50 MB file of one-letter lines is 25 million)."""
+    return int(env("CRM_IMPORT_MAX_ROWS", "200000"))
+
+
 def smtp_url() -> str | None:
     """``smtp://host:port`` of the mail server; unset, mail is written as ``.eml`` files
     under ``$CRM_DATA_DIR/mail/``."""

@@ -35,7 +35,7 @@ from marshmallow import ValidationError as MarshmallowError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from common import importing
-from common.actor import Actor
+from common.actor import INTEGRATION, Actor
 from common.db import new_id, utcnow
 from common.errors import Conflict, CrmError, NotFound, ValidationError
 from common.listing import PageQuerySchema, paginate
@@ -350,11 +350,20 @@ class ImportJobs:
             job.status = "queued"
 
     # -- reading -----------------------------------------------------------------------------
+    def _reads_all(self, actor) -> bool:
+        """Whether ``actor`` sees every job: an admin, the system, or an API key whose scopes
+        read the records the jobs hold (their failed rows are those records' data)."""
+        if actor.role == INTEGRATION:
+            return f"{self.target.entity}:read" in actor.scopes
+        return actor.acts_as_admin
+
     def _visible(self, uow: UnitOfWork, job_id):
-        """The job with ``job_id`` if the caller made it or acts as an admin."""
+        """The job with ``job_id`` if the caller made it or reads every job."""
         job = uow.session.get(self.Job, as_uuid(job_id, "import"))
         if (job is None or job.status == UPLOADING
-                or not (uow.actor.acts_as_admin or job.created_by == uow.actor.user_uuid)):
+                or not (self._reads_all(uow.actor)
+                        or (uow.actor.user_uuid is not None
+                            and job.created_by == uow.actor.user_uuid))):
             raise NotFound(f"No import with id {job_id}.")
         return job
 
@@ -366,8 +375,9 @@ class ImportJobs:
         query = sa.select(self.Job).where(self.Job.status != UPLOADING,
                                           self.Job.entity == args.get("entity",
                                                                       self.target.entity))
-        if not uow.actor.acts_as_admin:
-            query = query.where(self.Job.created_by == uow.actor.user_uuid)
+        if not self._reads_all(uow.actor):
+            query = query.where(self.Job.created_by == uow.actor.user_uuid,
+                                self.Job.created_by.is_not(None))
         query = query.order_by(self.Job.created_at.desc(), self.Job.id)
         return paginate(uow.session, query, args,
                         dump=lambda job: job_summary_out.dump(self._fields(job)))

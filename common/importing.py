@@ -27,12 +27,13 @@ import datetime as dt
 import io
 import itertools
 import json
+import zipfile
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
 
 from marshmallow import Schema, fields
 
-from common import tabular
+from common import config, tabular
 from common.errors import ValidationError
 from common.validation import load
 
@@ -84,7 +85,7 @@ def read_table(data: bytes, max_bytes: int) -> Table:
         raise too_large(max_bytes)
     padded = data.startswith(ZIP_MAGIC)
     if padded:
-        records = _xlsx_records(data)
+        records = _xlsx_records(data, max_bytes)
     elif data.startswith(OLE_MAGIC):
         raise file_problem("An .xls file (Excel 97-2003) cannot be read; save it as .xlsx or "
                            "as CSV.")
@@ -97,11 +98,15 @@ def read_table(data: bytes, max_bytes: int) -> Table:
         raise file_problem("The file has no header row: it is empty.")
     header = [cell.strip() for cell in header]
     total = empty = 0
+    max_rows = config.import_max_rows()
     for _, cells in numbered:
         if is_empty(cells):
             empty += 1
         else:
             total += 1
+        if total + empty > max_rows:
+            raise file_problem(f"The file has more than {max_rows} rows, the import limit "
+                               "(CRM_IMPORT_MAX_ROWS); split it into several files.")
     return Table(header, header_row,
                  lambda: itertools.islice(records(), header_row, None), total, empty, padded)
 
@@ -154,8 +159,21 @@ def _csv_records(text: str) -> Callable[[], Iterator[list[str]]]:
 
 
 # -- XLSX ------------------------------------------------------------------------------------
-def _xlsx_records(data: bytes) -> Callable[[], Iterator[list[str]]]:
+XLSX_EXPANSION = 10  # a workbook's XML is rarely more than 10 times its zip
+def _xlsx_records(data: bytes, max_bytes: int) -> Callable[[], Iterator[list[str]]]:
+    """The first sheet's rows. A workbook is a zip: one that unpacks to more than
+    ``XLSX_EXPANSION`` times the import limit is refused unread, and a sheet is read as far
+    as its cells go, not as far as the size it declares (a few bytes can declare a million
+    rows of 16,384 columns)."""
     from openpyxl import load_workbook
+
+    try:
+        unpacked = sum(entry.file_size for entry in zipfile.ZipFile(io.BytesIO(data)).infolist())
+    except zipfile.BadZipFile as exc:
+        raise unreadable(exc) from None
+    if unpacked > XLSX_EXPANSION * max_bytes:
+        raise file_problem("The workbook unpacks to more than the import can read; save its "
+                           "first sheet as CSV.")
 
     def records() -> Iterator[list[str]]:
         try:
@@ -163,7 +181,9 @@ def _xlsx_records(data: bytes) -> Callable[[], Iterator[list[str]]]:
         except Exception as exc:  # noqa: BLE001 - whatever a broken zip or XML raises
             raise unreadable(exc) from None
         try:
-            for values in book.worksheets[0].iter_rows(values_only=True):
+            sheet = book.worksheets[0]
+            sheet.reset_dimensions()
+            for values in sheet.iter_rows(values_only=True):
                 cells = [cell_text(value) for value in values]
                 while cells and not cells[-1]:
                     cells.pop()
@@ -173,11 +193,12 @@ def _xlsx_records(data: bytes) -> Callable[[], Iterator[list[str]]]:
         finally:
             book.close()
 
-    def unreadable(exc: Exception) -> ValidationError:
-        return file_problem(f"The file is not a readable XLSX workbook ({exc}); save it "
-                            "again as .xlsx or as CSV.")
-
     return records
+
+
+def unreadable(exc: Exception) -> ValidationError:
+    return file_problem(f"The file is not a readable XLSX workbook ({exc}); save it "
+                        "again as .xlsx or as CSV.")
 
 
 def cell_text(value) -> str:

@@ -3,6 +3,7 @@ header's mapping to fields, and a row's cells to the API's payload."""
 import codecs
 import datetime as dt
 import io
+import zipfile
 
 import pytest
 from openpyxl import Workbook
@@ -198,3 +199,20 @@ def test_rows_go_in_chunks_small_by_count_and_size():
     assert [len(chunk) for chunk in importing.chunks(rows, 4, 10_000)] == [4, 4, 2]
     assert [len(chunk) for chunk in importing.chunks(rows, 100, 25)] == [2, 2, 2, 2, 2]
     assert [len(chunk) for chunk in importing.chunks(rows, 100, 1)] == [1] * 10
+
+
+def test_a_file_of_more_rows_than_the_limit_is_refused_before_anything(monkeypatch):
+    monkeypatch.setenv("CRM_IMPORT_MAX_ROWS", "3")
+    data = "name\n" + "".join(f"row {n}\n" for n in range(4))
+    with pytest.raises(ValidationError, match="more than 3 rows"):
+        importing.read_table(data.encode(), 1024 * 1024)
+    assert importing.read_table("name\na\nb\nc\n".encode(), 1024 * 1024).total == 3
+
+
+def test_a_workbook_that_unpacks_far_beyond_the_limit_is_refused_unread():
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/sharedStrings.xml", b"0" * 200_000)  # a few hundred bytes packed
+    data = packed.getvalue()
+    with pytest.raises(ValidationError, match="unpacks to more"):
+        importing.read_table(data, 10_000)

@@ -328,3 +328,17 @@ def test_an_import_is_resumed_after_its_service_is_killed_KILLS_CUSTOMERS(stack,
                        "'customer.created' AND CAST(payload AS TEXT) LIKE :m",
                        m=f"%{mark}%") == 3000
     print(f"{halfway} of 3000 rows were stored when the service was killed; resumed to 3000")
+
+
+def test_an_api_key_reads_only_the_jobs_of_records_it_may_read(stack, admin):
+    """A job's failed rows are its records' data: a key reading imports needs the records'
+    read scope too."""
+    from tests.e2e.test_api_keys import key_client
+
+    job = imported(admin, csv_file([["name", "tier"], [f"{marker()} key", "Z"]]))
+    imports_only = key_client(stack, admin, "imports:read")
+    refused(imports_only.get(f"/imports/{job['id']}"), 404)
+    refused(imports_only.get(f"/imports/{job['id']}/errors.csv"), 404)
+    assert job["id"] not in [j["id"] for j in ok(imports_only.get("/imports"))["items"]]
+    reader = key_client(stack, admin, "imports:read", "customers:read")
+    assert ok(reader.get(f"/imports/{job['id']}"))["id"] == job["id"]
