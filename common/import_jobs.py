@@ -261,8 +261,7 @@ job_out = ImportJobSchema()
 # -- what a service imports ------------------------------------------------------------------
 class Target(Protocol):
     """How a service imports one entity; ``check`` and ``store`` run in the job's unit of work
-    (held: a use case's commit joins the batch's transaction) and raise :class:`CrmError`
-    before they write anything, or not at all."""
+    (held: a use case's commit joins the batch's transaction)."""
 
     entity: str
     columns: importing.Columns
@@ -271,11 +270,13 @@ class Target(Protocol):
     def require_write(self, actor: Actor) -> None: ...
 
     def check(self, uow: UnitOfWork, cells: dict[str, str]) -> dict:
-        """The row (``field -> cell``) validated as the API's create would: what ``store``
-        takes."""
+        """The row (``field -> cell``) validated as the API's create would (raising
+        :class:`CrmError`, writing nothing): what ``store`` takes."""
 
-    def store(self, uow: UnitOfWork, checked: dict, on_duplicate: str) -> tuple[str, object]:
-        """``(created | updated | skipped, record id)`` of a checked row."""
+    def store(self, uow: UnitOfWork, checked: list[dict],
+              on_duplicate: str) -> list[tuple[str, object] | CrmError]:
+        """For each checked row of a batch, in order, ``(created | updated | skipped, record
+        id)``, or the :class:`CrmError` that refused it, having written nothing of it."""
 
 
 @dataclass(frozen=True)
@@ -502,8 +503,7 @@ class ImportJobs:
                     uow.session.commit()
                     return
                 uow.hold_commits()
-                outcomes = [self._row(uow, job, number, cells, write=True)
-                            for number, cells in rows]
+                outcomes = self._outcomes(uow, job, rows, write=True)
                 self._record(uow.session, job, outcomes)
                 job.cursor = rows[-1].number
                 uow.release()
@@ -521,12 +521,11 @@ class ImportJobs:
             outcomes: list[Outcome] = []
             after = 0
             while rows := self._rows_after(uow.session, job_id, after):
-                for number, cells in rows:
-                    outcome = self._row(uow, job, number, cells, write=writing)
-                    outcomes.append(outcome)
-                    if writing and atomic and outcome.outcome == "failed":
-                        writing = False
-                        uow.rollback()
+                batch = self._outcomes(uow, job, rows, write=writing)
+                outcomes += batch
+                if writing and atomic and any(one.outcome == "failed" for one in batch):
+                    writing = False
+                    uow.rollback()
                 after = rows[-1].number
                 tell(len(outcomes))
             if atomic and not writing:
@@ -561,25 +560,36 @@ class ImportJobs:
 
         return tell
 
-    def _row(self, uow: UnitOfWork, job, number: int, cells: list[str], *,
-             write: bool) -> Outcome:
-        """What importing one row does (``write``: store it; else only check it)."""
+    def _outcomes(self, uow: UnitOfWork, job, rows, *, write: bool) -> list[Outcome]:
+        """What importing a batch of rows does: each checked, then (``write``) the valid ones
+        stored together; an atomic import stores none of a batch with an invalid row."""
         width = len(job.header)
-        if len(cells) != width:
-            return Outcome(number, "failed", [{"column": None, "value": None, "message":
-                                               CELL_COUNT.format(cells=len(cells),
-                                                                 columns=width)}])
-        values = {field: cells[index] for index, field in enumerate(job.mapped_fields)
-                  if field}
-        try:
-            checked = self.target.check(uow, values)
-            if not write:
-                return Outcome(number, "skipped")
-            outcome, record_id = self.target.store(uow, checked, job.on_duplicate)
-        except CrmError as exc:
-            return Outcome(number, "failed", self._errors(job, cells, exc))
-        return Outcome(number, outcome, None,
-                       uuid.UUID(str(record_id)) if record_id is not None else None)
+        outcomes: dict[int, Outcome] = {}
+        checked: list[tuple[int, list[str], dict]] = []
+        for number, cells in rows:
+            if len(cells) != width:
+                outcomes[number] = Outcome(number, "failed", [{
+                    "column": None, "value": None,
+                    "message": CELL_COUNT.format(cells=len(cells), columns=width)}])
+                continue
+            values = {field: cells[index] for index, field in enumerate(job.mapped_fields)
+                      if field}
+            try:
+                checked.append((number, cells, self.target.check(uow, values)))
+            except CrmError as exc:
+                outcomes[number] = Outcome(number, "failed", self._errors(job, cells, exc))
+        if write and not (job.atomic and outcomes):
+            stored = self.target.store(uow, [row for *_, row in checked], job.on_duplicate)
+        else:
+            stored = [("skipped", None)] * len(checked)
+        for (number, cells, _), result in zip(checked, stored):
+            if isinstance(result, CrmError):
+                outcomes[number] = Outcome(number, "failed", self._errors(job, cells, result))
+            else:
+                outcome, record_id = result
+                outcomes[number] = Outcome(number, outcome, None, uuid.UUID(str(record_id))
+                                           if record_id is not None else None)
+        return [outcomes[number] for number, _ in rows]
 
     @staticmethod
     def _errors(job, cells: list[str], exc: CrmError) -> list[dict]:

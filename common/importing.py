@@ -305,12 +305,14 @@ def map_columns(header: list[str], columns: Columns, mapping: dict | None,
 NOT_JSON_OBJECT = 'Not a JSON object: write it as {"key": "value", ...}.'
 
 
-def load_row(schema: Schema, cells: dict[str, str]) -> dict:
+def load_row(schema: Schema, cells: dict[str, str]) -> tuple[dict, dict]:
     """The payload of one row for the create ``schema`` (``field -> cell``), validated by
     it: each cell as the API would take the field (``tabular.from_cell`` undoes what export
     did to a formula-like value; a list is split, a dict read as a JSON object; an empty cell
     is ``None`` where the field may be null, an empty list or dict, else left out). A
-    :class:`ValidationError` names every field at fault."""
+    :class:`ValidationError` names every field at fault. Answers the payload (the file's
+    columns only: what an update changes) and what ``schema`` loaded of it (defaults
+    included: what a create stores)."""
     payload, problems = {}, {}
     for name, text in cells.items():
         field = schema.fields[name]
@@ -326,12 +328,12 @@ def load_row(schema: Schema, cells: dict[str, str]) -> dict:
         elif field.allow_none:
             payload[name] = None
     try:
-        load(schema, payload)
+        loaded = load(schema, payload)
     except ValidationError as exc:
         problems = {**exc.details, **problems}
     if problems:
         raise ValidationError("Invalid input.", problems)
-    return payload
+    return payload, loaded
 
 
 def _json_object(text: str) -> dict:

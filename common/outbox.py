@@ -32,14 +32,15 @@ CONNECTION_ERRORS = (OSError, TimeoutError, amqp.exceptions.ConnectionError,
                      kombu.exceptions.OperationalError)
 
 
-def outbox_row(Outbox, message: dict, exchange: str, routing_key: str):
-    """The outbox row of one message (an event envelope, or a dead letter)."""
-    return Outbox(
-        id=uuid.UUID(message["id"]) if "id" in message else uuid.uuid4(),
-        exchange=exchange,
-        routing_key=routing_key,
-        payload=message,
-    )
+def outbox_rows(messages: list[tuple[str, str, dict]]) -> list[dict]:
+    """The outbox rows of ``(exchange, routing key, message)`` (event envelopes, or dead
+    letters), for one INSERT: their ``created_at`` a microsecond apart in the order given,
+    which is the order the relay publishes them in."""
+    now = utcnow()
+    return [{"id": uuid.UUID(message["id"]) if "id" in message else uuid.uuid4(),
+             "exchange": exchange, "routing_key": routing_key, "payload": message,
+             "created_at": now + dt.timedelta(microseconds=position), "attempts": 0}
+            for position, (exchange, routing_key, message) in enumerate(messages)]
 
 
 class OutboxRelay:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Callable, Iterable
 
+import sqlalchemy as sa
+
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
@@ -16,7 +18,7 @@ from common.actor import Actor
 from common.db import PlatformModels
 from common.errors import Conflict
 from common.events import envelope, exchange_name
-from common.outbox import outbox_row
+from common.outbox import outbox_rows
 
 
 class UnitOfWork:
@@ -79,18 +81,16 @@ class UnitOfWork:
         self._pending.append((exchange, routing_key, payload))
 
     def commit(self) -> None:
-        rows = [
-            outbox_row(self.platform.Outbox, message, exchange, routing_key)
-            for exchange, routing_key, message in self._pending
-        ]
-        self.session.add_all(rows)
         self.session.flush()
+        rows = outbox_rows(self._pending)
+        if rows:  # one INSERT for them all (an import's batch holds thousands)
+            self.session.execute(sa.insert(self.platform.Outbox.__table__), rows)
         self._pending = []
         if self._held:
-            self._held_ids += [row.id for row in rows]
+            self._held_ids += [row["id"] for row in rows]
             return
         self.session.commit()
-        self._published([row.id for row in rows])
+        self._published([row["id"] for row in rows])
 
     def hold_commits(self) -> None:
         """Make the use case's ``commit`` write without committing, until :meth:`release`:

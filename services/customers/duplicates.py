@@ -7,6 +7,8 @@ query, never a scan, and the caller sees only what it may see.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import sqlalchemy as sa
 
 from common import normalize
@@ -33,41 +35,88 @@ def find_duplicates(session, actor: Actor, *, name=None, emails=(), phones=(),
     ``MAX_DUPLICATES``. Each is ``{"customer": <CustomerSchema dump>, "matched": [...]}``,
     ``matched`` naming which of ``"name"``, ``"email"`` and ``"phone"`` matched, in that
     order. ``exclude_id``: a customer not to report (the one being updated; an id or UUID)."""
-    wanted_name = name_key(name) if name else ""
-    wanted_emails = {normalize.email(value) for value in emails} - {None}
-    wanted_phones = {normalize.phone(value) for value in phones} - {None}
+    return [{"customer": customer_out.dump(customer), "matched": matched}
+            for customer, matched in find_many(session, actor, [Wanted.of(name, emails, phones)],
+                                               exclude_id=exclude_id)[0]]
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """What one new customer would duplicate others by: its keys."""
+
+    name_key: str
+    emails: frozenset
+    phones: frozenset
+
+    @classmethod
+    def of(cls, name=None, emails=(), phones=()) -> "Wanted":
+        return cls(name_key(name) if name else "",
+                   frozenset({normalize.email(value) for value in emails} - {None}),
+                   frozenset({normalize.phone(value) for value in phones} - {None}))
+
+    def keys(self) -> list[tuple[str, str]]:
+        """``("name" | "email" | "phone", key)`` of each it has."""
+        return ([("name", self.name_key)] if self.name_key else []) + [
+            ("email", value) for value in sorted(self.emails)] + [
+            ("phone", value) for value in sorted(self.phones)]
+
+    def matched(self, key: str, contact_keys: set) -> list[str]:
+        """Which of name, email and phone a customer with ``key`` and ``contact_keys``
+        (``{("email", e), ("phone", p)}``) shares with this one."""
+        return [field for field, hit in (
+            ("name", bool(self.name_key) and key == self.name_key),
+            ("email", any(("email", value) in contact_keys for value in self.emails)),
+            ("phone", any(("phone", value) in contact_keys for value in self.phones)),
+        ) if hit]
+
+
+def find_many(session, actor: Actor, wanted: list[Wanted], *,
+              exclude_id=None) -> list[list[tuple[Customer, list[str]]]]:
+    """For each of ``wanted``, its duplicates as :func:`find_duplicates` finds them, as
+    ``(customer, matched)``; two queries for them all, so an import checks a batch of rows
+    at the cost of one."""
+    names = {one.name_key for one in wanted} - {""}
+    emails = frozenset().union(*(one.emails for one in wanted))
+    phones = frozenset().union(*(one.phones for one in wanted))
     by_contact = [column.in_(values) for column, values in (
-        (Contact.email_normalized, wanted_emails), (Contact.phone_normalized, wanted_phones))
-        if values]
+        (Contact.email_normalized, emails), (Contact.phone_normalized, phones)) if values]
     live_contacts = sa.select(Contact.customer_id, Contact.email_normalized,
                               Contact.phone_normalized).where(
         Contact.deleted_at.is_(None), sa.or_(sa.false(), *by_contact))
-    criteria = [Customer.name_key == wanted_name] if wanted_name else []
+    criteria = [Customer.name_key.in_(names)] if names else []
     if by_contact:
         criteria.append(Customer.id.in_(live_contacts.with_only_columns(Contact.customer_id)))
     if not criteria:
-        return []
+        return [[] for _ in wanted]
     query = access.visible_customers(actor, sa.select(Customer)).where(
         Customer.deleted_at.is_(None), sa.or_(*criteria))
     if exclude_id is not None:
         query = query.where(Customer.id != optional_uuid(exclude_id))
-    customers = session.scalars(
-        query.order_by(Customer.created_at, Customer.id).limit(s.MAX_DUPLICATES)).all()
+    if len(wanted) == 1:
+        query = query.limit(s.MAX_DUPLICATES)
+    customers = session.scalars(query.order_by(Customer.created_at, Customer.id)).all()
     contact_keys: dict = {}
+    by_key: dict = {}  # ("name" | "email" | "phone", key) -> the customers that have it
+    for customer in customers:
+        by_key.setdefault(("name", customer.name_key), []).append(customer)
     if by_contact and customers:
+        by_id = {customer.id: customer for customer in customers}
         for customer_id, email, phone in session.execute(live_contacts.where(
-                Contact.customer_id.in_([customer.id for customer in customers]))):
+                Contact.customer_id.in_(list(by_id)))):
             keys = contact_keys.setdefault(customer_id, set())
             keys |= {("email", email), ("phone", phone)}
+            for key in (("email", email), ("phone", phone)):
+                by_key.setdefault(key, []).append(by_id[customer_id])
+    order = {customer.id: place for place, customer in enumerate(customers)}
     found = []
-    for customer in customers:
-        keys = contact_keys.get(customer.id, set())
-        matched = [field for field, hit in (
-            ("name", bool(wanted_name) and customer.name_key == wanted_name),
-            ("email", any(("email", value) in keys for value in wanted_emails)),
-            ("phone", any(("phone", value) in keys for value in wanted_phones)),
-        ) if hit]
-        found.append({"customer": customer_out.dump(customer), "matched": matched})
+    for one in wanted:
+        candidates = {customer.id: customer for key in one.keys()
+                      for customer in by_key.get(key, ())}
+        matches = []
+        for customer in sorted(candidates.values(), key=lambda customer: order[customer.id]):
+            matches.append((customer, one.matched(customer.name_key,
+                                                  contact_keys.get(customer.id, set()))))
+        found.append(matches[:s.MAX_DUPLICATES])
     return found
 
 

@@ -1,7 +1,10 @@
 """Field history: every change to a customer, contact or activity, with its actor."""
 from __future__ import annotations
 
+import sqlalchemy as sa
+
 from common.actor import Actor
+from common.db import new_id, utcnow
 from services.customers.models import FieldChange
 
 # Fields that change as a side effect of every write and tell a reader nothing.
@@ -11,16 +14,8 @@ UNTRACKED = {"version", "updated_at", "created_at", "id", "customer_id", "delete
 def record(session, actor: Actor, *, customer_id, entity_type: str, entity_id,
            entity_version: int, action: str, before: dict | None, after: dict | None) -> None:
     """Write one row per changed field (one row with no field for create/delete/restore)."""
-    common = dict(
-        customer_id=customer_id,
-        entity_type=entity_type,
-        entity_id=entity_id,
-        entity_version=entity_version,
-        action=action,
-        actor_id=actor.user_uuid,
-        actor_role=actor.role,
-        request_id=actor.request_id,
-    )
+    common = _common(actor, customer_id=customer_id, entity_type=entity_type,
+                     entity_id=entity_id, entity_version=entity_version, action=action)
     if action != "updated":
         session.add(FieldChange(**common, new_value=after))
         return
@@ -31,3 +26,21 @@ def record(session, actor: Actor, *, customer_id, entity_type: str, entity_id,
             FieldChange(**common, field=field, old_value=before.get(field),
                         new_value=after.get(field))
         )
+
+
+def record_created(session, actor: Actor, created: list[tuple]) -> None:
+    """What :func:`record` writes of each ``(customer id, entity type, entity, snapshot)``
+    created, in one INSERT (an import's batch)."""
+    if created:
+        now = utcnow()
+        session.execute(sa.insert(FieldChange.__table__), [
+            {**_common(actor, customer_id=customer_id, entity_type=entity_type,
+                       entity_id=entity.id, entity_version=entity.version, action="created"),
+             "id": new_id(), "field": None, "old_value": None, "new_value": snapshot,
+             "changed_at": now}
+            for customer_id, entity_type, entity, snapshot in created])
+
+
+def _common(actor: Actor, **about) -> dict:
+    return {**about, "actor_id": actor.user_uuid, "actor_role": actor.role,
+            "request_id": actor.request_id}

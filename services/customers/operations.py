@@ -6,6 +6,9 @@ into the outbox and commits once.
 """
 from __future__ import annotations
 
+import uuid
+from typing import NamedTuple
+
 import sqlalchemy as sa
 
 from common.db import new_id, utcnow
@@ -66,33 +69,65 @@ def create_customer(uow: UnitOfWork, payload) -> dict:
     """A new customer; one with the name of others the caller may see is refused (409
     ``duplicate``, with them) unless the payload says ``allow_duplicate``."""
     data = load(s.CustomerCreateSchema(), payload)
-    customer = _new_customer(uow, data, refuse_duplicates=not data["allow_duplicate"])
+    customer, _ = _new_customer(uow, data, refuse_duplicates=not data["allow_duplicate"])
     snapshot = customer_out.dump(customer)
     uow.commit()
     return snapshot
 
 
-def _new_customer(uow: UnitOfWork, data: dict, *, refuse_duplicates: bool = False) -> Customer:
-    """A customer created, recorded and announced (not committed); with
-    ``refuse_duplicates``, not when customers the caller may see have its name."""
+def _new_customer(uow: UnitOfWork, data: dict, *, refuse_duplicates: bool = False,
+                  contact: dict | None = None) -> tuple[Customer, Contact | None]:
+    """A customer (with ``contact`` as its primary contact) created, recorded and announced
+    (not committed); with ``refuse_duplicates``, not when customers the caller may see have
+    its name."""
     owner_id, team_id = access.placement(uow, data.get("owner_id"), data.get("team_id"))
     if refuse_duplicates:
         duplicates.refuse_duplicates(uow, name=data["name"])
-    customer = Customer(
-        owner_id=owner_id,
-        team_id=team_id,
-        custom_fields={},
-        created_by=uow.actor.user_uuid,
-    )
-    _apply_customer_fields(customer, data)
-    uow.session.add(customer)
+    return add_customers(uow, [NewCustomer(data, owner_id, team_id, contact)])[0]
+
+
+class NewCustomer(NamedTuple):
+    """A customer to add: its fields as the create schema loaded them, the owner and team
+    the placement rule gave it, and its primary contact's fields (or ``None``)."""
+
+    fields: dict
+    owner_id: uuid.UUID | None
+    team_id: uuid.UUID | None
+    contact: dict | None = None
+
+
+def add_customers(uow: UnitOfWork, new: list[NewCustomer]) -> list[tuple[Customer, Contact | None]]:
+    """Customers, each with its primary contact if it has one, created, recorded and
+    announced (not committed): every create's path, one customer or an import's batch, an
+    INSERT per table for them all. Access, placement and duplicates are the
+    caller's, checked before."""
+    made = []
+    for one in new:
+        customer = Customer(id=new_id(), owner_id=one.owner_id, team_id=one.team_id,
+                            custom_fields={}, tag_rows=[], created_by=uow.actor.user_uuid)
+        _apply_customer_fields(customer, one.fields)
+        contact = None
+        if one.contact is not None:
+            # Primary from the start: a new customer has no other primary contact to step down.
+            contact = Contact(id=new_id(), customer_id=customer.id, is_primary=True)
+            _apply_contact_fields(uow, customer, contact, {**one.contact, "is_primary": True})
+        made.append((customer, contact))
+    uow.session.add_all([customer for customer, _ in made])
+    uow.session.flush()  # the customers before their contacts (no relationship orders them)
+    uow.session.add_all([contact for _, contact in made if contact is not None])
     uow.session.flush()
-    snapshot = customer_out.dump(customer)
-    history.record(uow.session, uow.actor, customer_id=customer.id, entity_type="customer",
-                   entity_id=customer.id, entity_version=customer.version, action="created",
-                   before=None, after=snapshot)
-    _customer_event(uow, "customer.created", customer)
-    return customer
+    created = []
+    for customer, contact in made:
+        snapshot = customer_out.dump(customer)
+        created.append((customer.id, "customer", customer, snapshot))
+        uow.emit("customer.created", customer.id, customer.version, snapshot)
+        if contact is not None:
+            snapshot = contact_out.dump(contact)
+            created.append((customer.id, "contact", contact, snapshot))
+            uow.emit("contact.created", contact.id, contact.version,
+                     {**snapshot, **_customer_ref(customer)})
+    history.record_created(uow.session, uow.actor, created)
+    return made
 
 
 def create_customer_with_contact(uow: UnitOfWork, payload, idempotency_key) -> dict:
@@ -104,8 +139,7 @@ def create_customer_with_contact(uow: UnitOfWork, payload, idempotency_key) -> d
     if done is not None:
         return done.result
     data = load(s.CustomerWithContactSchema(), payload)
-    customer = _new_customer(uow, data["customer"])
-    contact = _new_contact(uow, customer, {**data["contact"], "is_primary": True})
+    customer, contact = _new_customer(uow, data["customer"], contact=data["contact"])
     result = {"customer_id": str(customer.id), "contact_id": str(contact.id)}
     uow.session.add(IdempotentResult(key=key, result=result))
     try:

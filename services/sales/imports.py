@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from common import importing
 from common.actor import Actor
-from common.errors import Conflict
+from common.errors import Conflict, CrmError
 from common.import_jobs import ImportJobs
 from common.uow import UnitOfWork
 from services.sales import access, leads
 from services.sales import schemas as s
 from services.sales.models import ImportJob, ImportRow
 
+LEAD_IN = s.LeadCreateSchema()
 AMBIGUOUS = ("The row matches {count} leads you may see; update them one by one, or import "
              "it with on_duplicate create.")
 
@@ -30,11 +31,25 @@ class LeadRows:
         access.can_write(actor)
 
     def check(self, uow: UnitOfWork, cells: dict[str, str]) -> dict:
-        lead = importing.load_row(s.LeadCreateSchema(), cells)
-        return {"lead": lead, "similar": leads.check_new(uow, lead)}
+        lead, _ = importing.load_row(LEAD_IN, cells)
+        leads.check_placement(uow, lead)
+        return {"lead": lead}
 
-    def store(self, uow: UnitOfWork, checked: dict, on_duplicate: str) -> tuple[str, object]:
-        lead, similar = checked["lead"], checked["similar"]
+    def store(self, uow: UnitOfWork, checked: list[dict],
+              on_duplicate: str) -> list[tuple[str, object] | CrmError]:
+        outcomes = []
+        for row in checked:
+            try:
+                outcomes.append(self._store(uow, row, on_duplicate))
+            except CrmError as exc:
+                outcomes.append(exc)
+        return outcomes
+
+    @staticmethod
+    def _store(uow: UnitOfWork, checked: dict, on_duplicate: str) -> tuple[str, object]:
+        lead = checked["lead"]
+        # Asked here, not in check: the rows before it in the batch are stored by now.
+        similar = leads.similar_to_new(uow, lead) if on_duplicate != "create" else []
         if on_duplicate != "create" and similar:
             if on_duplicate == "skip":
                 return "skipped", similar[0][0].id

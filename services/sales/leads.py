@@ -95,12 +95,15 @@ def _refuse_duplicates(customers, lead: Lead, similar) -> None:
         raise Duplicate(REFUSED, matches=matches)
 
 
-def check_new(uow: UnitOfWork, payload: dict) -> list[tuple[Lead, list[str]]]:
-    """What creating a lead of ``payload`` (a create payload, valid) would meet, without
-    creating it: a placement the caller may not make is refused as by :func:`create_lead`;
-    the answer is the leads it would duplicate, with what matched (an import's
-    ``on_duplicate`` follows them)."""
+def check_placement(uow: UnitOfWork, payload: dict) -> None:
+    """Refuse, as :func:`create_lead` would, a lead of ``payload`` (a create payload, valid)
+    placed where the caller may not place it."""
     _placement(uow, payload.get("owner_id"), payload.get("team_id"))
+
+
+def similar_to_new(uow: UnitOfWork, payload: dict) -> list[tuple[Lead, list[str]]]:
+    """The leads creating one of ``payload`` (a create payload, valid) would duplicate, with
+    what matched, without creating it (an import's ``on_duplicate`` follows them)."""
     lead = Lead()
     _apply_fields(lead, {field: value for field, value in payload.items()
                          if field != "allow_duplicate"})

@@ -123,6 +123,29 @@ def test_duplicates_skip_update_or_create_within_the_file_and_against_stored(run
     assert names(run) == ["Acme", "Acme", "Beta", "beta", "beta"]
 
 
+@pytest.mark.parametrize("batch", [2, import_jobs.BATCH])
+def test_a_batch_finds_duplicates_as_row_by_row_would(run, monkeypatch, batch):
+    """Rows stored a batch at a time match what a row-by-row import would: earlier rows of
+    the same batch, and what an update earlier in it changed."""
+    monkeypatch.setattr(import_jobs, "BATCH", batch)
+    zeta = run(SAM, op.create_customer_with_contact, {
+        "customer": {"name": "Zeta"}, "contact": {"name": "Zed", "phone": "0571-1111"}},
+        "zeta-key")
+    header = ["name", "city", "contact_name", "contact_phone"]
+    rows = [["Gamma", "A", "", ""], ["gamma", "B", "", ""],  # a new row, then its twin
+            ["Zeta", "C", "Zed", "0571 2222"],  # Zeta's contact gets a new phone
+            ["Other", "D", "Zoe", "+86 571 2222"]]  # matches Zeta by that new phone
+    job = imported(run, SAM, rows, header=header, on_duplicate="update")
+    assert counts(job) == (1, 3, 0, 0)
+    customers = {c["name"]: c for c in run(SAM, op.list_customers, {})["items"]}
+    assert sorted(customers) == ["Other", "gamma"]
+    assert customers["gamma"]["city"] == "B"
+    assert customers["Other"]["id"] == zeta["customer_id"]
+    again = imported(run, SAM, rows, header=header, on_duplicate="skip")
+    assert counts(again) == (0, 0, 4, 0)
+    assert stored(run, Customer) == 2
+
+
 def test_an_update_matching_several_customers_is_that_rows_error(run):
     for _ in range(2):
         run(SAM, op.create_customer, {"name": "Twin", "allow_duplicate": True})
@@ -203,12 +226,12 @@ class Killed(BaseException):
 
 
 def kill_at(monkeypatch, name):
-    """Make the target die on the row named ``name`` (once)."""
+    """Make the target die on the batch with the row named ``name`` (once)."""
     target = IMPORTER.target
     original = target.store
 
     def store(uow, checked, on_duplicate):
-        if checked["customer"]["name"] == name and not store.died:
+        if any(row["new"].fields["name"] == name for row in checked) and not store.died:
             store.died = True
             raise Killed()
         return original(uow, checked, on_duplicate)
