@@ -200,7 +200,8 @@ def _xlsx_row(number: int, row: list) -> str:
         if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
             cells.append(f'<c r="{ref}" t="n"><v>{value}</v></c>')
         else:
-            text = escape(_ILLEGAL_XML.sub("", str(value)))
+            # (a carriage return as a reference: a parser reads a literal one as a line feed)
+            text = escape(_ILLEGAL_XML.sub("", str(value)), {"\r": "&#13;"})
             cells.append(f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{text}</t>'
                          "</is></c>")
     return f'<row r="{number}">{"".join(cells)}</row>'

@@ -49,7 +49,7 @@ def test_csv_streams_in_chunks_with_one_bom():
 
 def test_xlsx_streams_a_workbook_of_text_and_number_cells():
     rows = [["phone", "amount", "name"], ["0571-8888", Decimal("-12.50"), "bad\x01char"],
-            ["'+86 138", 3, None]]
+            ["'+86 138", 3, "line\r\nnext\rlast"]]
     chunks = list(tabular.xlsx_chunks([("customers", iter(rows)), ("a<b>&\"c", iter([["x"]]))]))
     body = b"".join(chunks)
     assert zipfile.ZipFile(io.BytesIO(body)).testzip() is None
@@ -57,5 +57,6 @@ def test_xlsx_streams_a_workbook_of_text_and_number_cells():
     assert book.sheetnames == ["customers", "a<b>&\"c"]
     sheet = book["customers"]
     assert list(sheet.iter_rows(values_only=True)) == [
-        ("phone", "amount", "name"), ("0571-8888", -12.5, "badchar"), ("'+86 138", 3, None)]
+        ("phone", "amount", "name"), ("0571-8888", -12.5, "badchar"),
+        ("'+86 138", 3, "line\r\nnext\rlast")]  # a carriage return kept
     assert sheet["A2"].data_type == "s" and sheet["B2"].data_type == "n"
