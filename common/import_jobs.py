@@ -273,10 +273,11 @@ class Target(Protocol):
         """The row (``field -> cell``) validated as the API's create would (raising
         :class:`CrmError`, writing nothing): what ``store`` takes."""
 
-    def store(self, uow: UnitOfWork, checked: list[dict],
-              on_duplicate: str) -> list[tuple[str, object] | CrmError]:
+    def store(self, uow: UnitOfWork, checked: list[dict], on_duplicate: str,
+              services: dict) -> list[tuple[str, object] | CrmError]:
         """For each checked row of a batch, in order, ``(created | updated | skipped, record
-        id)``, or the :class:`CrmError` that refused it, having written nothing of it."""
+        id)``, or the :class:`CrmError` that refused it, having written nothing of it.
+        ``services``: the service's ``import_services()`` (RPC proxies)."""
 
 
 @dataclass(frozen=True)
@@ -423,18 +424,19 @@ class ImportJobs:
         return job_out.dump({**self._fields(job), "errors": errors[:ERRORS_SHOWN]})
 
     # -- running -----------------------------------------------------------------------------
-    def run_queued(self, db) -> bool:
+    def run_queued(self, db, services: dict | None = None) -> bool:
         """The service's timer: claim a queued job (or one whose worker died) and run it to
-        its end. ``db``: the timer's ``ServiceDatabase``. False when there was none."""
+        its end, as its creator (``services``, other services' RPC proxies the target asks,
+        are asked as them). ``db``: the timer's ``ServiceDatabase``. False when there was
+        none."""
         claimed = self._claim(db.session_factory)
         if claimed is None:
             return False
         job_id, claim, actor, whole = claimed
+        db.act_as(actor)
+        run = self._run_whole if whole else self._run_batches
         try:
-            if whole:
-                self._run_whole(db, job_id, claim, actor)
-            else:
-                self._run_batches(db, job_id, claim, actor)
+            run(db, job_id, claim, actor, services or {})
         except Superseded:
             log.warning("import %s was taken over by another run", job_id)
         except Exception as exc:  # noqa: BLE001 - the job fails, saying so; never half-counted
@@ -491,7 +493,7 @@ class ImportJobs:
             .where(self.Row.job_id == job_id, self.Row.number > after)
             .order_by(self.Row.number).limit(BATCH)).all()
 
-    def _run_batches(self, db, job_id, claim, actor: Actor) -> None:
+    def _run_batches(self, db, job_id, claim, actor: Actor, services: dict) -> None:
         """One transaction per batch: its records and events, its rows' outcomes and the
         job's counts and cursor commit together."""
         while True:
@@ -503,12 +505,12 @@ class ImportJobs:
                     uow.session.commit()
                     return
                 uow.hold_commits()
-                outcomes = self._outcomes(uow, job, rows, write=True)
+                outcomes = self._outcomes(uow, job, rows, services, write=True)
                 self._record(uow.session, job, outcomes)
                 job.cursor = rows[-1].number
                 uow.release()
 
-    def _run_whole(self, db, job_id, claim, actor: Actor) -> None:
+    def _run_whole(self, db, job_id, claim, actor: Actor, services: dict) -> None:
         """The whole file in one transaction: kept when atomic, all valid and no dry run,
         else rolled back and the outcomes alone stored. Once a row of an atomic import
         fails, what was written is rolled back at once and the rest is only checked."""
@@ -521,7 +523,7 @@ class ImportJobs:
             outcomes: list[Outcome] = []
             after = 0
             while rows := self._rows_after(uow.session, job_id, after):
-                batch = self._outcomes(uow, job, rows, write=writing)
+                batch = self._outcomes(uow, job, rows, services, write=writing)
                 outcomes += batch
                 if writing and atomic and any(one.outcome == "failed" for one in batch):
                     writing = False
@@ -560,7 +562,8 @@ class ImportJobs:
 
         return tell
 
-    def _outcomes(self, uow: UnitOfWork, job, rows, *, write: bool) -> list[Outcome]:
+    def _outcomes(self, uow: UnitOfWork, job, rows, services: dict, *,
+                  write: bool) -> list[Outcome]:
         """What importing a batch of rows does: each checked, then (``write``) the valid ones
         stored together; an atomic import stores none of a batch with an invalid row."""
         width = len(job.header)
@@ -579,7 +582,8 @@ class ImportJobs:
             except CrmError as exc:
                 outcomes[number] = Outcome(number, "failed", self._errors(job, cells, exc))
         if write and not (job.atomic and outcomes):
-            stored = self.target.store(uow, [row for *_, row in checked], job.on_duplicate)
+            stored = self.target.store(uow, [row for *_, row in checked], job.on_duplicate,
+                                       services)
         else:
             stored = [("skipped", None)] * len(checked)
         for (number, cells, _), result in zip(checked, stored):

@@ -83,8 +83,9 @@ class ServiceDatabase:
     the message was returned to its queue before."""
 
     def __init__(self, provider: "Database", actor: Actor, request_key: str | None = None,
-                 deadline: float | None = None, returns: int = 0):
+                 deadline: float | None = None, returns: int = 0, context: dict | None = None):
         self._provider = provider
+        self._context = context if context is not None else {}
         self.actor = actor
         self.request_key = request_key
         self.deadline = deadline
@@ -114,6 +115,13 @@ class ServiceDatabase:
             if self.request_key is None:
                 return use_case(uow, *args)
             return idempotency.run_once(uow, self.request_key, use_case, *args)
+
+    def act_as(self, actor: Actor) -> None:
+        """Make ``actor`` the worker's actor, in the calls it makes to other services too: a
+        timer running an import job for its creator asks as them."""
+        self.actor = actor
+        self._context.clear()
+        self._context.update(actor.to_context())
 
     def unit_of_work(self, actor: Actor | None = None) -> UnitOfWork:
         return UnitOfWork(
@@ -298,7 +306,8 @@ class Database(DependencyProvider):
         # request of its own (popped, so nameko does not pass it on); the deadline is shared.
         return ServiceDatabase(self, Actor.from_context(context),
                                request_key=context.pop(REQUEST_KEY, None),
-                               deadline=context.get(DEADLINE), returns=returns)
+                               deadline=context.get(DEADLINE), returns=returns,
+                               context=context)
 
 
 def handles(source_service: str, event_type: str):
@@ -428,7 +437,12 @@ class ImportEntrypoints:
 
     @timer(interval=2)
     def run_imports(self):
-        self.importer.run_queued(self.db)
+        self.importer.run_queued(self.db, self.import_services())
+
+    def import_services(self) -> dict:
+        """The other services a job's rows are checked against (``Target.store`` gets them;
+        they are asked as the job's creator)."""
+        return {}
 
     def prune_own(self, session, cutoff) -> dict[str, int]:
         return self.importer.prune(session, cutoff)

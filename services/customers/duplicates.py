@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from common import normalize
 from common.actor import Actor
-from common.errors import Duplicate
+from common.errors import Duplicate, ValidationError
 from common.records import optional_uuid
 from common.normalize import name_key  # part of this module's interface too
 from common.uow import UnitOfWork
@@ -23,6 +23,7 @@ from services.customers import schemas as s
 from services.customers.models import Contact, Customer
 
 customer_out = s.CustomerSchema()
+MAX_QUERIES = 1000
 REFUSED = ("Customers you may see have the same name, email or phone; see matches, or send "
            "allow_duplicate: true to create it all the same.")
 
@@ -131,8 +132,19 @@ def refuse_duplicates(uow: UnitOfWork, **criteria) -> None:
 def list_duplicates(uow: UnitOfWork, query_args) -> dict:
     """``GET /customers/duplicates?name=&email=&phone=``: ``{"items": [...]}`` as
     :func:`find_duplicates` finds them (at least one of the three is required)."""
-    args = load(s.DuplicateQuerySchema(), query_args)
-    return {"items": find_duplicates(
-        uow.session, uow.actor, name=args.get("name"),
-        emails=[args["email"]] if args.get("email") else (),
-        phones=[args["phone"]] if args.get("phone") else ())}
+    return list_duplicates_many(uow, [query_args])[0]
+
+
+def list_duplicates_many(uow: UnitOfWork, queries) -> list[dict]:
+    """What :func:`list_duplicates` answers for each of ``queries`` (at most
+    ``MAX_QUERIES``), in one query for them all: a lead import asks for a batch of rows."""
+    if not isinstance(queries, list) or len(queries) > MAX_QUERIES:
+        raise ValidationError("Invalid input.", {"queries": [
+            f"A list of at most {MAX_QUERIES} queries."]})
+    wanted = []
+    for args in (load(s.DuplicateQuerySchema(), query) for query in queries):
+        wanted.append(Wanted.of(args.get("name"), [args["email"]] if args.get("email") else (),
+                                [args["phone"]] if args.get("phone") else ()))
+    return [{"items": [{"customer": customer_out.dump(customer), "matched": matched}
+                       for customer, matched in matches]}
+            for matches in find_many(uow.session, uow.actor, wanted)]

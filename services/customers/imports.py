@@ -67,8 +67,8 @@ class CustomerRows:
                                                [(contact_loaded or {}).get("email")],
                                                [(contact_loaded or {}).get("phone")])}
 
-    def store(self, uow: UnitOfWork, checked: list[dict],
-              on_duplicate: str) -> list[tuple[str, object] | CrmError]:
+    def store(self, uow: UnitOfWork, checked: list[dict], on_duplicate: str,
+              services: dict) -> list[tuple[str, object] | CrmError]:
         """The batch's new customers added together (``operations.add_customers``: one
         INSERT per table) after one duplicate query for the batch (another after each
         update, which may change what the rows after it match); a row that duplicates a

@@ -53,6 +53,10 @@ class CustomersService(ImportEntrypoints, PlatformService):
         return self.db.run(duplicates.list_duplicates, query or {})
 
     @rpc_method
+    def find_duplicates_many(self, queries):
+        return self.db.run(duplicates.list_duplicates_many, queries)
+
+    @rpc_method
     def merge_customers(self, customer_id, payload):
         return self.db.run(merging.merge_customers, customer_id, payload)
 

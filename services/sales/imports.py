@@ -1,9 +1,10 @@
 """Leads from a file (``common.import_jobs`` runs the job): each row is checked by the API's
 own create schema and placement rule and captured by the API's own use case in the job's unit
 of work, so a team named without an owner goes through its assignment rule and a new owner
-hears of it; a row that duplicates a lead the importer may see (company, email or phone, as
-``leads`` compares them) is skipped, updated (only the file's columns) or created all the
-same, as the job says."""
+hears of it; a row that duplicates a lead or a customer the importer may see (company, email
+or phone, as a lead's capture compares them) is skipped, updated (a lead, only the file's
+columns; a row matching customers alone is refused) or created all the same, as the job
+says."""
 from __future__ import annotations
 
 from common import importing
@@ -16,6 +17,8 @@ from services.sales import schemas as s
 from services.sales.models import ImportJob, ImportRow
 
 LEAD_IN = s.LeadCreateSchema()
+CUSTOMERS_MATCH = ("The row matches {count} customers you may see and no lead: a lead import "
+                   "updates leads only; skip it, or import it with on_duplicate create.")
 AMBIGUOUS = ("The row matches {count} leads you may see; update them one by one, or import "
              "it with on_duplicate create.")
 
@@ -35,24 +38,41 @@ class LeadRows:
         leads.check_placement(uow, lead)
         return {"lead": lead}
 
-    def store(self, uow: UnitOfWork, checked: list[dict],
-              on_duplicate: str) -> list[tuple[str, object] | CrmError]:
+    def store(self, uow: UnitOfWork, checked: list[dict], on_duplicate: str,
+              services: dict) -> list[tuple[str, object] | CrmError]:
+        """Each row as ``create_lead`` or ``update_lead`` would store it; the customers the
+        batch's rows duplicate asked of the customers service at once (as the creator: only
+        those they may see), the leads row by row (the rows before it are stored by then)."""
+        customers = [[] for _ in checked]
+        if on_duplicate != "create":
+            asked = [(index, leads.customer_query(row["lead"].get("company"),
+                                                  row["lead"].get("email"),
+                                                  row["lead"].get("phone")))
+                     for index, row in enumerate(checked)]
+            asked = [(index, query) for index, query in asked if query]
+            if asked:
+                answers = services["customers"].find_duplicates_many(
+                    [query for _, query in asked])
+                for (index, _), answer in zip(asked, answers):
+                    customers[index] = answer["items"]
         outcomes = []
-        for row in checked:
+        for row, matching_customers in zip(checked, customers):
             try:
-                outcomes.append(self._store(uow, row, on_duplicate))
+                outcomes.append(self._store(uow, row, on_duplicate, matching_customers))
             except CrmError as exc:
                 outcomes.append(exc)
         return outcomes
 
     @staticmethod
-    def _store(uow: UnitOfWork, checked: dict, on_duplicate: str) -> tuple[str, object]:
+    def _store(uow: UnitOfWork, checked: dict, on_duplicate: str,
+               customers: list) -> tuple[str, object]:
         lead = checked["lead"]
-        # Asked here, not in check: the rows before it in the batch are stored by now.
         similar = leads.similar_to_new(uow, lead) if on_duplicate != "create" else []
-        if on_duplicate != "create" and similar:
+        if on_duplicate != "create" and (similar or customers):
             if on_duplicate == "skip":
-                return "skipped", similar[0][0].id
+                return "skipped", similar[0][0].id if similar else None
+            if not similar:
+                raise Conflict(CUSTOMERS_MATCH.format(count=len(customers)))
             if len(similar) > 1:
                 raise Conflict(AMBIGUOUS.format(count=len(similar)))
             found = similar[0][0]

@@ -81,11 +81,17 @@ def _similar_leads(uow: UnitOfWork, lead: Lead) -> list[tuple[Lead, list[str]]]:
             for other in uow.session.scalars(query)]
 
 
+def customer_query(company, email, phone) -> dict:
+    """What the customers service is asked (``find_duplicates``) of a lead's company, email
+    and phone: the customers it would duplicate; ``{}`` when it has none of them."""
+    return {field: value for field, value in (
+        ("name", company), ("email", email), ("phone", phone)) if value}
+
+
 def _refuse_duplicates(customers, lead: Lead, similar) -> None:
     """409 ``duplicate`` when leads (``similar``) or customers the caller may see (asked of
     the customers service) match ``lead``: each match with the lead's fields that matched."""
-    query = {field: value for field, value in (
-        ("name", lead.company), ("email", lead.email), ("phone", lead.phone)) if value}
+    query = customer_query(lead.company, lead.email, lead.phone)
     found = customers.find_duplicates(query)["items"] if query else []
     matches = [{"lead": lead_out.dump(other), "matched": matched} for other, matched in similar]
     matches += [{"customer": match["customer"],

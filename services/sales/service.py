@@ -23,6 +23,9 @@ class SalesService(ImportEntrypoints, PlatformService):
     importer = imports.IMPORTER
     customers = TimedRpcProxy("customers")
 
+    def import_services(self) -> dict:
+        return {"customers": self.customers}
+
     # -- products and pipeline -----------------------------------------------------------
     @rpc_method
     def create_product(self, payload):

@@ -119,6 +119,18 @@ def test_the_duplicates_query_needs_one_of_its_fields(run):
     assert set(error.value.details) == {"phone"}
 
 
+def test_many_queries_are_answered_each_as_one_would_be(run):
+    acme = run(SAM, op.create_customer, {"name": "Acme Co., Ltd."})
+    run(SARA, op.create_customer, {"name": "Beta"})  # West: not sam's to see
+    queries = [{"name": "ACME 有限公司"}, {"name": "Beta"}, {"name": "acme", "phone": "021"}]
+    answers = run(SAM, duplicates.list_duplicates_many, queries)
+    assert answers == [run(SAM, duplicates.list_duplicates, query) for query in queries]
+    assert [[m["customer"]["id"] for m in answer["items"]] for answer in answers] == [
+        [acme["id"]], [], [acme["id"]]]
+    with pytest.raises(ValidationError):
+        run(SAM, duplicates.list_duplicates_many, [{"name": "x"}] * (duplicates.MAX_QUERIES + 1))
+
+
 def merge_fixture(run):
     kept = run(SAM, op.create_customer, {"name": "Hooli", "city": "Hangzhou", "tags": ["a"],
                                          "custom_fields": {"erp": "H-1"}})

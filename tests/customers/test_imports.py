@@ -230,11 +230,11 @@ def kill_at(monkeypatch, name):
     target = IMPORTER.target
     original = target.store
 
-    def store(uow, checked, on_duplicate):
+    def store(uow, checked, on_duplicate, services):
         if any(row["new"].fields["name"] == name for row in checked) and not store.died:
             store.died = True
             raise Killed()
-        return original(uow, checked, on_duplicate)
+        return original(uow, checked, on_duplicate, services)
 
     store.died = False
     monkeypatch.setattr(target, "store", store)

@@ -308,6 +308,20 @@ def test_leads_go_through_their_teams_assignment_rule(stack, admin):
         j["id"] for j in only_leads]
 
 
+def test_a_lead_matching_a_customer_its_importer_sees_is_a_duplicate(users):
+    """The sales service asks the customers service, as the importer: sam's lead matching
+    his own customer is skipped; one matching only sara's (West) customer is not."""
+    sam, sara, mark = users["sam"], users["sara"], marker()
+    ok(sam.post("/customers", json={"name": f"{mark} East 有限公司"}), 201)
+    ok(sara.post("/customers", json={"name": f"{mark} West 有限公司"}), 201)
+    data = csv_file([["name", "company"], ["Li", f"{mark} EAST Co., Ltd."],
+                     ["Han", f"{mark} West Co., Ltd."]])
+    job = imported(sam, data, entity="leads")
+    assert job["status"] == "succeeded" and counts(job) == (1, 0, 1, 0), job
+    assert [lead["company"] for lead in listed(sam, mark, "/leads")] == [
+        f"{mark} West Co., Ltd."]
+
+
 def test_an_import_is_resumed_after_its_service_is_killed_KILLS_CUSTOMERS(stack, users):
     sam, mark = users["sam"], marker()
     rows = [["name", "city"], *[[f"{mark} {n:05}", "Hangzhou"] for n in range(3000)]]

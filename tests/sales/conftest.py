@@ -53,6 +53,9 @@ class FakeCustomers:
             if customer_id not in self.hidden and query.get("name")
             and name_key(customer["name"]) == name_key(query["name"])]}
 
+    def find_duplicates_many(self, queries):
+        return [self.find_duplicates(query) for query in queries]
+
     def create_customer_with_contact(self, payload, key):
         if key not in self.by_key:
             customer_id = self.add()

@@ -21,7 +21,7 @@ def imported(run, actor, header, rows, **options) -> dict:
         "entity": "leads", "header": header, "total": len(rows), "empty_rows": 0,
         "options": options, "rows": [[n, cells] for n, cells in enumerate(rows, start=2)],
         "last": True})
-    assert IMPORTER.run_queued(timer(run))
+    assert IMPORTER.run_queued(timer(run), {"customers": run.customers})
     job = run(actor, IMPORTER.get, job["id"])
     c = job["counts"]
     assert c["total"] == c["created"] + c["updated"] + c["skipped"] + c["failed"]
@@ -77,3 +77,16 @@ def test_a_reps_lead_import_is_theirs(run):
     assert "Sales users own the leads" in job["errors"][0]["message"]
     assert [lead["owner_id"] for lead in run(SAM, leads.list_leads, {})["items"]] == [
         SAM.user_id]
+
+
+def test_a_lead_matching_a_customer_follows_on_duplicate(run):
+    """As a captured lead is: a row whose company is a customer's name is a duplicate."""
+    run.customers.add(name="Acme Co., Ltd.")
+    header = ["name", "company", "email"]
+    rows = [["Li", "ACME 有限公司", ""], ["Han", "Beta", "han@beta.cn"]]
+    assert counts(imported(run, SAM, header, rows)) == (1, 0, 1, 0)
+    assert {"name": "ACME 有限公司"} in run.customers.asked
+    updated = imported(run, SAM, header, rows, on_duplicate="update")
+    assert counts(updated) == (0, 0, 1, 1)  # Beta: unchanged; Acme: a customer, not a lead
+    assert "updates leads only" in updated["errors"][0]["message"]
+    assert counts(imported(run, SAM, header, rows, on_duplicate="create")) == (2, 0, 0, 0)

@@ -11,5 +11,8 @@ class TimerDatabase:
         self.platform = platform
         self.source = source
 
+    def act_as(self, actor) -> None:
+        self.actor = actor
+
     def unit_of_work(self, actor) -> UnitOfWork:
         return UnitOfWork(self.session_factory, self.platform, self.source, actor)
