@@ -71,8 +71,9 @@ def keyset_page(session, query, model, after: str | None, limit: int) -> tuple[l
     query = query.order_by(model.created_at, model.id).limit(limit)
     if after is not None:
         created_at, last_id = _cursor(after)
-        query = query.where(sa.or_(model.created_at > created_at,
-                                   sa.and_(model.created_at == created_at, model.id > last_id)))
+        # A row comparison: an index on (created_at, id) answers it as a range.
+        query = query.where(sa.tuple_(model.created_at, model.id) > sa.tuple_(
+            sa.literal(created_at, model.created_at.type), sa.literal(last_id, model.id.type)))
     rows = session.execute(query).all()
     if len(rows) < limit:
         return rows, None

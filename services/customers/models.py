@@ -16,6 +16,8 @@ Base, platform = make_base()
 
 class Customer(Versioned, Base):
     __tablename__ = "customers"
+    # Creation order, as exports page by it (``common.listing.keyset_page``).
+    __table_args__ = (sa.Index("ix_customers_created_at_id", "created_at", "id"),)
 
     id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(sa.String(200))

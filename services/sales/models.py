@@ -60,6 +60,8 @@ class AssignmentRule(Versioned, Base):
 
 class Lead(Versioned, Base):
     __tablename__ = "leads"
+    # Creation order, as exports page by it (``common.listing.keyset_page``).
+    __table_args__ = (sa.Index("ix_leads_created_at_id", "created_at", "id"),)
 
     id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(sa.String(200))
