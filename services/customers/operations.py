@@ -10,6 +10,7 @@ import uuid
 from typing import NamedTuple
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 
 from common.db import new_id, utcnow
 from common.errors import NotFound, ValidationError
@@ -36,12 +37,15 @@ change_out = s.FieldChangeSchema()
 
 
 # -- customers -------------------------------------------------------------------------------
-def _customer(uow: UnitOfWork, customer_id, *, deleted: bool = False, lock: bool = False):
+def _customer(uow: UnitOfWork, customer_id, *, deleted: bool = False, lock: bool = False,
+              with_tags: bool = False):
     query = access.visible_customers(
         uow.actor, sa.select(Customer).where(Customer.id == as_uuid(customer_id, "customer"))
     )
     query = query.where(Customer.deleted_at.is_not(None) if deleted else Customer.deleted_at.is_(None))
-    customer = uow.session.scalars(query).first()
+    if with_tags:  # in the same query, not a second one
+        query = query.options(joinedload(Customer.tag_rows))
+    customer = uow.session.scalars(query).unique().first()
     if customer is None:
         where = "in the trash" if deleted else ""
         raise NotFound(f"No customer with id {customer_id} {where}".strip() + ".")
@@ -152,7 +156,7 @@ def create_customer_with_contact(uow: UnitOfWork, payload, idempotency_key) -> d
 
 
 def get_customer(uow: UnitOfWork, customer_id) -> dict:
-    return customer_out.dump(_customer(uow, customer_id))
+    return customer_out.dump(_customer(uow, customer_id, with_tags=True))
 
 
 def _list_customers(uow: UnitOfWork, query_args, *, deleted: bool) -> dict:
