@@ -30,12 +30,8 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.api_load import percentile  # noqa: E402
 from tests.support.stack import BIN, ROOT, Stack, free_port, wait_until  # noqa: E402
-
-
-def percentile(samples: list[float], p: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * p / 100))] * 1000 if ordered else 0
 
 
 def _load(base_url: str, headers: dict, ids: list[str], connections: int, seconds: float,

@@ -60,6 +60,26 @@ def counts(job) -> tuple:
     return c["created"], c["updated"], c["skipped"], c["failed"]
 
 
+def round_trip(source, fresh, entity: str, contract, query: dict, count: int) -> None:
+    """``entity`` exported from ``source`` (those ``query`` filters: ``count`` of them),
+    imported into ``fresh`` and exported again: the same file, ids aside. Then the same
+    records as a spreadsheet, imported with ``on_duplicate=update``: an update that finds
+    every value already there changes nothing (counted as skipped)."""
+    exported = source.get(f"/{entity}/export", params=query)
+    first = table(exported)
+    assert first[0] == [field for field, *_ in contract.TRANSFER_COLUMNS]
+    assert len(first) == 1 + count
+    job = imported(fresh, entity, f"{entity}.csv", exported.content)
+    assert job["status"] == "succeeded" and counts(job) == (count, 0, 0, 0), job
+    again = table(fresh.get(f"/{entity}/export", params=query))
+    assert without_ids(again) == without_ids(first)
+
+    workbook = source.get(f"/{entity}/export", params={**query, "format": "xlsx"})
+    assert workbook.status_code == 200
+    job = imported(fresh, entity, f"{entity}.xlsx", workbook.content, on_duplicate="update")
+    assert job["status"] == "succeeded" and counts(job) == (0, 0, count, 0), job
+
+
 CUSTOMERS = [
     ({"name": '杭州"引号", 有限公司\n第二行', "type": "company",
       "industry": "=cmd|' /C calc'!A0", "country": "中国", "province": "浙江", "city": "杭州",
@@ -91,24 +111,7 @@ def test_customers_come_back_identical_in_a_fresh_database(users, fresh):
         if contact:
             ok(sam.post(f"/customers/{customer['id']}/contacts",
                         json={**contact, "is_primary": True}), 201)
-    exported = sam.get("/customers/export", params={"tag": mark})
-    first = table(exported)
-    assert first[0] == [field for field, *_ in customer_contract.TRANSFER_COLUMNS]
-    assert len(first) == 1 + len(CUSTOMERS)
-
-    job = imported(fresh, "customers", "customers.csv", exported.content)
-    assert job["status"] == "succeeded", job
-    assert counts(job) == (len(CUSTOMERS), 0, 0, 0)
-    again = table(fresh.get("/customers/export", params={"tag": mark}))
-    assert without_ids(again) == without_ids(first)
-
-    # The same records as a spreadsheet: an update that finds every value already there
-    # changes nothing (counted as skipped).
-    workbook = sam.get("/customers/export", params={"tag": mark, "format": "xlsx"})
-    assert workbook.status_code == 200
-    job = imported(fresh, "customers", "customers.xlsx", workbook.content,
-                   on_duplicate="update")
-    assert job["status"] == "succeeded" and counts(job) == (0, 0, len(CUSTOMERS), 0), job
+    round_trip(sam, fresh, "customers", customer_contract, {"tag": mark}, len(CUSTOMERS))
 
     stored = {customer["name"]: customer for customer in ok(fresh.get(
         "/customers", params={"tag": mark, "per_page": 50}))["items"]}
@@ -127,18 +130,4 @@ def test_leads_come_back_identical_in_a_fresh_database(users, fresh):
     for lead in LEADS:
         ok(sam.post("/leads", json={**lead, "name": f"{lead['name']} {mark}",
                                     "allow_duplicate": True}), 201)
-    exported = sam.get("/leads/export", params={"q": mark})
-    first = table(exported)
-    assert first[0] == [field for field, *_ in sales_contract.TRANSFER_COLUMNS]
-    assert len(first) == 1 + len(LEADS)
-
-    job = imported(fresh, "leads", "leads.csv", exported.content)
-    assert job["status"] == "succeeded", job
-    assert counts(job) == (len(LEADS), 0, 0, 0)
-    again = table(fresh.get("/leads/export", params={"q": mark}))
-    assert without_ids(again) == without_ids(first)
-
-    workbook = sam.get("/leads/export", params={"q": mark, "format": "xlsx"})
-    assert workbook.status_code == 200
-    job = imported(fresh, "leads", "leads.xlsx", workbook.content, on_duplicate="update")
-    assert job["status"] == "succeeded" and counts(job) == (0, 0, len(LEADS), 0), job
+    round_trip(sam, fresh, "leads", sales_contract, {"q": mark}, len(LEADS))
