@@ -37,8 +37,7 @@ change_out = s.FieldChangeSchema()
 
 
 # -- customers -------------------------------------------------------------------------------
-def _customer(uow: UnitOfWork, customer_id, *, deleted: bool = False, lock: bool = False,
-              with_tags: bool = False):
+def _customer(uow: UnitOfWork, customer_id, *, deleted: bool = False, with_tags: bool = False):
     query = access.visible_customers(
         uow.actor, sa.select(Customer).where(Customer.id == as_uuid(customer_id, "customer"))
     )
