@@ -433,10 +433,10 @@ class ImportJobs:
         if claimed is None:
             return False
         job_id, claim, actor, whole = claimed
-        db.act_as(actor)
+        db.act_as(actor)  # its units of work, and its calls to other services
         run = self._run_whole if whole else self._run_batches
         try:
-            run(db, job_id, claim, actor, services or {})
+            run(db, job_id, claim, services or {})
         except Superseded:
             log.warning("import %s was taken over by another run", job_id)
         except Exception as exc:  # noqa: BLE001 - the job fails, saying so; never half-counted
@@ -493,11 +493,11 @@ class ImportJobs:
             .where(self.Row.job_id == job_id, self.Row.number > after)
             .order_by(self.Row.number).limit(BATCH)).all()
 
-    def _run_batches(self, db, job_id, claim, actor: Actor, services: dict) -> None:
+    def _run_batches(self, db, job_id, claim, services: dict) -> None:
         """One transaction per batch: its records and events, its rows' outcomes and the
         job's counts and cursor commit together."""
         while True:
-            with db.unit_of_work(actor) as uow:
+            with db.unit_of_work() as uow:
                 job = self._held(uow.session, job_id, claim)
                 rows = self._rows_after(uow.session, job_id, job.cursor)
                 if not rows:
@@ -510,11 +510,11 @@ class ImportJobs:
                 job.cursor = rows[-1].number
                 uow.release()
 
-    def _run_whole(self, db, job_id, claim, actor: Actor, services: dict) -> None:
+    def _run_whole(self, db, job_id, claim, services: dict) -> None:
         """The whole file in one transaction: kept when atomic, all valid and no dry run,
         else rolled back and the outcomes alone stored. Once a row of an atomic import
         fails, what was written is rolled back at once and the rest is only checked."""
-        with db.unit_of_work(actor) as uow:
+        with db.unit_of_work() as uow:
             job = self._held(uow.session, job_id, claim)
             uow.session.commit()  # no lock while it runs: its progress is told beside it
             tell = self._progress(db, job_id, claim, uow.session.bind.dialect.name)

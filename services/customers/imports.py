@@ -8,8 +8,6 @@ importer may see, or an earlier row, is skipped, updated by the API's own use ca
 file's columns, with history and events) or created all the same, as the job says."""
 from __future__ import annotations
 
-import uuid
-
 import sqlalchemy as sa
 
 from common import importing
@@ -19,7 +17,7 @@ from common.import_jobs import ImportJobs
 from common.uow import UnitOfWork
 from services.customers import access, duplicates, operations
 from services.customers import schemas as s
-from services.customers.models import Contact, ImportJob, ImportRow
+from services.customers.models import Contact, Customer, ImportJob, ImportRow
 
 # The columns of the row's primary contact (``schemas.TRANSFER_COLUMNS``): contact_<field>.
 CONTACT = "contact_"
@@ -120,27 +118,27 @@ class CustomerRows:
         matches = duplicates.find_many(uow.session, uow.actor, [row["wanted"]])[0]
         if len(matches) > 1:
             raise Conflict(AMBIGUOUS.format(count=len(matches)))
-        return self._update(uow, operations.customer_out.dump(matches[0][0]), *row["changes"])
+        return self._update(uow, matches[0][0], *row["changes"])
 
     @staticmethod
-    def _update(uow: UnitOfWork, found: dict, customer: dict, contact: dict | None):
+    def _update(uow: UnitOfWork, found: Customer, customer: dict, contact: dict | None):
         """The customer ``found`` with the row's columns (and its primary contact's)."""
-        after = operations.update_customer(uow, found["id"],
-                                           {**customer, "version": found["version"]})
-        changed = after["version"] != found["version"]
+        found_id, version = found.id, found.version  # (the update bumps the loaded one)
+        after = operations.update_customer(uow, str(found_id), {**customer, "version": version})
+        changed = after["version"] != version
         if contact:
             primary = uow.session.scalars(sa.select(Contact).where(
-                Contact.customer_id == uuid.UUID(found["id"]),
+                Contact.customer_id == found_id,
                 Contact.is_primary.is_(True), Contact.deleted_at.is_(None))).first()
             if primary is None:
-                operations.create_contact(uow, found["id"], {**contact, "is_primary": True})
+                operations.create_contact(uow, str(found_id), {**contact, "is_primary": True})
                 changed = True
             else:
                 version = primary.version
                 after = operations.update_contact(uow, str(primary.id),
                                                   {**contact, "version": version})
                 changed = changed or after["version"] != version
-        return ("updated" if changed else "skipped"), found["id"]
+        return ("updated" if changed else "skipped"), found_id
 
 
 IMPORTER = ImportJobs(CustomerRows(), ImportJob, ImportRow)

@@ -10,9 +10,11 @@ class TimerDatabase:
         self.session_factory = factory
         self.platform = platform
         self.source = source
+        self.actor = None
 
     def act_as(self, actor) -> None:
         self.actor = actor
 
-    def unit_of_work(self, actor) -> UnitOfWork:
-        return UnitOfWork(self.session_factory, self.platform, self.source, actor)
+    def unit_of_work(self, actor=None) -> UnitOfWork:
+        return UnitOfWork(self.session_factory, self.platform, self.source,
+                          actor or self.actor)
