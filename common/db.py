@@ -141,6 +141,21 @@ class Versioned:
         return {"version_id_col": cls.version}
 
 
+def new_row(table: sa.Table, values: dict) -> dict:
+    """A row of ``table`` for a Core INSERT of many: ``values``, and every other column as
+    the model would fill it (its default, else NULL), so that all rows carry the same keys."""
+    row = {}
+    for column in table.columns:
+        if column.key in values:
+            row[column.key] = values[column.key]
+        elif column.default is None:
+            row[column.key] = None
+        else:
+            default = column.default
+            row[column.key] = default.arg if default.is_scalar else default.arg(None)
+    return row
+
+
 class PlatformModels:
     """The platform tables of one component's database."""
 
