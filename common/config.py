@@ -147,6 +147,13 @@ def rate_limit() -> tuple[int, int] | None:
     return int(requests), int(seconds)
 
 
+def auth_cache_seconds() -> float:
+    """How long a gateway process trusts what it last read of a token's user and session
+    (``gateway.auth.callers``): the bound on a deactivation, a role change or a logout made
+    through another process taking effect. 0: read them on every request."""
+    return float(env("CRM_AUTH_CACHE_SECONDS", "5"))
+
+
 def redis_url() -> str | None:
     """``redis://host:port/db`` of a Redis the gateway's rate limits count in; unset, they
     count in the gateway's database."""

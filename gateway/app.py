@@ -11,7 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from common import config
 from gateway import database, errors, metrics, outbox, request_context
-from gateway.auth import ratelimit
+from gateway.auth import callers, ratelimit
 from gateway.auth.access import API_KEY_HEADER, API_KEY_SCHEME, API_PREFIX, SECURITY_SCHEME
 from gateway.blueprints import (api_keys, audit, auth, customers, notifications, ops, reports,
                                 sales, teams, users)
@@ -63,6 +63,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         CRM_SERVICES=config.services(),
         PING_TIMEOUT=2.0,
         RATE_LIMIT=config.rate_limit(),
+        AUTH_CACHE_SECONDS=config.auth_cache_seconds(),
         REDIS_URL=config.redis_url(),
     )
     app.config.update(overrides or {})
@@ -91,6 +92,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     database.init_app(app)
     outbox.init_app(app)
     ratelimit.init_app(app)
+    callers.init_app(app, app.config["AUTH_CACHE_SECONDS"])
     for blueprint, url_prefix in BLUEPRINTS:
         api.register_blueprint(blueprint, url_prefix=url_prefix)
     return app

@@ -5,9 +5,10 @@ decided by whoever owns the data (a service, or identity's use cases for users, 
 keys), and a view that may answer 403 for a role documents it with
 ``@blp.alt_response(403, response="FORBIDDEN")``.
 
-Every request with a bearer token looks up its user and its refresh-token family by primary
-key, so a deactivated user or a logged-out session is refused at once rather than when the
-token expires; the role and team come from the user as stored now, not from the token.
+A request with a bearer token is refused once its user is deactivated or its session (the
+refresh-token family) revoked, without waiting for the token to expire; the role and team
+come from the user as stored, not from the token. Both are read by primary key and
+remembered for a few seconds per process (``gateway.auth.callers``, which states the bound).
 
 Another system calls with ``X-API-Key`` instead: it acts as an ``integration`` and may call
 a route only when the key holds the route's scope, ``<resource>:read`` for GET and
@@ -32,7 +33,8 @@ from common.actor import INTEGRATION, Actor
 from common.errors import Forbidden
 from gateway.auth import ratelimit
 from gateway.auth.api_keys import key_hash
-from gateway.auth.tokens import decode_access_token, family_revoked
+from gateway.auth.callers import UserState, callers
+from gateway.auth.tokens import decode_access_token, session_left
 from gateway.database import session
 from gateway.errors import Unauthorized
 from gateway.models import ApiKey, User
@@ -128,18 +130,31 @@ def _authenticate() -> Actor:
         family_id = uuid.UUID(claims["sid"])
     except (jwt.InvalidTokenError, ValueError, TypeError, AttributeError):
         raise Unauthorized(INVALID_TOKEN) from None
-    db = session()
-    user = db.get(User, user_id)
-    if user is None or not user.active or family_revoked(db, family_id, user_id):
-        raise Unauthorized(INVALID_TOKEN)
+    known = callers()
+    state = known.user(user_id)
+    if state is None or not known.session_alive(family_id, user_id):
+        state = _caller_state(user_id, family_id)
     g.actor = Actor(
-        user_id=str(user.id),
-        role=user.role,
-        team_id=str(user.team_id) if user.team_id else None,
+        user_id=str(user_id),
+        role=state.role,
+        team_id=str(state.team_id) if state.team_id else None,
         language=language(),
         request_id=request_id(),
     )
     return g.actor
+
+
+def _caller_state(user_id: uuid.UUID, family_id: uuid.UUID) -> UserState:
+    """The user's role and team as stored now, refused unless they are active and the
+    session still counts; remembered for this process (``gateway.auth.callers``)."""
+    db = session()
+    user = db.get(User, user_id)
+    left = session_left(db, family_id, user_id) if user is not None and user.active else 0
+    if not left:
+        raise Unauthorized(INVALID_TOKEN)
+    state = UserState(user.role, user.team_id)
+    callers().remember(user_id, state, family_id, left)
+    return state
 
 
 def _authenticate_key(presented: str) -> Actor:

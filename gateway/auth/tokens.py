@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from common.db import utcnow
 from gateway import audit
+from gateway.auth import callers
 from gateway.errors import Unauthorized
 from gateway.models import RefreshToken, User
 
@@ -127,11 +128,13 @@ def revoke(db: Session, raw: str) -> None:
 
 def revoke_family(db: Session, family_id: uuid.UUID) -> None:
     _revoke_where(db, RefreshToken.family_id == family_id)
+    callers.forget_session(family_id)
 
 
 def revoke_user(db: Session, user_id: uuid.UUID) -> None:
     """Revoke every session of a user (password changed, account deactivated)."""
     _revoke_where(db, RefreshToken.user_id == user_id)
+    callers.forget_user(user_id)
 
 
 def _revoke_where(db: Session, condition) -> None:
@@ -145,9 +148,16 @@ def _revoke_where(db: Session, condition) -> None:
 def family_revoked(db: Session, family_id: uuid.UUID, user_id: uuid.UUID) -> bool:
     """Whether the family (found by primary key: its first token's id) no longer counts:
     revoked, or older than the session lifetime."""
+    return session_left(db, family_id, user_id) <= 0
+
+
+def session_left(db: Session, family_id: uuid.UUID, user_id: uuid.UUID) -> float:
+    """Seconds the user's session (the family) still counts; 0 when it is revoked, over
+    its lifetime, or not theirs."""
     first = db.get(RefreshToken, family_id)
-    return (first is None or first.user_id != user_id or first.revoked_at is not None
-            or first.issued_at + SESSION_LIFETIME <= utcnow())
+    if first is None or first.user_id != user_id or first.revoked_at is not None:
+        return 0.0
+    return max((first.issued_at + SESSION_LIFETIME - utcnow()).total_seconds(), 0.0)
 
 
 def _find(db: Session, raw: str) -> RefreshToken | None:

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from common.uow import UnitOfWork
 from common.validation import load
 from gateway.auth.passwords import hash_password
+from gateway.auth import callers
 from gateway.auth.tokens import revoke_user
 from gateway.identity import schemas as s
 from gateway.identity.records import USER, create, edit, load_change, require_admin
@@ -60,5 +61,6 @@ def update_user(uow: UnitOfWork, user_id, payload) -> dict:
     def end_sessions(user: User) -> None:
         if "password_hash" in data or data.get("active") is False:
             revoke_user(uow.session, user.id)
+        callers.forget_user(user.id)  # role, team or state: read again on the next request
 
     return edit(uow, USER, user_id, data, version, on_change=end_sessions)
