@@ -2,15 +2,17 @@
 
 A unit of work writes its events into the ``outbox`` table in the same transaction as the
 change. Right after the commit the relay publishes those rows (persistent messages, each
-confirmed by the broker within a timeout and routed to at least one queue, else not sent) and
-marks them sent, row by row; a timer sweeps up anything left behind (broker down, process
-killed between commit and publish). Delivery is at least once: consumers are idempotent.
+confirmed by the broker within a timeout and routed to at least one queue, else not sent),
+a batch at a time with one wait for the batch's confirms, and marks them sent, each row's
+outcome its own; a timer sweeps up anything left behind (broker down, process killed between
+commit and publish). Delivery is at least once: consumers are idempotent.
 """
 from __future__ import annotations
 
 import datetime as dt
 import logging
 import threading
+import time
 import uuid
 
 import amqp.exceptions
@@ -30,6 +32,12 @@ CONFIRM_TIMEOUT = 5.0  # seconds the broker has to confirm a publish
 # What a broken broker connection raises (every later row would fail the same way).
 CONNECTION_ERRORS = (OSError, TimeoutError, amqp.exceptions.ConnectionError,
                      kombu.exceptions.OperationalError)
+class Unroutable(Exception):
+    """The broker returned a message: no queue is bound to its routing key."""
+
+
+class Refused(Exception):
+    """The broker did not take a message (a nack)."""
 
 
 def outbox_rows(messages: list[tuple[str, str, dict]]) -> list[dict]:
@@ -46,7 +54,14 @@ def outbox_rows(messages: list[tuple[str, str, dict]]) -> list[dict]:
 class OutboxRelay:
     """Publishes outbox rows of one database to RabbitMQ."""
 
-    def __init__(self, session_factory, outbox_model, amqp_uri: str, connect_timeout=2.0):
+    def __init__(self, session_factory, outbox_model, amqp_uri: str, connect_timeout=2.0,
+                 keep_unroutable: bool = True):
+        """``keep_unroutable``: an event no queue takes stays unpublished, retried by every
+        sweep (the topology binds a queue for every event a service of ours consumes, so
+        one no queue takes means queues were lost: re-running setup brings them back, and
+        the events wait for it). ``False`` for a service none of ours subscribes to: such
+        an event is marked published at once, ``last_error`` saying no queue took it."""
+        self.keep_unroutable = keep_unroutable
         self.session_factory = session_factory
         self.Outbox = outbox_model
         self.amqp_uri = amqp_uri
@@ -56,6 +71,12 @@ class OutboxRelay:
         self._lock = threading.Lock()
         self._conn: Connection | None = None
         self._declared: set[str] = set()
+        self._channel = None  # in confirm mode, with the handlers below on it
+        self._sent = 0  # messages published on that channel: the last delivery tag
+        self._waiting: dict[int, int] = {}  # delivery tag -> index in the batch
+        self._returned: dict[int, Exception] = {}  # index -> why it came back or was nacked
+        self._answered: set[int] = set()  # indexes the broker confirmed (or refused)
+        self._batch_ids: dict[str, int] = {}  # message id -> index in the batch
 
     # -- broker side ---------------------------------------------------------------------
     def _connection(self) -> Connection:
@@ -64,7 +85,6 @@ class OutboxRelay:
                 self.amqp_uri,
                 ssl=config.amqp_ssl(self.amqp_uri),
                 connect_timeout=self.connect_timeout,
-                transport_options={"confirm_publish": True},
                 heartbeat=0,
             )
         return self._conn
@@ -72,38 +92,115 @@ class OutboxRelay:
     def _drop_connection(self) -> None:
         conn, self._conn = self._conn, None
         self._declared.clear()
+        self._channel = None
         if conn is not None:
             try:
                 conn.release()
             except Exception:  # noqa: BLE001 - already broken
                 pass
 
-    def _publish(self, row) -> None:
-        """Publish one row, confirmed by the broker within ``CONFIRM_TIMEOUT`` and routed to
-        at least one queue (``mandatory``: a message no queue takes comes back, and raises)."""
+    def _confirming_channel(self):
+        """The connection's channel in confirm mode, its confirms and returns noted by this
+        relay (py-amqp without a return handler raises as a return arrives, leaving the
+        message's confirm unread on the connection)."""
+        conn = self._connection()
+        conn.ensure_connection(max_retries=1, timeout=self.connect_timeout)
+        channel = conn.default_channel
+        if channel is not self._channel:
+            channel.confirm_select()
+            channel.events["basic_ack"].add(self._on_ack)
+            channel.events["basic_nack"].add(self._on_nack)
+            channel.events["basic_return"].add(self._on_return)
+            self._channel, self._sent = channel, 0
+        return channel
+
+    def _publish_batch(self, rows) -> list[Exception | None]:
+        """Publish ``rows`` in order, then wait for the broker to confirm them all (within
+        ``CONFIRM_TIMEOUT``): persistent, and each routed to at least one queue
+        (``mandatory``: one no queue takes comes back). One wait per batch, not per message.
+        Answers, per row, ``None`` (confirmed) or why not: :class:`Unroutable`, a refusal
+        (nack), the error of publishing that row alone (the others are published again on
+        a new channel), or a broken connection's error for every row not confirmed."""
+        outcomes: list[Exception | None] = [None] * len(rows)
         with self._lock:
-            try:
-                conn = self._connection()
-                conn.ensure_connection(max_retries=1, timeout=self.connect_timeout)
-                exchange = Exchange(row.exchange, type="topic", durable=True)
-                if row.exchange not in self._declared:
-                    exchange(conn.default_channel).declare()
-                    self._declared.add(row.exchange)
-                Producer(conn.default_channel).publish(
-                    row.payload,
-                    exchange=exchange,
-                    routing_key=row.routing_key,
-                    serializer="json",
-                    delivery_mode=2,
-                    mandatory=True,
-                    confirm_timeout=CONFIRM_TIMEOUT,
-                    message_id=str(row.id),
-                    headers={"crm-event-type": row.routing_key},
-                    retry=False,
-                )
-            except Exception:
-                self._drop_connection()
-                raise
+            self._returned, self._answered = {}, set()
+            self._batch_ids = {str(row.id): index for index, row in enumerate(rows)}
+            pending = list(range(len(rows)))
+            while pending:
+                self._waiting, current = {}, None
+                try:
+                    channel = self._confirming_channel()
+                    for current in pending:
+                        self._publish_one(channel, rows[current])
+                        self._sent += 1
+                        self._waiting[self._sent] = current
+                    current = None
+                    self._await_confirms()
+                    pending = []
+                except CONNECTION_ERRORS as exc:
+                    self._drop_connection()
+                    for index in pending:
+                        if index not in self._answered:
+                            outcomes[index] = exc
+                    pending = []
+                except Exception as exc:  # noqa: BLE001 - the row's own failure; its channel
+                    self._drop_connection()  # is in doubt: the others go again on a new one
+                    if current is None:
+                        raise
+                    outcomes[current] = exc
+                    pending = sorted(self._waiting.values()) + pending[pending.index(current) + 1:]
+            for index, why in self._returned.items():
+                outcomes[index] = outcomes[index] or why
+        return outcomes
+
+    def _publish_one(self, channel, row) -> None:
+        exchange = Exchange(row.exchange, type="topic", durable=True)
+        if row.exchange not in self._declared:
+            # What is in flight confirmed first: a declare the broker refuses closes the
+            # channel, and those would go again (twice, if they had been routed).
+            self._await_confirms()
+            exchange(channel).declare()
+            self._declared.add(row.exchange)
+        Producer(channel).publish(
+            row.payload,
+            exchange=exchange,
+            routing_key=row.routing_key,
+            serializer="json",
+            delivery_mode=2,
+            mandatory=True,
+            message_id=str(row.id),
+            headers={"crm-event-type": row.routing_key},
+            retry=False,
+        )
+
+    def _await_confirms(self) -> None:
+        deadline = time.monotonic() + CONFIRM_TIMEOUT
+        while self._waiting:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"the broker confirmed no publish within {CONFIRM_TIMEOUT:g} s")
+            self._conn.drain_events(timeout=left)
+
+    def _on_ack(self, delivery_tag: int, multiple: bool) -> None:
+        for tag in self._confirmed(delivery_tag, multiple):
+            self._answered.add(self._waiting.pop(tag))
+
+    def _on_nack(self, delivery_tag: int, multiple: bool) -> None:
+        for tag in self._confirmed(delivery_tag, multiple):
+            index = self._waiting.pop(tag)
+            self._answered.add(index)
+            self._returned[index] = Refused("the broker refused it (nack)")
+
+    def _confirmed(self, delivery_tag: int, multiple: bool) -> list[int]:
+        if multiple:
+            return [tag for tag in self._waiting if tag <= delivery_tag]
+        return [delivery_tag] if delivery_tag in self._waiting else []
+
+    def _on_return(self, exc, exchange, routing_key, message) -> None:
+        """A message no queue takes: noted on its row (its confirm follows)."""
+        index = self._batch_ids.get(message.properties.get("message_id"))
+        if index is not None:
+            self._returned[index] = Unroutable(str(exc))
 
     # -- database side -------------------------------------------------------------------
     def publish_ids(self, ids) -> int:
@@ -120,18 +217,20 @@ class OutboxRelay:
                         .where(self.Outbox.id.in_(part), self.Outbox.published_at.is_(None))
                         .order_by(self.Outbox.created_at)
                     ).all()
-                    count = self._publish_and_mark(session, rows)
+                    count, broken = self._publish_and_mark(session, rows)
             except Exception:  # noqa: BLE001 - the change is committed; the sweep publishes it
                 log.exception("outbox: publishing after commit failed; left to the sweep")
                 return published
             published += count
-            if count < len(rows):
+            if broken:
                 return published
         return published
 
     def sweep(self) -> int:
-        """Publish rows left behind. Safe with several relays: rows are locked, skip-locked."""
-        published = 0
+        """Publish rows left behind, oldest first, each once per sweep (a row that fails is
+        passed, not retried until the next). Safe with several relays: rows are locked,
+        skip-locked."""
+        published, after = 0, None
         while True:
             with self.session_factory() as session:
                 query = (
@@ -143,14 +242,17 @@ class OutboxRelay:
                     .order_by(self.Outbox.created_at)
                     .limit(SWEEP_BATCH)
                 )
+                if after is not None:
+                    query = query.where(self.Outbox.created_at > after)
                 if session.bind.dialect.name == "postgresql":
                     query = query.with_for_update(skip_locked=True)
                 rows = session.scalars(query).all()
                 if not rows:
                     return published
-                count = self._publish_and_mark(session, rows)
+                after = rows[-1].created_at
+                count, broken = self._publish_and_mark(session, rows)
                 published += count
-                if count < len(rows):
+                if broken or len(rows) < SWEEP_BATCH:
                     return published
 
     def pending_count(self) -> int:
@@ -159,31 +261,52 @@ class OutboxRelay:
                 sa.select(sa.func.count()).where(self.Outbox.published_at.is_(None))
             )
 
-    def _publish_and_mark(self, session, rows) -> int:
+    def _publish_and_mark(self, session, rows) -> tuple[int, bool]:
         """Publish ``rows`` in order, each marked published or its failed attempt counted on
         its own, so one bad row (say, one no queue takes) never holds back the others; the
-        marks are committed together, while the sweep's row locks hold. A broken connection
-        fails every row after it: it stops there, and the sweep comes back."""
-        published = 0
+        marks are committed together (an UPDATE per outcome, not per row), while the
+        sweep's row locks hold. A broken connection fails every row not confirmed: the
+        sweep comes back. Answers how many were published and whether the connection
+        broke."""
+        published, given_up, failed, broken = [], {}, {}, False
         try:
-            for row in rows:
-                row.attempts += 1
-                try:
-                    self._publish(row)
-                except CONNECTION_ERRORS as exc:
-                    row.last_error = f"{type(exc).__name__}: {exc}"[:500]
-                    log.warning("outbox: broker unreachable (%s); left to the sweep", exc)
-                    break
-                except Exception as exc:  # noqa: BLE001 - counted on the row; retried later
-                    row.last_error = f"{type(exc).__name__}: {exc}"[:500]
-                    log.warning("outbox: publishing %s (%s) failed: %s",
-                                row.id, row.routing_key, exc)
+            for row, why in zip(rows, self._publish_batch(rows)):
+                if why is None:
+                    published.append(row.id)
                     continue
-                row.published_at = utcnow()
-                published += 1
+                note = f"{type(why).__name__}: {why}"[:500]
+                if isinstance(why, Unroutable) and not self.keep_unroutable:
+                    given_up.setdefault(note, []).append(row.id)
+                    continue
+                failed.setdefault(note, []).append(row.id)
+                if isinstance(why, CONNECTION_ERRORS):
+                    broken = True
+                elif not isinstance(why, Unroutable):
+                    log.warning("outbox: publishing %s (%s) failed: %s",
+                                row.id, row.routing_key, why)
+            if broken:
+                log.warning("outbox: broker unreachable; %d event(s) left to the sweep",
+                            len(rows) - len(published))
+            for note, ids in given_up.items():
+                log.info("outbox: %d event(s) no queue takes marked published (%s)",
+                         len(ids), note)
         finally:
+            now = utcnow()
+            self._mark(session, published, published_at=now)
+            for note, ids in given_up.items():
+                self._mark(session, ids, published_at=now, last_error=note)
+            for note, ids in failed.items():
+                self._mark(session, ids, last_error=note)
             session.commit()
-        return published
+        return len(published), broken
+
+    def _mark(self, session, ids: list, **values) -> None:
+        """One more attempt of the rows ``ids``, and ``values``."""
+        if ids:
+            session.execute(
+                sa.update(self.Outbox).where(self.Outbox.id.in_(ids))
+                .values(attempts=self.Outbox.attempts + 1, **values)
+                .execution_options(synchronize_session=False))
 
     def close(self) -> None:
         self._drop_connection()

@@ -265,8 +265,10 @@ class BrokerTls(DependencyProvider):
 class Database(DependencyProvider):
     """One engine, session factory and outbox relay per service container."""
 
-    def __init__(self, platform: PlatformModels):
+    def __init__(self, platform: PlatformModels, keep_unroutable: bool = True):
+        """``keep_unroutable``: see :class:`common.outbox.OutboxRelay`."""
         self.platform = platform
+        self.keep_unroutable = keep_unroutable
         self.engine = None
         self.session_factory = None
         self.relay = None
@@ -283,7 +285,8 @@ class Database(DependencyProvider):
                                        max_overflow=config.EXTRA_CONNECTIONS)
         self.session_factory = make_session_factory(self.engine)
         self.relay = OutboxRelay(
-            self.session_factory, self.platform.Outbox, self.container.config["AMQP_URI"]
+            self.session_factory, self.platform.Outbox, self.container.config["AMQP_URI"],
+            keep_unroutable=self.keep_unroutable,
         )
 
     def stop(self):

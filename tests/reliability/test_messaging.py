@@ -1,17 +1,18 @@
 """Nothing lost, nothing twice: the outbox survives an unreachable broker and a killed
 service; consumers apply a repeated delivery once and park a failing event, never drop it."""
+import datetime as dt
 import subprocess
 import uuid
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from kombu import Connection, Exchange
+from kombu import Connection, Exchange, Queue
 
 from common.actor import Actor
 from common.db import create_db_engine, make_session_factory
 from common.events import envelope
-from common.outbox import OutboxRelay
+from common.outbox import SWEEP_BATCH, OutboxRelay, outbox_rows
 from common.service import DEAD_LETTER_EXCHANGE
 from common.topology import declare
 from common.uow import UnitOfWork
@@ -168,6 +169,120 @@ def test_a_message_that_is_no_event_is_dead_lettered_once_and_the_consumer_goes_
     (letter,) = dead.received
     assert letter["handler"] == "probe.on_customer_created"
     assert "not an event envelope" in letter["cause"] and "'id'" in letter["cause"]
+
+
+@pytest.fixture
+def own_outbox(tmp_path):
+    """``(session factory, relay factory)`` of an outbox table of this test alone (SQLite):
+    no running service's relay sweeps it."""
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'outbox.db'}")
+    platform.Outbox.__table__.create(engine)
+    session_factory = make_session_factory(engine)
+    relays = []
+
+    def relay(amqp_uri):
+        relays.append(OutboxRelay(session_factory, platform.Outbox, amqp_uri))
+        return relays[-1]
+
+    yield session_factory, relay
+    for made in relays:
+        made.close()
+    engine.dispose()
+
+
+def outbox_event(exchange: str, routing_key: str) -> tuple[str, str, dict]:
+    return exchange, routing_key, envelope(
+        source="test", event_type=routing_key, entity_id=uuid.uuid4(), entity_version=1,
+        data={}, actor=None)
+
+
+@pytest.mark.parametrize("keep_unroutable", [True, False])
+def test_a_message_no_queue_takes_keeps_the_connection_and_is_kept_or_marked_by_choice(
+        stack, own_outbox, keep_unroutable):
+    session_factory, make_relay = own_outbox
+    relay = make_relay(stack.amqp_uri)
+    relay.keep_unroutable = keep_unroutable
+    rows = outbox_rows([outbox_event(f"test-nowhere-{uuid.uuid4().hex[:8]}", "nobody.listens")])
+    with session_factory() as session:
+        session.execute(sa.insert(platform.Outbox.__table__), rows)
+        session.commit()
+    connections = set()
+    for attempt in (1, 2):
+        assert relay.publish_ids([rows[0]["id"]]) == 0
+        connections.add(id(relay._conn))  # a returned message is no broken connection
+        with session_factory() as session:
+            row = session.get(platform.Outbox, rows[0]["id"])
+            assert row.attempts == (attempt if keep_unroutable else 1)
+            assert "NO_ROUTE" in row.last_error.upper().replace(" ", "_")
+            # Kept for the sweep, or marked done at once: nobody subscribes to it.
+            assert (row.published_at is None) == keep_unroutable
+    assert len(connections) == 1
+
+
+def test_a_sweep_passes_rows_no_queue_takes_and_publishes_those_after_them(stack, own_outbox):
+    session_factory, make_relay = own_outbox
+    name = f"test-routed-{uuid.uuid4().hex[:8]}"
+    with Connection(stack.amqp_uri) as conn:
+        exchange = Exchange(name, type="topic", durable=True)
+        queue = Queue(name, exchange, routing_key="#", durable=False, auto_delete=False)
+        queue(conn.default_channel).declare()
+        try:
+            stuck = [outbox_event(f"test-nowhere-{uuid.uuid4().hex[:8]}", "nobody.listens")
+                     for _ in range(SWEEP_BATCH + 5)]
+            rows = outbox_rows([*stuck, outbox_event(name, "somebody.listens")])
+            for row in rows:  # older than the sweep's grace
+                row["created_at"] -= dt.timedelta(minutes=5)
+            with session_factory() as session:
+                session.execute(sa.insert(platform.Outbox.__table__), rows)
+                session.commit()
+            assert make_relay(stack.amqp_uri).sweep() == 1
+            message = wait_until(lambda: queue(conn.default_channel).get(no_ack=True),
+                                 timeout=10, message="the routable row, published")
+            assert message.payload["id"] == rows[-1]["payload"]["id"]
+        finally:
+            queue(conn.default_channel).delete()
+            exchange(conn.default_channel).delete()
+    with session_factory() as session:
+        waiting = session.scalars(sa.select(platform.Outbox).where(
+            platform.Outbox.published_at.is_(None))).all()
+        assert len(waiting) == len(stuck) and {row.attempts for row in waiting} == {1}
+
+
+def test_a_row_the_broker_refuses_holds_back_neither_the_rows_before_nor_after_it(
+        stack, own_outbox):
+    """Published in one batch, confirmed together: a row whose publish fails on its own
+    (its exchange exists as another type: the broker closes the channel) is counted on it,
+    and the rows sent before it on that channel go again on a new one."""
+    session_factory, make_relay = own_outbox
+    name = f"test-routed-{uuid.uuid4().hex[:8]}"
+    with Connection(stack.amqp_uri) as conn:
+        exchange = Exchange(name, type="topic", durable=True)
+        queue = Queue(name, exchange, routing_key="#", durable=False, auto_delete=False)
+        queue(conn.default_channel).declare()
+        other_type = Exchange(f"test-direct-{uuid.uuid4().hex[:8]}", type="direct", durable=True)
+        other_type(conn.default_channel).declare()
+        try:
+            rows = outbox_rows([outbox_event(name, "before.one"), outbox_event(name, "before.two"),
+                                outbox_event(other_type.name, "refused"),
+                                outbox_event(name, "after")])
+            with session_factory() as session:
+                session.execute(sa.insert(platform.Outbox.__table__), rows)
+                session.commit()
+            assert make_relay(stack.amqp_uri).publish_ids([row["id"] for row in rows]) == 3
+            received = []
+            wait_until(lambda: received.append(queue(conn.default_channel).get(no_ack=True))
+                       or len([m for m in received if m]) == 3, timeout=10,
+                       message="the three other rows, published")
+            assert sorted(m.payload["type"] for m in received if m) == [
+                "after", "before.one", "before.two"]
+        finally:
+            queue(conn.default_channel).delete()
+            exchange(conn.default_channel).delete()
+            other_type(conn.default_channel).delete()
+    with session_factory() as session:
+        refused = session.get(platform.Outbox, rows[2]["id"])
+        assert refused.published_at is None and refused.attempts == 1
+        assert "PRECONDITION_FAILED" in refused.last_error.upper().replace(" ", "_")
 
 
 def test_a_message_no_queue_takes_is_not_marked_sent_and_holds_back_nothing(
