@@ -17,6 +17,8 @@ import uuid
 from typing import Callable
 
 import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
 
 from common import metrics
 from common.db import utcnow
@@ -48,13 +50,18 @@ def claim_due(uow: UnitOfWork, limit: int = BATCH) -> list[Reminder]:
 
 
 def send_due(unit_of_work: Callable[[], UnitOfWork], limit: int = BATCH) -> int:
-    """Send what is due, a batch per transaction, until nothing is left; returns the count."""
+    """Send what is due, a batch per transaction, until nothing is left; returns the count.
+    A batch is one statement per table: the reminders' UPDATE, the inbox entries' and the
+    deliveries' INSERTs, the events' INSERT."""
     sent = 0
     while True:
         with unit_of_work() as uow:
             batch = claim_due(uow, limit)
             settings = settings_of_many(uow.session, {reminder.user_id for reminder in batch})
-            outcomes = [send(uow, reminder, settings[reminder.user_id]) for reminder in batch]
+            now, claimed = utcnow(), [(reminder.id, reminder.version) for reminder in batch]
+            outcomes = [send(uow, reminder, settings[reminder.user_id], now)
+                        for reminder in batch]
+            _record_sent(uow, batch, claimed, now)
             uow.session.flush()  # one round of batched statements for the whole batch
             for outcome in outcomes:
                 announce(uow, *outcome)
@@ -64,24 +71,26 @@ def send_due(unit_of_work: Callable[[], UnitOfWork], limit: int = BATCH) -> int:
             return sent
 
 
-def send(uow: UnitOfWork, reminder: Reminder, settings: Settings):
-    """pending -> sent in the caller's transaction: the inbox entry and the deliveries on
-    the user's other channels. Returns what :func:`announce` publishes once flushed."""
-    now = utcnow()
-    reminder.sent_at = now
-    reminder.sent_by = INSTANCE
+def send(uow: UnitOfWork, reminder: Reminder, settings: Settings, now):
+    """pending -> sent (or failed) in the caller's transaction: the inbox entry and the
+    deliveries on the user's other channels. The reminder's new state is set as written
+    by :func:`_record_sent`, which the caller runs for the batch. Returns what
+    :func:`announce` publishes once flushed."""
     # A reminder set long in the past is sent at once; its lateness is capped to the column.
-    reminder.lateness_ms = min(int((now - reminder.due_at).total_seconds() * 1000), MAX_LATENESS_MS)
+    lateness_ms = min(int((now - reminder.due_at).total_seconds() * 1000), MAX_LATENESS_MS)
+    for field, value in (("sent_at", now), ("sent_by", INSTANCE), ("lateness_ms", lateness_ms),
+                         ("version", reminder.version + 1), ("updated_at", now)):
+        set_committed_value(reminder, field, value)
     if not settings.active:
-        reminder.status = "failed"
+        set_committed_value(reminder, "status", "failed")
         return reminder, None, [], "The user is deactivated."
     try:
         title, body = render(reminder.kind, settings.language, settings.timezone, reminder.due_at,
                              {"subject": reminder.subject or "", **reminder.context})
     except Exception as exc:  # noqa: BLE001 - one unrenderable reminder must not stop the rest
-        reminder.status = "failed"
+        set_committed_value(reminder, "status", "failed")
         return reminder, None, [], f"Could not render the message: {exc}"[:2000]
-    reminder.status = "sent"
+    set_committed_value(reminder, "status", "sent")
     notification = Notification(id=uuid.uuid4(), user_id=reminder.user_id,
                                 reminder_id=reminder.id, kind=reminder.kind, title=title,
                                 body=body, entity_type=reminder.entity_type,
@@ -95,6 +104,25 @@ def send(uow: UnitOfWork, reminder: Reminder, settings: Settings):
             reminder_id=reminder.id, event_type="reminder.sent",
             payload={"subject": title, "body": body, "language": settings.language}))
     return reminder, notification, channels, None
+
+
+def _record_sent(uow: UnitOfWork, batch: list[Reminder], claimed: list[tuple], now) -> None:
+    """The claimed reminders as :func:`send` left them, in one UPDATE (not one per
+    reminder), guarded by the ``(id, version)`` pairs they were ``claimed`` at: one changed
+    meanwhile (SQLite takes no row lock) fails the batch, which the next sweep takes again."""
+    if not batch:
+        return
+    result = uow.session.execute(
+        sa.update(Reminder).where(sa.tuple_(Reminder.id, Reminder.version).in_(claimed)).values(
+            status=sa.case({reminder.id: reminder.status for reminder in batch},
+                           value=Reminder.id),
+            lateness_ms=sa.case({reminder.id: reminder.lateness_ms for reminder in batch},
+                                value=Reminder.id),
+            sent_at=now, sent_by=INSTANCE, version=Reminder.version + 1, updated_at=now,
+        ).execution_options(synchronize_session=False))
+    if result.rowcount != len(batch):
+        raise StaleDataError(f"{len(batch) - result.rowcount} of {len(batch)} reminders "
+                             "changed after they were claimed")
 
 
 def announce(uow: UnitOfWork, reminder: Reminder, notification: Notification | None,

@@ -24,14 +24,18 @@ TICK = config.scheduler_interval()
 class NotificationsService(PlatformService):
     name = "notifications"
 
-    db = Database(platform)
+    # Its events are for other systems (none of ours subscribes): one no queue takes is
+    # published to nobody, not retried (common.outbox.OutboxRelay).
+    db = Database(platform, keep_unroutable=False)
 
-    def _system_unit_of_work(self):
+    def _system_unit_of_work(self, on_commit=None):
         """The timers' unit of work: its events are published by a green thread of their
-        own, so the next batch of reminders is not kept waiting for the broker."""
+        own, so the next batch of reminders is not kept waiting for the broker (or, with
+        ``on_commit``, whenever that says)."""
         relay = self.db.relay
         return UnitOfWork(self.db.session_factory, platform, self.name, Actor.system("scheduler"),
-                          on_commit=lambda ids: eventlet.spawn_n(relay.publish_ids, ids))
+                          on_commit=on_commit or (lambda ids: eventlet.spawn_n(relay.publish_ids,
+                                                                               ids)))
 
     def prune_own(self, session, cutoff):
         return delivery.prune(session, cutoff)
@@ -43,7 +47,13 @@ class NotificationsService(PlatformService):
     # -- timers ----------------------------------------------------------------------------
     @timer(interval=TICK)
     def send_due_reminders(self):
-        scheduler.send_due(self._system_unit_of_work)
+        """Every due reminder sent, then their events published: in a burst the inbox comes
+        first and the events trail (committed in the outbox meanwhile, which the sweep
+        publishes should this process die first)."""
+        committed: list = []
+        scheduler.send_due(lambda: self._system_unit_of_work(on_commit=committed.extend))
+        if committed:
+            eventlet.spawn_n(self.db.relay.publish_ids, committed)
 
     @timer(interval=TICK)
     def run_deliveries(self):
