@@ -431,6 +431,29 @@ def test_k8s_a_file_per_component_each_applied_by_the_readme():
     assert not missing, f"deploy/k8s/README.md does not apply {missing}"
 
 
+def test_k8s_every_deployment_has_an_autoscaler_and_cpu_limits_that_match_its_workers():
+    """An HPA per component (and no replicas of the Deployment's own for a re-apply to
+    reset); a CPU limit of one core per process that can keep one busy: a nameko service
+    runs one, the gateway GUNICORN_WORKERS."""
+    documents = [doc for _, doc in k8s_documents()]
+    deployments = {doc["metadata"]["name"]: doc for doc in documents if doc["kind"] == "Deployment"}
+    scaled = {doc["spec"]["scaleTargetRef"]["name"]: doc for doc in documents
+              if doc["kind"] == "HorizontalPodAutoscaler"}
+    assert set(scaled) == set(deployments)
+    for name, deployment in deployments.items():
+        assert "replicas" not in deployment["spec"], name
+        autoscaler = scaled[name]["spec"]
+        assert autoscaler["scaleTargetRef"]["kind"] == "Deployment"
+        assert 2 <= autoscaler["minReplicas"] < autoscaler["maxReplicas"]
+        (metric,) = autoscaler["metrics"]
+        assert metric["resource"]["name"] == "cpu"
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        environment = {item["name"]: item.get("value") for item in container.get("env", [])}
+        processes = int(environment["GUNICORN_WORKERS"]) if name == "gateway" else 1
+        assert str(container["resources"]["limits"]["cpu"]) == str(processes), name
+        assert container["resources"]["requests"]["cpu"], name
+
+
 # -- no secret in a file -------------------------------------------------------------------
 SECRET_ASSIGNMENT = re.compile(
     r"(?<![\w${])([A-Z][A-Z0-9_]*(?:SECRET|PASSWORD|PASS|TOKEN|KEY)[A-Z0-9_]*)\s*[:=]\s*(\S*)")
