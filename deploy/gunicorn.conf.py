@@ -88,3 +88,28 @@ def child_exit(server, worker):
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def post_fork(server, worker):
+    """A worker's access lines go through a queue to a thread of its own that writes them:
+    its request threads never wait for one another on the stream's lock and write."""
+    import logging
+    import queue
+    from logging.handlers import QueueHandler, QueueListener
+
+    access = logging.getLogger("gunicorn.access")
+    writers = list(access.handlers)
+    if writers:
+        lines = queue.SimpleQueue()
+        for handler in writers:
+            access.removeHandler(handler)
+        access.addHandler(QueueHandler(lines))
+        worker.access_listener = QueueListener(lines, *writers, respect_handler_level=True)
+        worker.access_listener.start()
+
+
+def worker_exit(server, worker):
+    """The lines still queued written before the worker goes."""
+    listener = getattr(worker, "access_listener", None)
+    if listener is not None:
+        listener.stop()
