@@ -139,10 +139,11 @@ class Stack:
         if self.vhost:
             self.grant_broker_users()
 
-    def start_service(self, name: str, **extra_env: str) -> None:
-        """Start one service; ``extra_env`` adds to the stack's environment for it alone."""
-        log = open(self.workdir / f"{name}.log", "ab")
-        self.processes[name] = subprocess.Popen(
+    def start_service(self, name: str, instance: str | None = None, **extra_env: str) -> None:
+        """Start one service (as ``instance``: another instance of it, beside the first);
+        ``extra_env`` adds to the stack's environment for it alone."""
+        log = open(self.workdir / f"{instance or name}.log", "ab")
+        self.processes[instance or name] = subprocess.Popen(
             [str(BIN / "nameko"), "run", "--config", "deploy/nameko.yml", SERVICE_CLASSES[name]],
             cwd=ROOT, env={**self.env, "AMQP_URI": self.component_amqp_uri(name), **extra_env},
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
