@@ -47,15 +47,17 @@ def compose_total() -> tuple[int, int]:
 
 
 def k8s_total() -> int:
+    """The connections with every autoscaler at its maximum."""
     documents = dict((doc["metadata"]["name"], doc) for _, doc in k8s_documents()
                      if doc.get("kind") in ("Deployment", "ConfigMap"))
+    pods = {doc["spec"]["scaleTargetRef"]["name"]: doc["spec"]["maxReplicas"]
+            for _, doc in k8s_documents() if doc.get("kind") == "HorizontalPodAutoscaler"}
     max_workers = int(documents["crm-config"]["data"]["CRM_MAX_WORKERS"])
     gateway = documents["gateway"]["spec"]
     (container,) = gateway["template"]["spec"]["containers"]
     env = {item["name"]: item.get("value") for item in container.get("env", [])}
-    return (sum(documents[name]["spec"]["replicas"] * service_pool(max_workers)
-                for name in SERVICES)
-            + gateway["replicas"] * int(env["GUNICORN_WORKERS"])
+    return (sum(pods[name] * service_pool(max_workers) for name in SERVICES)
+            + pods["gateway"] * int(env["GUNICORN_WORKERS"])
             * gateway_pool(int(env.get("GUNICORN_THREADS", config.gateway_threads())))
             + SETUP_CONNECTIONS)
 
