@@ -65,15 +65,23 @@ def test_a_known_caller_is_let_in_without_reading_their_session(app, make_user, 
     assert statements("refresh_tokens") == read
 
 
-def test_a_deactivated_user_is_refused_here_at_once_and_everywhere_within_the_bound(
-        processes, make_user):
-    here, there = processes
+def known_everywhere(processes, make_user, path: str = ME, status: int = 200):
+    """An admin's headers, the rep sam and his headers, once both processes served sam
+    ``path`` (with ``status``) and so remember him."""
+    here, _ = processes
     make_user("boss", "admin")
     admin = bearer(login(here, "boss").get_json()["access_token"])
     sam = make_user("sam")
     headers = bearer(login(here, "sam").get_json()["access_token"])
-    for process in (here, there):  # each remembers the rep
-        assert process.get(ME, headers=headers).status_code == 200
+    for process in processes:
+        assert process.get(path, headers=headers).status_code == status
+    return admin, sam, headers
+
+
+def test_a_deactivated_user_is_refused_here_at_once_and_everywhere_within_the_bound(
+        processes, make_user):
+    here, there = processes
+    admin, sam, headers = known_everywhere(processes, make_user)
 
     response = here.patch(f"/api/v1/users/{sam.id}", json={"active": False, "version": 1},
                           headers=admin)
@@ -97,12 +105,7 @@ def test_a_logout_ends_the_session_everywhere_within_the_bound(processes, make_u
 
 def test_a_role_change_reaches_every_process_within_the_bound(processes, make_user):
     here, there = processes
-    make_user("boss", "admin")
-    admin = bearer(login(here, "boss").get_json()["access_token"])
-    sam = make_user("sam")
-    headers = bearer(login(here, "sam").get_json()["access_token"])
-    for process in (here, there):  # each remembers the rep
-        assert process.get("/api/v1/users", headers=headers).status_code == 403
+    admin, sam, headers = known_everywhere(processes, make_user, "/api/v1/users", 403)
 
     response = here.patch(f"/api/v1/users/{sam.id}", json={"role": "admin", "version": 1},
                           headers=admin)

@@ -190,6 +190,22 @@ def own_outbox(tmp_path):
     engine.dispose()
 
 
+@pytest.fixture
+def routed(stack):
+    """``(exchange name, take, connection)``: a topic exchange with a queue taking all its
+    messages, and ``take()`` the next one (or None); both deleted after the test."""
+    name = f"test-routed-{uuid.uuid4().hex[:8]}"
+    with Connection(stack.amqp_uri) as conn:
+        exchange = Exchange(name, type="topic", durable=True)
+        queue = Queue(name, exchange, routing_key="#", durable=False, auto_delete=False)
+        queue(conn.default_channel).declare()
+        try:
+            yield name, lambda: queue(conn.default_channel).get(no_ack=True), conn
+        finally:
+            queue(conn.default_channel).delete()
+            exchange(conn.default_channel).delete()
+
+
 def outbox_event(exchange: str, routing_key: str) -> tuple[str, str, dict]:
     return exchange, routing_key, envelope(
         source="test", event_type=routing_key, entity_id=uuid.uuid4(), entity_version=1,
@@ -219,29 +235,21 @@ def test_a_message_no_queue_takes_keeps_the_connection_and_is_kept_or_marked_by_
     assert len(connections) == 1
 
 
-def test_a_sweep_passes_rows_no_queue_takes_and_publishes_those_after_them(stack, own_outbox):
+def test_a_sweep_passes_rows_no_queue_takes_and_publishes_those_after_them(
+        stack, own_outbox, routed):
     session_factory, make_relay = own_outbox
-    name = f"test-routed-{uuid.uuid4().hex[:8]}"
-    with Connection(stack.amqp_uri) as conn:
-        exchange = Exchange(name, type="topic", durable=True)
-        queue = Queue(name, exchange, routing_key="#", durable=False, auto_delete=False)
-        queue(conn.default_channel).declare()
-        try:
-            stuck = [outbox_event(f"test-nowhere-{uuid.uuid4().hex[:8]}", "nobody.listens")
-                     for _ in range(SWEEP_BATCH + 5)]
-            rows = outbox_rows([*stuck, outbox_event(name, "somebody.listens")])
-            for row in rows:  # older than the sweep's grace
-                row["created_at"] -= dt.timedelta(minutes=5)
-            with session_factory() as session:
-                session.execute(sa.insert(platform.Outbox.__table__), rows)
-                session.commit()
-            assert make_relay(stack.amqp_uri).sweep() == 1
-            message = wait_until(lambda: queue(conn.default_channel).get(no_ack=True),
-                                 timeout=10, message="the routable row, published")
-            assert message.payload["id"] == rows[-1]["payload"]["id"]
-        finally:
-            queue(conn.default_channel).delete()
-            exchange(conn.default_channel).delete()
+    name, take, _ = routed
+    stuck = [outbox_event(f"test-nowhere-{uuid.uuid4().hex[:8]}", "nobody.listens")
+             for _ in range(SWEEP_BATCH + 5)]
+    rows = outbox_rows([*stuck, outbox_event(name, "somebody.listens")])
+    for row in rows:  # older than the sweep's grace
+        row["created_at"] -= dt.timedelta(minutes=5)
+    with session_factory() as session:
+        session.execute(sa.insert(platform.Outbox.__table__), rows)
+        session.commit()
+    assert make_relay(stack.amqp_uri).sweep() == 1
+    message = wait_until(take, timeout=10, message="the routable row, published")
+    assert message.payload["id"] == rows[-1]["payload"]["id"]
     with session_factory() as session:
         waiting = session.scalars(sa.select(platform.Outbox).where(
             platform.Outbox.published_at.is_(None))).all()
@@ -249,36 +257,28 @@ def test_a_sweep_passes_rows_no_queue_takes_and_publishes_those_after_them(stack
 
 
 def test_a_row_the_broker_refuses_holds_back_neither_the_rows_before_nor_after_it(
-        stack, own_outbox):
+        stack, own_outbox, routed):
     """Published in one batch, confirmed together: a row whose publish fails on its own
     (its exchange exists as another type: the broker closes the channel) is counted on it,
-    and the rows sent before it on that channel go again on a new one."""
+    and the rows before it are confirmed first (or go again on a new channel)."""
     session_factory, make_relay = own_outbox
-    name = f"test-routed-{uuid.uuid4().hex[:8]}"
-    with Connection(stack.amqp_uri) as conn:
-        exchange = Exchange(name, type="topic", durable=True)
-        queue = Queue(name, exchange, routing_key="#", durable=False, auto_delete=False)
-        queue(conn.default_channel).declare()
-        other_type = Exchange(f"test-direct-{uuid.uuid4().hex[:8]}", type="direct", durable=True)
-        other_type(conn.default_channel).declare()
-        try:
-            rows = outbox_rows([outbox_event(name, "before.one"), outbox_event(name, "before.two"),
-                                outbox_event(other_type.name, "refused"),
-                                outbox_event(name, "after")])
-            with session_factory() as session:
-                session.execute(sa.insert(platform.Outbox.__table__), rows)
-                session.commit()
-            assert make_relay(stack.amqp_uri).publish_ids([row["id"] for row in rows]) == 3
-            received = []
-            wait_until(lambda: received.append(queue(conn.default_channel).get(no_ack=True))
-                       or len([m for m in received if m]) == 3, timeout=10,
-                       message="the three other rows, published")
-            assert sorted(m.payload["type"] for m in received if m) == [
-                "after", "before.one", "before.two"]
-        finally:
-            queue(conn.default_channel).delete()
-            exchange(conn.default_channel).delete()
-            other_type(conn.default_channel).delete()
+    name, take, conn = routed
+    other_type = Exchange(f"test-direct-{uuid.uuid4().hex[:8]}", type="direct", durable=True)
+    other_type(conn.default_channel).declare()
+    try:
+        rows = outbox_rows([outbox_event(name, "before.one"), outbox_event(name, "before.two"),
+                            outbox_event(other_type.name, "refused"), outbox_event(name, "after")])
+        with session_factory() as session:
+            session.execute(sa.insert(platform.Outbox.__table__), rows)
+            session.commit()
+        assert make_relay(stack.amqp_uri).publish_ids([row["id"] for row in rows]) == 3
+        received = []
+        wait_until(lambda: received.append(take()) or len([m for m in received if m]) == 3,
+                   timeout=10, message="the three other rows, published")
+        assert sorted(m.payload["type"] for m in received if m) == [
+            "after", "before.one", "before.two"]
+    finally:
+        other_type(conn.default_channel).delete()
     with session_factory() as session:
         refused = session.get(platform.Outbox, rows[2]["id"])
         assert refused.published_at is None and refused.attempts == 1
