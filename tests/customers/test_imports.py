@@ -146,6 +146,16 @@ def test_a_batch_finds_duplicates_as_row_by_row_would(run, monkeypatch, batch):
     assert stored(run, Customer) == 2
 
 
+def test_a_batch_is_created_in_the_files_order(run):
+    """Rows added together keep the file's order as their creation order (what lists and
+    exports sort by): an export of an import gives the rows back as they were."""
+    names = [f"Order {letter}" for letter in "qwertyuiopasdfghjklzxcvbnm"]
+    job = imported(run, SAM, [[name] for name in names], header=["name"])
+    assert counts(job) == (len(names), 0, 0, 0)
+    listed = run(SAM, op.list_customers, {"sort": "created_at", "per_page": 100})["items"]
+    assert [customer["name"] for customer in listed] == names
+
+
 def test_an_update_matching_several_customers_is_that_rows_error(run):
     for _ in range(2):
         run(SAM, op.create_customer, {"name": "Twin", "allow_duplicate": True})
