@@ -30,6 +30,11 @@ def percentile(samples, p):
     return ordered[min(len(ordered) - 1, int(len(ordered) * p / 100))] * 1000
 
 
+def latencies_text(samples) -> str:
+    """p50, p95 and p99 of ``samples`` (seconds), in milliseconds, as every bench prints them."""
+    return "  ".join(f"p{p}={percentile(samples, p):7.1f}ms" for p in (50, 95, 99))
+
+
 def run(label, users, seconds, action):
     latencies, errors, lock = [], [0], threading.Lock()
     stop_at = time.monotonic() + seconds
@@ -56,8 +61,7 @@ def run(label, users, seconds, action):
     elapsed = time.monotonic() - began
     throughput = len(latencies) / elapsed
     print(f"{label:<28} users={users:<5} requests={len(latencies):<7} errors={errors[0]:<5} "
-          f"throughput={throughput:8.1f}/s  p50={percentile(latencies, 50):7.1f}ms "
-          f"p95={percentile(latencies, 95):7.1f}ms  p99={percentile(latencies, 99):7.1f}ms "
+          f"throughput={throughput:8.1f}/s  {latencies_text(latencies)}  "
           f"mean={statistics.mean(latencies) * 1000:7.1f}ms")
     return throughput, percentile(latencies, 50)
 

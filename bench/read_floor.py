@@ -30,7 +30,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.api_load import percentile  # noqa: E402
+from bench.api_load import latencies_text  # noqa: E402
 from tests.support.stack import BIN, ROOT, Stack, free_port, wait_until  # noqa: E402
 
 
@@ -84,8 +84,7 @@ def measure(label: str, base_url: str, headers: dict, ids: list[str], connection
     elapsed = time.monotonic() - started
     rate = len(latencies) / elapsed
     print(f"{label:<8} connections={connections:<5} {rate:8.1f} req/s  "
-          f"p50={percentile(latencies, 50):7.1f}ms p95={percentile(latencies, 95):7.1f}ms "
-          f"p99={percentile(latencies, 99):7.1f}ms errors={errors}", flush=True)
+          f"{latencies_text(latencies)}  errors={errors}", flush=True)
     return rate
 
 

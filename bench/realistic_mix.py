@@ -41,7 +41,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.api_load import percentile  # noqa: E402
+from bench.api_load import latencies_text, percentile  # noqa: E402
 from tests.support.stack import DEMO_PASSWORD, Client, Stack  # noqa: E402
 
 STEPS = [("list", 30), ("search", 15), ("read", 25), ("create", 8), ("update", 7),
@@ -146,8 +146,8 @@ def run(base_url: str, tokens: dict, ids: dict, users: int, seconds: float, ramp
             continue
         p95 = percentile(times, 95)
         verdict = "" if not target else ("  ok" if p95 <= target and not errors else "  MISSED")
-        print(f"  {name:<8} n={len(times):<6} errors={errors:<4} p50={percentile(times, 50):7.1f}ms "
-              f"p95={p95:7.1f}ms p99={percentile(times, 99):7.1f}ms{verdict}", flush=True)
+        print(f"  {name:<8} n={len(times):<6} errors={errors:<4} {latencies_text(times)}{verdict}",
+              flush=True)
 
 
 def main(argv=None) -> None:

@@ -32,6 +32,8 @@ CONFIRM_TIMEOUT = 5.0  # seconds the broker has to confirm a publish
 # What a broken broker connection raises (every later row would fail the same way).
 CONNECTION_ERRORS = (OSError, TimeoutError, amqp.exceptions.ConnectionError,
                      kombu.exceptions.OperationalError)
+
+
 class Unroutable(Exception):
     """The broker returned a message: no queue is bound to its routing key."""
 

@@ -58,9 +58,10 @@ def update_user(uow: UnitOfWork, user_id, payload) -> dict:
     data, version = load_change(s.UserPatchSchema(), payload)
     data = _password_hashed(data)
 
-    def end_sessions(user: User) -> None:
+    def after_change(user: User) -> None:
         if "password_hash" in data or data.get("active") is False:
-            revoke_user(uow.session, user.id)
-        callers.forget_user(user.id)  # role, team or state: read again on the next request
+            revoke_user(uow.session, user.id)  # which forgets the user too
+        else:
+            callers.forget_user(user.id)  # role or team: read again on the next request
 
-    return edit(uow, USER, user_id, data, version, on_change=end_sessions)
+    return edit(uow, USER, user_id, data, version, on_change=after_change)

@@ -60,14 +60,24 @@ def _customer_event(uow: UnitOfWork, event_type: str, customer: Customer, schema
 def _apply_customer_fields(customer: Customer, data: dict) -> None:
     for field, value in data.items():
         if field == "tags":
-            wanted = sorted({tag.strip() for tag in value if tag.strip()})
-            customer.tag_rows = [CustomerTag(tag=tag) for tag in wanted]
+            customer.tag_rows = [CustomerTag(tag=tag) for tag in _tags(value)]
         elif field not in ("version", "owner_id", "team_id", "allow_duplicate"):
             setattr(customer, field, value)
     if "name" in data:
-        customer.name = data["name"].strip()
-        customer.name_normalized = normalize.name(customer.name)
-        customer.name_key = normalize.name_key(customer.name)
+        for field, value in _name_columns(data["name"]).items():
+            setattr(customer, field, value)
+
+
+def _name_columns(name: str) -> dict:
+    """A customer's name as stored, with the forms it is searched and deduplicated by."""
+    name = name.strip()
+    return {"name": name, "name_normalized": normalize.name(name),
+            "name_key": normalize.name_key(name)}
+
+
+def _tags(value) -> list[str]:
+    """Tags as stored: trimmed, no empty one, each once, in order."""
+    return sorted({tag.strip() for tag in value if tag.strip()})
 
 
 def create_customer(uow: UnitOfWork, payload) -> dict:
@@ -126,24 +136,21 @@ def add_customers(uow: UnitOfWork, new: list[NewCustomer]) -> list[tuple]:
         now = started + dt.timedelta(microseconds=position)
         fields = {field: value for field, value in one.fields.items()
                   if field in CUSTOMER_FIELDS}
-        name = fields["name"].strip()
         row = new_row(Customer.__table__, {
-            **fields, "id": new_id(), "name": name, "name_normalized": normalize.name(name),
-            "name_key": normalize.name_key(name), "owner_id": one.owner_id,
-            "team_id": one.team_id, "created_by": actor_id, "created_at": now,
-            "updated_at": now})
-        wanted = sorted({tag.strip() for tag in one.fields.get("tags", ()) if tag.strip()})
+            **fields, **_name_columns(fields["name"]), "id": new_id(),
+            "owner_id": one.owner_id, "team_id": one.team_id, "created_by": actor_id,
+            "created_at": now, "updated_at": now})
+        wanted = _tags(one.fields.get("tags", ()))
         customers.append(row)
         tags += [{"customer_id": row["id"], "tag": tag} for tag in wanted]
         customer, contact = SimpleNamespace(**row, tags=wanted), None
         if one.contact is not None:
             # Primary from the start: a new customer has no other primary contact to step down.
-            values = {field: value.strip() if isinstance(value, str) else value
-                      for field, value in one.contact.items() if field in CONTACT_FIELDS}
+            values = {field: _stripped(value) for field, value in one.contact.items()
+                      if field in CONTACT_FIELDS}
             contact_row = new_row(Contact.__table__, {
-                **values, "id": new_id(), "customer_id": row["id"], "is_primary": True,
-                "phone_normalized": normalize.phone(values.get("phone")),
-                "email_normalized": normalize.email(values.get("email")),
+                **values, **_contact_keys(values.get("phone"), values.get("email")),
+                "id": new_id(), "customer_id": row["id"], "is_primary": True,
                 "created_at": now, "updated_at": now})
             contacts.append(contact_row)
             contact = SimpleNamespace(**contact_row)
@@ -346,13 +353,22 @@ def _apply_contact_fields(uow: UnitOfWork, customer: Customer, contact: Contact,
                           data: dict) -> None:
     for field, value in data.items():
         if field not in ("version", "is_primary"):
-            setattr(contact, field, value.strip() if isinstance(value, str) else value)
-    contact.phone_normalized = normalize.phone(contact.phone)
-    contact.email_normalized = normalize.email(contact.email)
+            setattr(contact, field, _stripped(value))
+    for field, value in _contact_keys(contact.phone, contact.email).items():
+        setattr(contact, field, value)
     if data.get("is_primary") and not contact.is_primary:
         _step_down_primary(uow, customer, contact)
     if "is_primary" in data:
         contact.is_primary = data["is_primary"]
+
+
+def _stripped(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def _contact_keys(phone: str | None, email: str | None) -> dict:
+    """The forms of a contact's phone and email that duplicates are found by."""
+    return {"phone_normalized": normalize.phone(phone), "email_normalized": normalize.email(email)}
 
 
 def _step_down_primary(uow: UnitOfWork, customer: Customer, contact: Contact) -> None:
