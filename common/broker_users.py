@@ -33,15 +33,16 @@ from nameko.rpc import RpcProxy
 from common import components, config
 from common.events import exchange_name
 from common.queues import DEAD_LETTER_EXCHANGE
-from common.topology import RPC_EXCHANGE, handler_queues
+from common.topology import GATEWAY_REPLY_QUEUE_PREFIX, RPC_EXCHANGE, handler_queues
 
 GATEWAY = "gateway"
 USER_PREFIX = "crm-"  # the broker user of component x is crm-x
 # nameko's reply ids (the routing key of a reply) are UUIDs.
 REPLY_ID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
-# The reply queues of nameko's standalone proxy: the gateway's, and those of the commands a
-# component's operators run with its credential (services.reports.check and .rebuild).
+# The reply queues of nameko's standalone proxy: those of the commands a component's
+# operators run with its credential (services.reports.check and .rebuild).
 STANDALONE_REPLY_QUEUES = "rpc\\.reply-standalone_rpc_proxy-.*"
+GATEWAY_REPLY_QUEUES = re.escape(GATEWAY_REPLY_QUEUE_PREFIX) + ".*"
 COMMAND_LINE_CALLERS = {"reports"}
 
 
@@ -94,7 +95,7 @@ def service_permissions(name: str, service_cls) -> Permissions:
 
 
 def gateway_permissions() -> Permissions:
-    reply_queues = STANDALONE_REPLY_QUEUES
+    reply_queues = GATEWAY_REPLY_QUEUES
     events = re.escape(exchange_name(GATEWAY))
     return Permissions(
         configure=_any_of([events, re.escape(RPC_EXCHANGE), reply_queues]),

@@ -21,7 +21,10 @@ import logging
 
 from kombu import Queue
 from nameko.events import SERVICE_POOL, EventHandler
-from nameko.rpc import Rpc, RpcConsumer
+from nameko.amqp.publish import Publisher
+from nameko.constants import (AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, DEFAULT_SERIALIZER,
+                              LOGIN_METHOD_CONFIG_KEY, SERIALIZER_CONFIG_KEY)
+from nameko.rpc import Responder, Rpc, RpcConsumer, get_rpc_exchange
 
 from common import config
 from common.outbox import CONNECTION_ERRORS
@@ -55,8 +58,21 @@ def quorum(queue: Queue, dead_letter: bool = True, delivery_limit: bool = True) 
     )
 
 
+class UnconfirmedPublisher(Publisher):
+    use_confirms = False
+
+
+class ReplyWithoutConfirm(Responder):
+    """nameko's reply, published without waiting for a publisher confirm: that is a broker
+    round trip per reply, and a reply needs none (a lost one is the caller's timeout, and a
+    write's retry with its key answers the stored result)."""
+
+    publisher_cls = UnconfirmedPublisher
+
+
 class QuorumRpcConsumer(RpcConsumer):
-    """A service's RPC queue, declared quorum, whose consumer survives what nameko's kills the
+    """A service's RPC queue, declared quorum, whose replies go without a publisher confirm
+    (:class:`ReplyWithoutConfirm`) and whose consumer survives what nameko's kills the
     service for: a message that is no request (no ``reply_to``: nameko fails to answer it and
     dies) is dropped with a log line, and a reply that cannot be sent because the broker went
     away is logged and its request returned to the queue, to be answered again (a write
@@ -76,8 +92,16 @@ class QuorumRpcConsumer(RpcConsumer):
         super().handle_message(body, message)
 
     def handle_result(self, message, result, exc_info):
+        settings = self.container.config
+        responder = ReplyWithoutConfirm(
+            settings[AMQP_URI_CONFIG_KEY], get_rpc_exchange(settings),
+            settings.get(SERIALIZER_CONFIG_KEY, DEFAULT_SERIALIZER), message,
+            ssl=settings.get(AMQP_SSL_CONFIG_KEY),
+            login_method=settings.get(LOGIN_METHOD_CONFIG_KEY))
         try:
-            return super().handle_result(message, result, exc_info)
+            result, exc_info = responder.send_response(result, exc_info)
+            self.queue_consumer.ack_message(message)
+            return result, exc_info
         except CONNECTION_ERRORS as exc:
             log.warning("%s: reply not sent, the broker is unreachable (%s); the request goes "
                         "back to the queue", self.queue.name, exc)

@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 
 DEAD_LETTER_QUEUE = "crm.dead-letter"
 RPC_EXCHANGE = "nameko-rpc"
+# The gateway's reply queues (one per thread, exclusive; gateway.rpc) are named so.
+GATEWAY_REPLY_QUEUE_PREFIX = "rpc.reply-gateway-"
 MIGRATING_SUFFIX = ".migrating"
 
 

@@ -1,32 +1,44 @@
-"""Calling the services: one standalone nameko RPC proxy per thread, errors mapped to HTTP.
+"""Calling the services: one broker connection and reply queue per thread, errors mapped to HTTP.
 
-gunicorn's ``gthread`` workers serve requests on several threads; a standalone proxy is not
-thread-safe (shared, it hangs and corrupts frames) and is too slow to open per request, so
-each thread keeps its own, opened on first use. A proxy broken by a broker restart is dropped
-and the thread's next call opens a new one. Every call carries the caller (``Actor``) in the
-context data, which nameko sends as AMQP headers, with the write's idempotency key and the
-deadline after which the gateway no longer waits.
+gunicorn's ``gthread`` workers serve requests on several threads. Each thread keeps its own
+connection, channel and exclusive reply queue, opened on first use (a channel is not
+thread-safe, and opening one per request is too slow); one broken by a broker restart is
+dropped and the thread's next call opens a new one. A request is a nameko RPC message (the
+JSON body ``{"args", "kwargs"}``, the caller's context as ``nameko.*`` headers), so the
+services' ``@rpc`` entrypoints answer it as they answer nameko's own proxies.
 
-The wait is bounded: the request expires in its queue with the deadline (a message TTL), the
-service does not start it once the deadline has passed, and a proxy that timed out is dropped,
-so a late reply to it can never arrive during (and prolong) a later call. A write whose answer
-did not come answers "outcome unknown" with its key: retrying with that key is safe.
+It is published without a publisher confirm: a confirm is a broker round trip per request,
+and a request needs none, as its answer (or the deadline) says what happened. A request no
+queue takes is published ``mandatory``, so the broker returns it, and that return arrives on
+the connection the thread is already reading for the reply: an absent service is 503 at once.
+
+Every call carries the caller (``Actor``), the write's idempotency key and the deadline after
+which the gateway no longer waits. The request expires in its queue with the deadline (a
+message TTL), and the service does not start it once the deadline has passed. A reply is
+taken only by the call whose correlation id it carries: one that comes after its call gave
+up is dropped, never mistaken for (or prolonging) a later call's. A write whose answer did
+not come answers "outcome unknown" with its key: retrying with that key is safe.
 """
 from __future__ import annotations
 
 import logging
+import select
+import socket
 import threading
 import time
+import uuid
 
+import amqp
 from amqp.exceptions import AMQPError
+from kombu import Connection, serialization
 from kombu.exceptions import OperationalError
-from nameko.exceptions import RemoteError, RpcTimeout, UnknownService
-from nameko.standalone.rpc import ClusterRpcProxy
+from nameko.exceptions import RemoteError, RpcTimeout, UnknownService, deserialize
 
 from common import config
 from common.actor import Actor
 from common.errors import CrmError
 from common.service import DEADLINE, REQUEST_KEY
+from common.topology import GATEWAY_REPLY_QUEUE_PREFIX, RPC_EXCHANGE
 from gateway.auth import current_actor
 from gateway.auth.access import request_key
 from gateway.errors import GatewayTimeout, InternalError, OutcomeUnknown, ServiceUnavailable
@@ -34,39 +46,104 @@ from gateway.request_context import request_id
 
 log = logging.getLogger(__name__)
 
-# What a dead connection raises; nameko's proxy raises RuntimeError once its reply consumer
-# has been disconnected.
-BROKEN_CONNECTION_ERRORS = (OSError, AMQPError, OperationalError, RuntimeError)
+# What a dead connection raises.
+BROKEN_CONNECTION_ERRORS = (OSError, AMQPError, OperationalError)
+CONNECT_TIMEOUT = 5.0
+STALE_READ_TIMEOUT = 0.05  # to read what came while idle: a late reply or the broker's close
+SERIALIZER = "json"  # as the services' nameko config (deploy/nameko.yml)
+HEADER_PREFIX = "nameko."  # how nameko carries context data in AMQP headers
 
 _local = threading.local()
 
 
-class _ThreadProxy:
+class _ThreadClient:
+    """One thread's connection to the broker, its channel and its reply queue."""
+
     def __init__(self):
-        self.timeout = config.rpc_timeout()
-        self.standalone = ClusterRpcProxy(config.nameko_config(), timeout=self.timeout)
-        self.cluster = self.standalone.start()
+        uri = config.amqp_uri()
+        self.connection = Connection(uri, ssl=config.amqp_ssl(uri),
+                                     connect_timeout=CONNECT_TIMEOUT, heartbeat=0)
+        self.connection.ensure_connection(max_retries=1, timeout=CONNECT_TIMEOUT)
+        self.channel = self.connection.channel()
+        self.reply_id = str(uuid.uuid4())
+        queue = GATEWAY_REPLY_QUEUE_PREFIX + self.reply_id
+        # As nameko declares it (the setup command declares it ahead too).
+        self.channel.exchange_declare(RPC_EXCHANGE, "topic", durable=True, auto_delete=False)
+        self.channel.queue_declare(queue, exclusive=True, auto_delete=True)
+        self.channel.queue_bind(queue, RPC_EXCHANGE, self.reply_id)
+        self.channel.basic_consume(queue, no_ack=True, callback=self._on_reply)
+        self.channel.events["basic_return"].add(self._on_return)
+        self._waiting_for: str | None = None  # the correlation id of the call in progress
+        self._answer: dict | None = None  # its reply, once it has come
+        self._returned = False  # whether the broker returned its request (no queue took it)
 
     def call(self, service: str, method: str, args, kwargs, context: dict, timeout: float):
-        # The worker context and the reply consumer belong to this thread alone.
-        data = self.standalone._worker_ctx.data
-        data.clear()
-        data.update({key: value for key, value in context.items() if value is not None})
-        data[DEADLINE] = time.time() + timeout
-        consumer = self.standalone._reply_listener.queue_consumer
-        consumer.timeout = timeout
-        remote_method = getattr(self.cluster[service], method)
-        remote_method.publisher.expiration = timeout  # not delivered after the deadline
+        content_type, encoding, body = serialization.dumps(
+            {"args": args, "kwargs": kwargs}, SERIALIZER)
+        correlation_id = str(uuid.uuid4())
+        headers = {HEADER_PREFIX + key: value for key, value in context.items()
+                   if value is not None}
+        headers[HEADER_PREFIX + DEADLINE] = time.time() + timeout
+        headers[HEADER_PREFIX + "call_id_stack"] = [f"gateway.call.{correlation_id}"]
+        request = amqp.Message(
+            body, content_type=content_type, content_encoding=encoding, delivery_mode=2,
+            reply_to=self.reply_id, correlation_id=correlation_id, application_headers=headers,
+            expiration=str(max(1, int(timeout * 1000))),  # not delivered after the deadline
+        )
+        self._waiting_for, self._answer, self._returned = correlation_id, None, False
         try:
-            return remote_method(*args, **kwargs)
+            self.channel.basic_publish(request, exchange=RPC_EXCHANGE,
+                                       routing_key=f"{service}.{method}", mandatory=True)
+            self._wait(time.monotonic() + timeout, timeout)
         finally:
-            consumer.timeout = self.timeout
+            self._waiting_for = None
+        if self._returned:
+            raise UnknownService(service)
+        if self._answer["error"]:
+            raise deserialize(self._answer["error"])
+        return self._answer["result"]
+
+    def _wait(self, deadline: float, timeout: float) -> None:
+        while self._answer is None and not self._returned:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise RpcTimeout(timeout)
+            try:
+                self.connection.drain_events(timeout=left)
+            except socket.timeout:
+                raise RpcTimeout(timeout) from None
+
+    def usable(self) -> bool:
+        """Whether the connection is still open, found without a round trip: a connection
+        idle between calls has nothing to read unless the broker closed it (a restart) or a
+        reply came after its call gave up (read and dropped here)."""
+        readable, _, _ = select.select([self.connection.connection.sock], [], [], 0)
+        if not readable:
+            return True
+        try:
+            self.connection.drain_events(timeout=STALE_READ_TIMEOUT)
+        except socket.timeout:
+            return True
+        except BROKEN_CONNECTION_ERRORS:
+            return False
+        return True
+
+    def _on_reply(self, message: amqp.Message) -> None:
+        if message.properties.get("correlation_id") != self._waiting_for:
+            log.debug("dropped a reply that came after its call gave up")
+            return
+        self._answer = serialization.loads(message.body, message.content_type,
+                                           message.content_encoding)
+
+    def _on_return(self, exc, exchange, routing_key, message: amqp.Message) -> None:
+        if message.properties.get("correlation_id") == self._waiting_for:
+            self._returned = True
 
     def close(self):
         try:
-            self.standalone.stop()
+            self.connection.release()
         except BROKEN_CONNECTION_ERRORS:
-            log.debug("closing a broken RPC proxy failed", exc_info=True)
+            log.debug("closing a broken RPC connection failed", exc_info=True)
 
 
 def rpc_call(service: str, method: str, *args, **kwargs):
@@ -108,15 +185,12 @@ def system_call(service: str, method: str, timeout: float = 2):
 
 def _call(service: str, method: str, args, kwargs, context: dict, timeout: float):
     try:
-        proxy = _thread_proxy()
-        return proxy.call(service, method, args, kwargs, context, timeout)
+        return _thread_client().call(service, method, args, kwargs, context, timeout)
     except CrmError:
         raise
     except UnknownService:
         raise ServiceUnavailable(f"The {service} service is not available.") from None
     except RpcTimeout:
-        # Its reply may still come: this proxy must not hear it during a later call.
-        _drop_thread_proxy()
         if REQUEST_KEY in context:
             raise OutcomeUnknown(f"The {service} service did not answer in time.") from None
         raise GatewayTimeout(f"The {service} service did not answer in time.") from None
@@ -124,23 +198,29 @@ def _call(service: str, method: str, args, kwargs, context: dict, timeout: float
         log.error("%s.%s failed remotely: %s", service, method, exc)
         raise InternalError() from None
     except BROKEN_CONNECTION_ERRORS:
-        log.warning("RPC connection broken; dropping this thread's proxy", exc_info=True)
-        _drop_thread_proxy()
+        log.warning("RPC connection broken; dropping this thread's connection", exc_info=True)
+        _drop_thread_client()
         if REQUEST_KEY in context:
             raise OutcomeUnknown("The broker connection broke during the call.",
                                  status=503) from None
         raise ServiceUnavailable("The broker is not reachable.") from None
 
 
-def _thread_proxy() -> _ThreadProxy:
-    proxy = getattr(_local, "proxy", None)
-    if proxy is None:
-        proxy = _local.proxy = _ThreadProxy()
-    return proxy
+def _thread_client() -> _ThreadClient:
+    """This thread's client; a new one when the broker closed the last one while it was idle,
+    so a request is never sent on a connection known to be gone."""
+    client = getattr(_local, "client", None)
+    if client is not None and not client.usable():
+        log.info("the broker closed this thread's RPC connection; opening a new one")
+        _drop_thread_client()
+        client = None
+    if client is None:
+        client = _local.client = _ThreadClient()
+    return client
 
 
-def _drop_thread_proxy() -> None:
-    proxy = getattr(_local, "proxy", None)
-    _local.proxy = None
-    if proxy is not None:
-        proxy.close()
+def _drop_thread_client() -> None:
+    client = getattr(_local, "client", None)
+    _local.client = None
+    if client is not None:
+        client.close()

@@ -1,20 +1,12 @@
 """What every response shares: problem+json errors, request ids, languages, docs, probes."""
 from __future__ import annotations
 
-import time
-
 import pytest
-from flask import g
-from nameko.exceptions import RpcTimeout
 
-from common import config
-from common.actor import Actor
 from common import errors as common_errors
 from gateway import errors as gateway_errors
 from gateway import i18n
-from gateway import rpc
-from gateway.errors import HTTP_STATUS_CODES, GatewayTimeout, OutcomeUnknown, ServiceUnavailable
-from gateway.rpc import rpc_call
+from gateway.errors import HTTP_STATUS_CODES
 from tests.gateway.helpers import assert_problem
 
 
@@ -69,60 +61,6 @@ def test_readyz_names_a_missing_service(make_app):
     body = assert_problem(response, 503, "service_unavailable")
     assert "no_such_service" in body["detail"]
     assert body["checks"]["database"] == "ok" and body["checks"]["no_such_service"] != "ok"
-
-
-def test_rpc_to_a_missing_service_is_503(app):
-    with app.test_request_context():
-        g.actor = Actor(user_id=None, role="admin", request_id="rpc-test")
-        with pytest.raises(ServiceUnavailable, match="no_such_service"):
-            rpc_call("no_such_service", "list")
-    # The context went out without None values (nameko warns on None headers), with the
-    # deadline after which the gateway no longer waits (a read has no idempotency key).
-    sent = dict(rpc._local.proxy.standalone._worker_ctx.data)
-    assert time.time() < sent.pop("deadline") <= time.time() + config.rpc_timeout()
-    assert sent == {"role": "admin", "scopes": [], "language": "en", "request_id": "rpc-test"}
-
-
-def test_a_broken_rpc_proxy_is_replaced(app, monkeypatch):
-    with app.test_request_context():
-        g.actor = Actor(user_id=None, role="admin")
-        with pytest.raises(ServiceUnavailable):
-            rpc_call("no_such_service", "list")
-        broken = rpc._local.proxy
-        monkeypatch.setattr(broken, "call", lambda *args: (_ for _ in ()).throw(ConnectionResetError()))
-        with pytest.raises(ServiceUnavailable, match="broker"):
-            rpc_call("no_such_service", "list")
-        assert rpc._local.proxy is None
-        with pytest.raises(ServiceUnavailable, match="no_such_service"):
-            rpc_call("no_such_service", "list")
-        assert rpc._local.proxy not in (None, broken)
-
-
-def test_a_timed_out_call_drops_its_proxy_and_a_write_says_its_outcome_is_unknown(
-        app, monkeypatch):
-    """A reply that comes after the wait must never reach (and prolong) a later call: the
-    proxy that waited is dropped. A write's timeout tells the client to retry with its key."""
-    def times_out(*args):
-        raise RpcTimeout(0.01)
-
-    with app.test_request_context(method="POST", headers={"Idempotency-Key": "k-1"}):
-        g.actor = Actor(user_id=None, role="admin")
-        g.api_key_id = "a-key"
-        with pytest.raises(ServiceUnavailable):
-            rpc_call("no_such_service", "list")
-        monkeypatch.setattr(rpc._local.proxy, "call", times_out)
-        with pytest.raises(OutcomeUnknown) as unknown:
-            rpc_call("no_such_service", "create")
-        assert unknown.value.status == 504 and "same Idempotency-Key" in unknown.value.message
-        assert rpc._local.proxy is None
-    with app.test_request_context():  # a read that timed out is a plain 504
-        g.actor = Actor(user_id=None, role="admin")
-        with pytest.raises(ServiceUnavailable):
-            rpc_call("no_such_service", "list")
-        monkeypatch.setattr(rpc._local.proxy, "call", times_out)
-        with pytest.raises(GatewayTimeout):
-            rpc_call("no_such_service", "list")
-        assert rpc._local.proxy is None
 
 
 def test_openapi_document(client):
