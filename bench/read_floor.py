@@ -1,20 +1,24 @@
-"""A read by id through the CRM beside its floor, alternately in one run. Prints figures;
-asserts nothing.
+"""A read by id through the CRM beside its floor and nameko's example app, alternately in one
+run. Prints figures; asserts nothing.
 
     .venv/bin/python bench/read_floor.py                       # PostgreSQL, 50 connections
     .venv/bin/python bench/read_floor.py --backend sqlite --connections 50 100 --rounds 3
 
 It starts its own stack (as the tests do) and, beside it, the floor (``bench/floor_app.py``: a
 bare Flask + SQLAlchemy app on gunicorn with the gateway's workers and threads, reading the
-customers service's own table). Then for each --connections, --rounds times: ``GET
-/api/v1/customers/{id}`` through the gateway (signed in as sam, one of 200 customers at
-random) for --seconds, then the same on the floor (A, B, A, B ...). The load comes from
---processes processes of keep-alive connections on this machine. Each run prints req/s and
-p50/p95/p99 latency; the summary, each side's median and the median ratio CRM/floor.
+customers service's own table) and nameko's example shape (``bench/nameko_example.py``: a
+nameko HTTP gateway calling a products service on Redis by RPC, no auth; --redis). Then for
+each --connections, --rounds times: ``GET /api/v1/customers/{id}`` through the gateway
+(signed in as sam, one of 200 customers at random) for --seconds, then the same on the
+floor, then ``GET /products/{id}`` on the nameko example (A, B, C, A, B, C ...). The load
+comes from --processes processes of keep-alive connections on this machine. Each run prints
+req/s and p50/p95/p99 latency; the summary, each side's median and the median ratios
+CRM/floor (target 0.35) and CRM/nameko example (target 1.2).
 """
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing
 import os
 import random
@@ -30,12 +34,13 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import nameko_example  # noqa: E402
 from bench.api_load import latencies_text  # noqa: E402
 from tests.support.stack import BIN, ROOT, Stack, free_port, wait_until  # noqa: E402
 
 
-def _load(base_url: str, headers: dict, ids: list[str], connections: int, seconds: float,
-          out) -> None:
+def _load(collection_url: str, headers: dict, ids: list[str], connections: int,
+          seconds: float, out) -> None:
     """One process: ``connections`` threads, each a keep-alive session reading for ``seconds``."""
     stop_at = time.monotonic() + seconds
     latencies, errors, lock = [], [0], threading.Lock()
@@ -46,7 +51,7 @@ def _load(base_url: str, headers: dict, ids: list[str], connections: int, second
         while time.monotonic() < stop_at:
             started = time.perf_counter()
             try:
-                ok = session.get(f"{base_url}/customers/{random.choice(ids)}", timeout=60).ok
+                ok = session.get(f"{collection_url}/{random.choice(ids)}", timeout=60).ok
             except requests.RequestException:
                 ok = False
             local.append(time.perf_counter() - started)
@@ -63,13 +68,13 @@ def _load(base_url: str, headers: dict, ids: list[str], connections: int, second
     out.put((latencies, errors[0]))
 
 
-def measure(label: str, base_url: str, headers: dict, ids: list[str], connections: int,
+def measure(label: str, collection_url: str, headers: dict, ids: list[str], connections: int,
             seconds: float, processes: int) -> float:
     queue = multiprocessing.Queue()
     shares = [connections // processes + (index < connections % processes)
               for index in range(processes)]
     started = time.monotonic()
-    workers = [multiprocessing.Process(target=_load, args=(base_url, headers, ids, share,
+    workers = [multiprocessing.Process(target=_load, args=(collection_url, headers, ids, share,
                                                            seconds, queue))
                for share in shares if share]
     for worker in workers:
@@ -100,6 +105,22 @@ def start_floor(database_url: str, workdir: Path, threads: str) -> tuple[subproc
     return process, f"http://127.0.0.1:{port}"
 
 
+def start_nameko_example(amqp_uri: str, redis_uri: str, prefix: str,
+                         workdir: Path) -> tuple[list[subprocess.Popen], str]:
+    """nameko's example shape, each service in its own process as the example deploys them."""
+    port = free_port()
+    settings = workdir / "nameko_example.yml"
+    settings.write_text(json.dumps({  # JSON is YAML
+        "AMQP_URI": amqp_uri, "REDIS_URI": redis_uri, "PRODUCTS_PREFIX": prefix,
+        "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}"}))
+    processes = [subprocess.Popen(
+        [str(BIN / "nameko"), "run", "--config", str(settings),
+         f"bench.nameko_example:{service}"],
+        cwd=ROOT, stdout=open(workdir / f"{service}.log", "ab"), stderr=subprocess.STDOUT,
+        start_new_session=True) for service in ("ExampleProducts", "ExampleGateway")]
+    return processes, f"http://127.0.0.1:{port}"
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=("postgresql", "sqlite"), default="postgresql")
@@ -107,11 +128,14 @@ def main(argv=None) -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/0",
+                        help="the nameko example's Redis (its keys are removed after)")
     args = parser.parse_args(argv)
 
     workdir = Path(tempfile.mkdtemp(prefix="crm-bench-floor-"))
     stack = Stack(workdir, backend=args.backend)
-    floor = None
+    helpers: list[subprocess.Popen] = []
+    prefix = f"bench_products_{workdir.name}:"
     try:
         stack.start()
         sam = stack.login("sam")
@@ -122,25 +146,41 @@ def main(argv=None) -> None:
         headers = {"Authorization": sam.headers["Authorization"]}
         floor, floor_url = start_floor(stack.database_url("customers"), workdir,
                                        stack.env.get("GUNICORN_THREADS", "8"))
-        wait_until(lambda: requests.get(f"{floor_url}/customers/{ids[0]}", timeout=5).ok,
-                   timeout=60, message="the floor answers")
+        helpers.append(floor)
+        nameko_example.seed(args.redis, prefix, ids)
+        example, example_url = start_nameko_example(stack.amqp_uri, args.redis, prefix, workdir)
+        helpers += example
+        sides = {"crm": (f"{stack.base_url}/api/v1/customers", headers),
+                 "floor": (f"{floor_url}/customers", {}),
+                 "nameko": (f"{example_url}/products", {})}
+        for collection_url, _ in sides.values():
+            wait_until(lambda: requests.get(f"{collection_url}/{ids[0]}", headers=headers,
+                                            timeout=5).ok,
+                       timeout=60, message=f"{collection_url} answers")
         print(f"{args.backend}, {os.cpu_count()} CPUs, {args.processes} load processes, "
               f"{args.seconds:.0f} s a run", flush=True)
         for connections in args.connections:
-            crm, bare = [], []
+            rates = {side: [] for side in sides}
             for _ in range(args.rounds):
-                crm.append(measure("crm", f"{stack.base_url}/api/v1", headers, ids,
-                                   connections, args.seconds, args.processes))
-                bare.append(measure("floor", floor_url, {}, ids, connections, args.seconds,
-                                    args.processes))
-            ratios = [a / b for a, b in zip(crm, bare)]
-            print(f"summary  connections={connections:<5} crm {statistics.median(crm):.1f} "
-                  f"req/s, floor {statistics.median(bare):.1f} req/s, median ratio "
-                  f"{statistics.median(ratios):.2f}x", flush=True)
+                for side, (collection_url, side_headers) in sides.items():
+                    rates[side].append(measure(side, collection_url, side_headers, ids,
+                                               connections, args.seconds, args.processes))
+            medians = {side: statistics.median(found) for side, found in rates.items()}
+
+            def ratio(a: str, b: str) -> float:
+                return statistics.median(x / y for x, y in zip(rates[a], rates[b]))
+
+            print(f"summary  connections={connections:<5} "
+                  + ", ".join(f"{side} {rate:.1f} req/s" for side, rate in medians.items())
+                  + f"; median ratios crm/floor {ratio('crm', 'floor'):.2f}x (target 0.35), "
+                  f"crm/nameko {ratio('crm', 'nameko'):.2f}x (target 1.2), "
+                  f"nameko/floor {ratio('nameko', 'floor'):.2f}x", flush=True)
     finally:
-        if floor is not None:
-            floor.terminate()
-            floor.wait(timeout=30)
+        for helper in helpers:
+            helper.terminate()
+        for helper in helpers:
+            helper.wait(timeout=30)
+        nameko_example.forget(args.redis, prefix)
         stack.stop()
 
 
