@@ -47,6 +47,9 @@ class CrmApi(Api):
         self.spec.components.response(ratelimit.RESPONSE, response, lazy=True)
 
 
+SWAGGER_UI = "swagger-ui-5.36.0"  # the vendored release's folder under gateway/static
+
+
 def create_app(overrides: dict | None = None) -> Flask:
     app = Flask(__name__)
     app.config.update(
@@ -56,7 +59,8 @@ def create_app(overrides: dict | None = None) -> Flask:
         OPENAPI_URL_PREFIX=API_PREFIX,
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="docs",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        # Served by the gateway itself (gateway/static/<SWAGGER_UI>/VENDORED.md): no CDN.
+        OPENAPI_SWAGGER_UI_URL=f"/static/{SWAGGER_UI}/",
         MAX_CONTENT_LENGTH=10 * 1024 * 1024,
         DATABASE_URL=config.database_url("gateway"),
         SECRET_KEY=config.secret_key(),

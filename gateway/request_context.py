@@ -7,7 +7,9 @@ names a write so that it runs once (``common.idempotency``): the client's
 ``Idempotency-Key`` when sent, else one made here; it is echoed on the answer, so a client
 told the outcome is unknown can retry with it safely. A request that came over TLS (to the
 gateway itself, or to a trusted proxy that says so in ``X-Forwarded-Proto``) is answered with
-``Strict-Transport-Security``, so browsers never fall back to plain HTTP.
+``Strict-Transport-Security``, so browsers never fall back to plain HTTP. Every answer
+carries a strict ``Content-Security-Policy`` and the headers that keep it out of other
+sites' frames and stop browsers guessing its type.
 """
 from __future__ import annotations
 
@@ -26,6 +28,13 @@ _VALID_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,128}")
 READS = ("GET", "HEAD", "OPTIONS")
 # A year, subdomains included: browsers refuse plain HTTP to the host once they have seen it.
 STRICT_TRANSPORT_SECURITY = "max-age=31536000; includeSubDomains"
+# Scripts, styles, fonts and calls from this origin only; images also as data: URIs (the
+# docs page's icons); no plugins, no <base>, forms posting here only, no framing.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
 IDEMPOTENCY_DOC = {
     "in": "header", "name": IDEMPOTENCY_HEADER, "required": False,
     "schema": {"type": "string", "maxLength": 128},
@@ -79,6 +88,17 @@ def _strict_transport_security(response: Response) -> Response:
     return response
 
 
+def _security_headers(response: Response) -> Response:
+    """What a browser may do with any answer: run scripts and styles from this origin only
+    (no inline script), never show it in a frame of another site, never guess its type."""
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    return response
+
+
 def init_app(app: Flask) -> None:
     app.after_request(_echo_request_id)
     app.after_request(_strict_transport_security)
+    app.after_request(_security_headers)

@@ -1,6 +1,8 @@
 """What every response shares: problem+json errors, request ids, languages, docs, probes."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from common import errors as common_errors
@@ -74,7 +76,32 @@ def test_openapi_document(client):
         "type": "apiKey", "in": "header", "name": "X-API-Key"}
     assert spec["paths"]["/api/v1/users"]["get"]["security"] == [{"bearerAuth": []}, {"apiKey": []}]
     assert "422" not in str(spec["paths"])
-    assert client.get("/api/v1/docs").status_code == 200
+
+
+def test_docs_page_loads_everything_from_the_gateway_and_runs_no_inline_script(client):
+    page = client.get("/api/v1/docs")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "http://" not in html and "https://" not in html  # no CDN
+    scripts = re.findall(r"<script([^>]*)>(.*?)</script>", html, re.S)
+    assert scripts and all('src="' in attributes and not body.strip()
+                           for attributes, body in scripts)
+    assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert len(assets) == 3  # the stylesheet, the bundle, the start script
+    for asset in assets:
+        answer = client.get(asset)
+        assert answer.status_code == 200, asset
+        assert answer.content_length > 100
+
+
+def test_every_answer_carries_the_security_headers(client):
+    for answer in (client.get("/api/v1/docs"), client.get("/healthz"),
+                   client.get("/api/v1/nothing-here")):
+        policy = answer.headers["Content-Security-Policy"]
+        assert "script-src 'self';" in policy and "frame-ancestors 'none'" in policy
+        assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+        assert answer.headers["X-Frame-Options"] == "DENY"
+        assert answer.headers["X-Content-Type-Options"] == "nosniff"
 
 
 @pytest.mark.parametrize(
