@@ -409,6 +409,15 @@ MESSAGES: list[tuple[str, str]] = [
     (r"Authentication required\.", "需要登录。"),
     (r"Invalid or expired token\.", "令牌无效或已过期。"),
     (r"Invalid or expired refresh token\.", "刷新令牌无效或已过期。"),
+    (
+        r"Missing or wrong X-CSRF-Token header: send the value of the crm_csrf cookie with it\.",
+        "缺少或错误的 X-CSRF-Token 请求头：请随请求发送 crm_csrf Cookie 的值。",
+    ),
+    (
+        r"Required, unless the session is in the crm_refresh cookie \(sign in with session: "
+        r"cookie\)\.",
+        "必填，除非会话保存在 crm_refresh Cookie 中（登录时使用 session: cookie）。",
+    ),
     (r"Your role may not do this action\.", "您的角色无权执行此操作。"),
     (r"Too many failed login attempts; try again in (\d+) seconds\.", "登录失败次数过多，请在 {0} 秒后重试。"),
     (r"Too many requests; try again in (\d+) seconds\.", "请求过于频繁，请在 {0} 秒后重试。"),
