@@ -10,7 +10,7 @@ from flask_smorest.utils import prepare_response
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from common import config
-from gateway import database, errors, metrics, outbox, request_context
+from gateway import console, database, errors, metrics, outbox, request_context
 from gateway.auth import callers, ratelimit
 from gateway.auth.access import API_KEY_HEADER, API_KEY_SCHEME, API_PREFIX, SECURITY_SCHEME
 from gateway.blueprints import (api_keys, audit, auth, customers, notifications, ops, reports,
@@ -99,4 +99,5 @@ def create_app(overrides: dict | None = None) -> Flask:
     callers.init_app(app, app.config["AUTH_CACHE_SECONDS"])
     for blueprint, url_prefix in BLUEPRINTS:
         api.register_blueprint(blueprint, url_prefix=url_prefix)
+    app.register_blueprint(console.bp)  # the web console at /, outside the API document
     return app

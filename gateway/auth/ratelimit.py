@@ -50,7 +50,10 @@ log = logging.getLogger(__name__)
 
 EXTENSION = "rate_limits"
 # Probes and metrics: an orchestrator or Prometheus polling is not a caller to slow down.
-EXEMPT_ENDPOINTS = frozenset({"ops.healthz", "ops.readyz", "ops.metrics"})
+# Nor are the console's page and the static files (the console's and the API docs'): cheap
+# to serve, and one page load would spend a dozen of a client's requests.
+EXEMPT_ENDPOINTS = frozenset({"ops.healthz", "ops.readyz", "ops.metrics", "console.index",
+                              "console.asset", "static"})
 REDIS_PREFIX = "crm:rate-limit:"
 REDIS_TIMEOUT = 1.0  # seconds; a count takes well under a millisecond
 

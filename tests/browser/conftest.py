@@ -17,6 +17,8 @@ from tests.support.stack import ROOT
 CHROMIUM = os.environ.get("CRM_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = ROOT / "var" / "screenshots"
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+AXE = Path(__file__).parent / "vendor" / "axe-core-4.14.1" / "axe.min.js"
+PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture(scope="session")
@@ -48,10 +50,37 @@ class Watched:
     def csp_violations(self) -> list[str]:
         return self.violations + self.page.evaluate("window.__cspViolations || []")
 
+    def unexpected_errors(self) -> list[str]:
+        """Console errors but the browser's note of a 4xx answer (one the page handles:
+        a field error, a duplicate, a wrong password)."""
+        return [error for error in self.errors
+                if not error.startswith("Failed to load resource: the server responded with "
+                                        "a status of 4")]
+
+    def accessibility_violations(self) -> list[str]:
+        """axe-core's serious and critical violations on the page as it is now."""
+        if not self.page.evaluate("typeof window.axe !== 'undefined'"):
+            self.page.evaluate(AXE.read_text(encoding="utf-8"))  # not subject to the CSP
+        found = self.page.evaluate(
+            "axe.run(document, {resultTypes: ['violations']}).then(r => r.violations.map("
+            "v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' '))})))")
+        return [f"{v['id']} ({v['impact']}): {v['nodes'][:3]}" for v in found
+                if v["impact"] in ("serious", "critical")]
+
 
 @pytest.fixture
 def watched(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    yield from _watched(browser, {"width": 1280, "height": 900})
+
+
+@pytest.fixture
+def watched_phone(browser):
+    """A page at a phone's size (390 x 844), touch enabled."""
+    yield from _watched(browser, PHONE, has_touch=True, is_mobile=True)
+
+
+def _watched(browser, viewport: dict, **options):
+    context = browser.new_context(viewport=viewport, **options)
     page = context.new_page()
     seen = Watched(page)
 
@@ -66,6 +95,8 @@ def watched(browser):
     page.on("console", lambda message: message.type == "error" and seen.errors.append(
         message.text))
     page.on("pageerror", lambda error: seen.errors.append(str(error)))
+    page.on("dialog", lambda dialog: (seen.errors.append(f"dialog: {dialog.message}"),
+                                      dialog.dismiss()))
     # Injected by the browser, not by the page: not subject to its policy.
     page.add_init_script(
         "window.__cspViolations = [];"

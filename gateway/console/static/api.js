@@ -1,0 +1,79 @@
+// The console's only way to the server: the public REST API under /api/v1.
+// The access token lives in this module's memory only. The refresh token is in an HttpOnly
+// cookie the page never sees; refreshing sends the readable crm_csrf cookie's value as
+// X-CSRF-Token (gateway/auth/cookies.py). A 401 is answered by one silent refresh and a
+// retry; when that fails, the session has ended.
+import { currentLanguage } from "./i18n.js";
+
+const API = "/api/v1";
+let accessToken = null;
+let refreshing = null;
+let onSessionEnd = () => {};
+
+export class ApiError extends Error {
+  constructor(status, problem) {
+    super(problem.detail || problem.title || `HTTP ${status}`);
+    this.status = status;
+    this.problem = problem;
+  }
+}
+
+export function whenSessionEnds(callback) { onSessionEnd = callback; }
+
+function csrfToken() {
+  const found = document.cookie.match(/(?:^|;\s*)crm_csrf=([^;]+)/);
+  return found ? decodeURIComponent(found[1]) : null;
+}
+
+async function send(method, path, body, { retry = true } = {}) {
+  const headers = { "Accept-Language": currentLanguage(), Accept: "application/json" };
+  if (accessToken) headers.Authorization = `Bearer ${accessToken}`;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(API + path, {
+    method, headers, credentials: "same-origin",
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (response.status === 401 && retry) {
+    if (await refresh()) return send(method, path, body, { retry: false });
+    onSessionEnd();
+  }
+  if (response.status === 204) return null;
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) throw new ApiError(response.status, data);
+  return data;
+}
+
+// A new access token from the session's cookie; false when there is no session.
+export function refresh() {
+  const csrf = csrfToken();
+  if (!csrf) return Promise.resolve(false);
+  refreshing ??= fetch(`${API}/auth/refresh`, {
+    method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": csrf },
+  }).then(async (response) => {
+    accessToken = response.ok ? (await response.json()).access_token : null;
+    return response.ok;
+  }).catch(() => false).finally(() => { refreshing = null; });
+  return refreshing;
+}
+
+export async function signIn(username, password) {
+  const data = await send("POST", "/auth/login", { username, password, session: "cookie" },
+    { retry: false });
+  accessToken = data.access_token;
+}
+
+export async function signOut() {
+  const csrf = csrfToken();
+  accessToken = null;
+  if (csrf) {
+    await fetch(`${API}/auth/logout`, {
+      method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": csrf },
+    }).catch(() => {});
+  }
+}
+
+export const api = {
+  get: (path, query) => send("GET", query ? `${path}?${new URLSearchParams(query)}` : path),
+  post: (path, body) => send("POST", path, body ?? {}),
+  patch: (path, body) => send("PATCH", path, body),
+};

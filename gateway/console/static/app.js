@@ -1,0 +1,97 @@
+// The console's shell: who is signed in, the navigation, the language, and which screen the
+// address (#/...) shows. A reload signs back in silently from the session's cookie.
+import { html, render, useEffect, useState } from "./vendor/htm-3.1.1/preact-standalone.module.js";
+import { api, refresh, signOut, whenSessionEnds } from "./api.js";
+import { currentLanguage, LANGUAGES, setLanguage, setTimeZone, t } from "./i18n.js";
+import { CustomerDetail, CustomerList, CustomerNew, Home, SignIn } from "./screens.js";
+
+function route(hash) {
+  const [path, search] = hash.replace(/^#/, "").split("?");
+  const query = new URLSearchParams(search || "");
+  const parts = path.split("/").filter(Boolean);
+  if (parts.length === 0) return html`<${Home} />`;
+  if (parts[0] === "customers") {
+    if (parts.length === 1) return html`<${CustomerList} query=${query} />`;
+    if (parts[1] === "new") return html`<${CustomerNew} />`;
+    return html`<${CustomerDetail} id=${parts[1]} />`;
+  }
+  return html`<p>${t("not_found")}</p>`;
+}
+
+function useHash() {
+  const [hash, setHash] = useState(location.hash);
+  useEffect(() => {
+    const changed = () => setHash(location.hash);
+    addEventListener("hashchange", changed);
+    return () => removeEventListener("hashchange", changed);
+  }, []);
+  return hash;
+}
+
+function UnreadCount() {
+  const [count, setCount] = useState(null);
+  useEffect(() => {
+    const load = () => api.get("/notifications/unread-count")
+      .then((data) => setCount(data.count), () => {});
+    load();
+    const timer = setInterval(load, 15000);
+    return () => clearInterval(timer);
+  }, []);
+  if (count === null) return null;
+  return html`<span class="badge" aria-label=${t("unread")} title=${t("unread")}>${count}</span>`;
+}
+
+function Shell({ user, onSignOut, onLanguage }) {
+  const hash = useHash();
+  const current = (prefix) => (hash.replace(/^#/, "") || "/").split("?")[0] === prefix
+    || (prefix !== "/" && hash.startsWith(`#${prefix}`)) ? "page" : undefined;
+  return html`<div class="shell">
+    <a class="skip" href="#main">${t("nav.main")}</a>
+    <header>
+      <a class="brand" href="#/">${t("app")}</a>
+      <nav aria-label=${t("nav.main")}>
+        <a href="#/" aria-current=${current("/")}>${t("nav.home")}</a>
+        <a href="#/customers" aria-current=${current("/customers")}>${t("nav.customers")}</a>
+      </nav>
+      <div class="user">
+        <${UnreadCount} />
+        <span class="muted">${user.display_name}</span>
+        <label for="language" class="visually-hidden">${t("language")}</label>
+        <select id="language" value=${currentLanguage()}
+          onChange=${(event) => onLanguage(event.target.value)}>
+          ${LANGUAGES.map(([code, name]) => html`<option value=${code}>${name}</option>`)}
+        </select>
+        <button type="button" class="link" onClick=${onSignOut}>${t("sign_out")}</button>
+      </div>
+    </header>
+    <main id="main" tabindex="-1">${route(hash)}</main>
+  </div>`;
+}
+
+function App() {
+  const [user, setUser] = useState(undefined);  // undefined: not known yet
+  const [, setLanguageShown] = useState(currentLanguage());
+  const [notice, setNotice] = useState(null);
+
+  async function loadUser() {
+    const me = await api.get("/me");
+    setTimeZone(me.timezone);
+    setUser(me);
+  }
+  useEffect(() => {
+    whenSessionEnds(() => { setNotice(t("error.session")); setUser(null); });
+    refresh().then((signedIn) => (signedIn ? loadUser() : setUser(null)))
+      .catch(() => setUser(null));
+  }, []);
+
+  if (user === undefined) return html`<p class="loading">${t("loading")}</p>`;
+  if (user === null) {
+    return html`${notice && html`<p class="error" role="alert">${notice}</p>`}
+      <${SignIn} onSignedIn=${() => { setNotice(null); return loadUser(); }} />`;
+  }
+  return html`<${Shell} user=${user}
+    onLanguage=${(code) => { setLanguage(code); setLanguageShown(code); }}
+    onSignOut=${async () => { await signOut(); setUser(null); }} />`;
+}
+
+render(html`<${App} />`, document.getElementById("app"));

@@ -1,0 +1,107 @@
+// The console's words in English and Chinese, and dates and numbers in the reader's locale
+// and time zone. The language is the reader's choice, remembered in this browser; it is
+// also sent as Accept-Language, so the API's messages come back in it.
+const STRINGS = {
+  en: {
+    app: "CRM",
+    "nav.home": "Home", "nav.customers": "Customers", "nav.main": "Main",
+    "language": "Language", "sign_out": "Sign out", "unread": "Unread notifications",
+    "sign_in": "Sign in", "sign_in.title": "Sign in to the CRM",
+    "username": "Username", "password": "Password",
+    "home.title": "My day", "home.reminders": "My reminders",
+    "home.none": "No reminders.", "home.due": "Due",
+    "customers.title": "Customers", "customers.search": "Search customers",
+    "customers.search_button": "Search", "customers.new": "New customer",
+    "customers.none": "No customers match.", "customers.count": "{total} customers",
+    "previous": "Previous", "next": "Next", "page": "Page {page} of {pages}",
+    "field.name": "Name", "field.type": "Type", "field.industry": "Industry",
+    "field.city": "City", "field.tier": "Tier", "field.status": "Status",
+    "field.tags": "Tags (comma separated)", "field.tag_list": "Tags", "field.notes": "Notes",
+    "field.updated_at": "Updated", "field.owner": "Owner",
+    "type.company": "Company", "type.person": "Person",
+    "status.prospect": "Prospect", "status.active": "Active", "status.dormant": "Dormant",
+    "status.churned": "Churned", "none": "—",
+    "create": "Create", "save": "Save", "cancel": "Cancel",
+    "customer.new": "New customer", "customer.contacts": "Contacts",
+    "customer.no_contacts": "No contacts yet.", "customer.timeline": "Follow-ups",
+    "customer.no_activities": "Nothing logged yet.",
+    "duplicate.title": "Customers you may see look the same:",
+    "duplicate.anyway": "Create it all the same",
+    "activity.log": "Log a follow-up", "activity.type": "What happened",
+    "activity.content": "Notes", "activity.next": "Next follow-up (optional)",
+    "activity.submit": "Log it", "activity.logged": "Logged.",
+    "activity.call": "Call", "activity.meeting": "Meeting", "activity.visit": "Visit",
+    "activity.email": "Email", "activity.note": "Note",
+    "activity.next_at": "Next follow-up {when}",
+    "error.network": "The server cannot be reached. Try again.",
+    "error.session": "Your session has ended. Sign in again.",
+    "loading": "Loading…", "not_found": "This page does not exist.",
+  },
+  "zh-CN": {
+    app: "CRM",
+    "nav.home": "首页", "nav.customers": "客户", "nav.main": "主导航",
+    "language": "语言", "sign_out": "退出登录", "unread": "未读通知",
+    "sign_in": "登录", "sign_in.title": "登录 CRM",
+    "username": "用户名", "password": "密码",
+    "home.title": "我的一天", "home.reminders": "我的提醒",
+    "home.none": "没有提醒。", "home.due": "到期",
+    "customers.title": "客户", "customers.search": "搜索客户",
+    "customers.search_button": "搜索", "customers.new": "新建客户",
+    "customers.none": "没有匹配的客户。", "customers.count": "共 {total} 个客户",
+    "previous": "上一页", "next": "下一页", "page": "第 {page} / {pages} 页",
+    "field.name": "名称", "field.type": "类型", "field.industry": "行业",
+    "field.city": "城市", "field.tier": "等级", "field.status": "状态",
+    "field.tags": "标签（逗号分隔）", "field.tag_list": "标签", "field.notes": "备注",
+    "field.updated_at": "更新时间", "field.owner": "负责人",
+    "type.company": "公司", "type.person": "个人",
+    "status.prospect": "潜在", "status.active": "活跃", "status.dormant": "沉睡",
+    "status.churned": "流失", "none": "—",
+    "create": "创建", "save": "保存", "cancel": "取消",
+    "customer.new": "新建客户", "customer.contacts": "联系人",
+    "customer.no_contacts": "暂无联系人。", "customer.timeline": "跟进记录",
+    "customer.no_activities": "暂无记录。",
+    "duplicate.title": "以下您可查看的客户看起来相同：",
+    "duplicate.anyway": "仍然创建",
+    "activity.log": "记录跟进", "activity.type": "跟进方式",
+    "activity.content": "内容", "activity.next": "下次跟进时间（可选）",
+    "activity.submit": "记录", "activity.logged": "已记录。",
+    "activity.call": "电话", "activity.meeting": "会议", "activity.visit": "拜访",
+    "activity.email": "邮件", "activity.note": "备注",
+    "activity.next_at": "下次跟进 {when}",
+    "error.network": "无法连接服务器，请重试。",
+    "error.session": "会话已结束，请重新登录。",
+    "loading": "加载中…", "not_found": "页面不存在。",
+  },
+};
+export const LANGUAGES = [["en", "English"], ["zh-CN", "中文"]];
+const KEY = "crm.language";
+let language = localStorage.getItem(KEY)
+  || (navigator.language.toLowerCase().startsWith("zh") ? "zh-CN" : "en");
+let timeZone;  // the signed-in user's, else the browser's
+
+export function currentLanguage() { return language; }
+
+export function setLanguage(chosen) {
+  language = STRINGS[chosen] ? chosen : "en";
+  localStorage.setItem(KEY, language);
+  document.documentElement.lang = language;
+}
+
+export function setTimeZone(zone) { timeZone = zone || undefined; }
+
+export function t(key, params = {}) {
+  const text = STRINGS[language][key] ?? STRINGS.en[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (_, name) => String(params[name] ?? ""));
+}
+
+export function formatDateTime(iso) {
+  if (!iso) return t("none");
+  return new Intl.DateTimeFormat(language, { dateStyle: "medium", timeStyle: "short", timeZone })
+    .format(new Date(iso));
+}
+
+export function formatNumber(value) { return new Intl.NumberFormat(language).format(value); }
+
+export function strings(lang) { return STRINGS[lang]; }  // for the tests' completeness check
+
+document.documentElement.lang = language;

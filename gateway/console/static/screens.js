@@ -1,0 +1,302 @@
+// The console's screens. Each is a function of its route's parameters that loads what it
+// shows in one round of parallel API calls, and renders with htm: every value is put in the
+// page as text, never as markup.
+import { html, useEffect, useState } from "./vendor/htm-3.1.1/preact-standalone.module.js";
+import { api, ApiError, signIn } from "./api.js";
+import { formatDateTime, t } from "./i18n.js";
+
+const TIERS = ["A", "B", "C"];
+const STATUSES = ["prospect", "active", "dormant", "churned"];
+const ACTIVITY_TYPES = ["call", "visit", "meeting", "email", "note"];
+const PER_PAGE = 20;
+
+// What went wrong, in the reader's language (the API answers in it).
+function problemText(error) {
+  if (error instanceof ApiError) return error.message;
+  return t("error.network");
+}
+
+// Field errors of a 400 answer, by field.
+function fieldErrors(error) {
+  return (error instanceof ApiError && error.problem.errors) || {};
+}
+
+function useLoad(load, deps) {
+  const [state, setState] = useState({ loading: true });
+  const reload = () => load().then((data) => setState({ data }),
+    (error) => setState({ error }));
+  useEffect(() => { setState({ loading: true }); reload(); }, deps);
+  return [state, reload];
+}
+
+function Status({ state }) {
+  if (state.loading) return html`<p class="muted" role="status">${t("loading")}</p>`;
+  if (state.error) return html`<p class="error" role="alert">${problemText(state.error)}</p>`;
+  return null;
+}
+
+function Field({ id, label, errors, children }) {
+  const messages = errors?.[id] || [];
+  return html`<div class="field ${messages.length ? "invalid" : ""}">
+    <label for=${id}>${label}</label>
+    ${children}
+    ${messages.map((message) => html`<p class="field-error" id=${`${id}-error`}>${message}</p>`)}
+  </div>`;
+}
+
+export function SignIn({ onSignedIn }) {
+  const [error, setError] = useState(null);
+  const [busy, setBusy] = useState(false);
+  async function submit(event) {
+    event.preventDefault();
+    const form = new FormData(event.target);
+    setBusy(true);
+    try {
+      await signIn(form.get("username"), form.get("password"));
+      await onSignedIn();
+    } catch (failed) {
+      setError(failed);
+    } finally {
+      setBusy(false);
+    }
+  }
+  return html`<main class="sign-in">
+    <h1>${t("sign_in.title")}</h1>
+    <form onSubmit=${submit}>
+      <${Field} id="username" label=${t("username")}>
+        <input id="username" name="username" autocomplete="username" required />
+      <//>
+      <${Field} id="password" label=${t("password")}>
+        <input id="password" name="password" type="password" autocomplete="current-password"
+          required />
+      <//>
+      ${error && html`<p class="error" role="alert">${problemText(error)}</p>`}
+      <button type="submit" disabled=${busy}>${t("sign_in")}</button>
+    </form>
+  </main>`;
+}
+
+export function Home() {
+  const [state] = useLoad(() => api.get("/reminders", { status: "pending", per_page: 20 }), []);
+  return html`<section>
+    <h1>${t("home.title")}</h1>
+    <h2>${t("home.reminders")}</h2>
+    <${Status} state=${state} />
+    ${state.data && (state.data.items.length === 0
+      ? html`<p class="muted">${t("home.none")}</p>`
+      : html`<ul class="cards">${state.data.items.map((reminder) => html`<li>
+          <a href=${reminder.entity_type === "customer" ? `#/customers/${reminder.entity_id}` : "#/"}>
+            ${reminder.subject}</a>
+          <span class="muted"> ${t("home.due")} ${formatDateTime(reminder.due_at)}</span>
+        </li>`)}</ul>`)}
+  </section>`;
+}
+
+export function CustomerList({ query }) {
+  const q = query.get("q") || "";
+  const page = Number(query.get("page") || 1);
+  const [state] = useLoad(() => api.get("/customers", {
+    q, page, per_page: PER_PAGE, sort: "-updated_at",
+  }), [q, page]);
+  function search(event) {
+    event.preventDefault();
+    const text = new FormData(event.target).get("q").trim();
+    location.hash = `#/customers${text ? `?${new URLSearchParams({ q: text })}` : ""}`;
+  }
+  const pages = state.data ? Math.max(1, Math.ceil(state.data.total / PER_PAGE)) : 1;
+  const goTo = (target) => `#/customers?${new URLSearchParams({ ...(q && { q }), page: target })}`;
+  return html`<section>
+    <div class="title-row">
+      <h1>${t("customers.title")}</h1>
+      <a class="button" href="#/customers/new">${t("customers.new")}</a>
+    </div>
+    <form class="search" role="search" onSubmit=${search}>
+      <label for="q" class="visually-hidden">${t("customers.search")}</label>
+      <input id="q" name="q" type="search" value=${q} placeholder=${t("customers.search")} />
+      <button type="submit">${t("customers.search_button")}</button>
+    </form>
+    <${Status} state=${state} />
+    ${state.data && html`
+      <p class="muted" aria-live="polite">${t("customers.count", { total: state.data.total })}</p>
+      ${state.data.items.length === 0 ? html`<p>${t("customers.none")}</p>` : html`
+      <div class="table-wrap"><table>
+        <thead><tr>
+          <th scope="col">${t("field.name")}</th><th scope="col">${t("field.city")}</th>
+          <th scope="col">${t("field.tier")}</th><th scope="col">${t("field.status")}</th>
+          <th scope="col">${t("field.updated_at")}</th>
+        </tr></thead>
+        <tbody>${state.data.items.map((customer) => html`<tr>
+          <td><a href=${`#/customers/${customer.id}`}>${customer.name}</a></td>
+          <td>${customer.city || t("none")}</td><td>${customer.tier || t("none")}</td>
+          <td>${t(`status.${customer.status}`)}</td>
+          <td>${formatDateTime(customer.updated_at)}</td>
+        </tr>`)}</tbody>
+      </table></div>`}
+      <nav class="pager" aria-label=${t("page", { page, pages })}>
+        ${page > 1 && html`<a href=${goTo(page - 1)}>${t("previous")}</a>`}
+        <span>${t("page", { page, pages })}</span>
+        ${page < pages && html`<a href=${goTo(page + 1)}>${t("next")}</a>`}
+      </nav>`}
+  </section>`;
+}
+
+export function CustomerNew() {
+  const [error, setError] = useState(null);
+  const [busy, setBusy] = useState(false);
+  async function submit(event) {
+    event.preventDefault();
+    const form = new FormData(event.target);
+    const body = { name: form.get("name"), type: form.get("type"), status: form.get("status") };
+    for (const key of ["industry", "city", "notes"]) {
+      if (form.get(key).trim()) body[key] = form.get(key).trim();
+    }
+    if (form.get("tier")) body.tier = form.get("tier");
+    const tags = form.get("tags").split(",").map((tag) => tag.trim()).filter(Boolean);
+    if (tags.length) body.tags = tags;
+    if (form.get("allow_duplicate")) body.allow_duplicate = true;
+    setBusy(true);
+    try {
+      const created = await api.post("/customers", body);
+      location.hash = `#/customers/${created.id}`;
+    } catch (failed) {
+      setError(failed);
+    } finally {
+      setBusy(false);
+    }
+  }
+  const errors = fieldErrors(error);
+  const matches = error instanceof ApiError && error.status === 409 && error.problem.matches;
+  return html`<section>
+    <h1>${t("customer.new")}</h1>
+    <form class="form" onSubmit=${submit} novalidate>
+      <${Field} id="name" label=${t("field.name")} errors=${errors}>
+        <input id="name" name="name" required maxlength="200"
+          aria-invalid=${errors.name ? "true" : "false"} />
+      <//>
+      <${Field} id="type" label=${t("field.type")} errors=${errors}>
+        <select id="type" name="type">
+          <option value="company">${t("type.company")}</option>
+          <option value="person">${t("type.person")}</option>
+        </select>
+      <//>
+      <${Field} id="industry" label=${t("field.industry")} errors=${errors}>
+        <input id="industry" name="industry" />
+      <//>
+      <${Field} id="city" label=${t("field.city")} errors=${errors}>
+        <input id="city" name="city" />
+      <//>
+      <${Field} id="tier" label=${t("field.tier")} errors=${errors}>
+        <select id="tier" name="tier">
+          <option value="">${t("none")}</option>
+          ${TIERS.map((tier) => html`<option value=${tier}>${tier}</option>`)}
+        </select>
+      <//>
+      <${Field} id="status" label=${t("field.status")} errors=${errors}>
+        <select id="status" name="status">
+          ${STATUSES.map((status) => html`<option value=${status}>${t(`status.${status}`)}</option>`)}
+        </select>
+      <//>
+      <${Field} id="tags" label=${t("field.tags")} errors=${errors}>
+        <input id="tags" name="tags" />
+      <//>
+      <${Field} id="notes" label=${t("field.notes")} errors=${errors}>
+        <textarea id="notes" name="notes" rows="3"></textarea>
+      <//>
+      ${matches && html`<div class="warning" role="alert">
+        <p>${t("duplicate.title")}</p>
+        <ul>${matches.map((match) => html`<li>
+          <a href=${`#/customers/${match.id}`}>${match.name}</a></li>`)}</ul>
+        <label><input type="checkbox" name="allow_duplicate" value="1" /> ${t("duplicate.anyway")}</label>
+      </div>`}
+      ${error && !matches && Object.keys(errors).length === 0
+        && html`<p class="error" role="alert">${problemText(error)}</p>`}
+      <div class="actions">
+        <button type="submit" disabled=${busy}>${t("create")}</button>
+        <a href="#/customers">${t("cancel")}</a>
+      </div>
+    </form>
+  </section>`;
+}
+
+export function CustomerDetail({ id }) {
+  const [state, reload] = useLoad(() => Promise.all([
+    api.get(`/customers/${id}`),
+    api.get(`/customers/${id}/contacts`, { per_page: 50 }),
+    api.get(`/customers/${id}/activities`, { per_page: 50, sort: "-occurred_at" }),
+  ]), [id]);
+  if (!state.data) return html`<section><${Status} state=${state} /></section>`;
+  const [customer, contacts, activities] = state.data;
+  return html`<section>
+    <h1>${customer.name}</h1>
+    <dl class="facts">
+      <dt>${t("field.type")}</dt><dd>${t(`type.${customer.type}`)}</dd>
+      <dt>${t("field.status")}</dt><dd>${t(`status.${customer.status}`)}</dd>
+      <dt>${t("field.tier")}</dt><dd>${customer.tier || t("none")}</dd>
+      <dt>${t("field.industry")}</dt><dd>${customer.industry || t("none")}</dd>
+      <dt>${t("field.city")}</dt><dd>${customer.city || t("none")}</dd>
+      <dt>${t("field.tag_list")}</dt><dd>${customer.tags.join(", ") || t("none")}</dd>
+      <dt>${t("field.notes")}</dt><dd class="notes">${customer.notes || t("none")}</dd>
+    </dl>
+    <h2>${t("customer.contacts")}</h2>
+    ${contacts.items.length === 0 ? html`<p class="muted">${t("customer.no_contacts")}</p>`
+      : html`<ul class="cards">${contacts.items.map((contact) => html`<li>
+          <strong>${contact.name}</strong> ${contact.title && html`<span class="muted">${contact.title}</span>`}
+          ${contact.phone && html`<div><a href=${`tel:${contact.phone}`}>${contact.phone}</a></div>`}
+          ${contact.email && html`<div><a href=${`mailto:${contact.email}`}>${contact.email}</a></div>`}
+        </li>`)}</ul>`}
+    <h2>${t("customer.timeline")}</h2>
+    <${LogActivity} customerId=${id} onLogged=${reload} />
+    ${activities.items.length === 0 ? html`<p class="muted">${t("customer.no_activities")}</p>`
+      : html`<ol class="timeline">${activities.items.map((activity) => html`<li>
+          <div><strong>${t(`activity.${activity.type}`)}</strong>
+            <span class="muted"> ${formatDateTime(activity.occurred_at)}</span></div>
+          <p class="notes">${activity.content}</p>
+          ${activity.next_follow_up_at && html`<p class="muted">
+            ${t("activity.next_at", { when: formatDateTime(activity.next_follow_up_at) })}</p>`}
+        </li>`)}</ol>`}
+  </section>`;
+}
+
+function LogActivity({ customerId, onLogged }) {
+  const [error, setError] = useState(null);
+  const [done, setDone] = useState(false);
+  async function submit(event) {
+    event.preventDefault();
+    const formElement = event.target;
+    const form = new FormData(formElement);
+    const body = { type: form.get("type"), content: form.get("content") };
+    if (form.get("next_follow_up_at")) {
+      body.next_follow_up_at = new Date(form.get("next_follow_up_at")).toISOString();
+    }
+    try {
+      await api.post(`/customers/${customerId}/activities`, body);
+      formElement.reset();
+      setError(null);
+      setDone(true);
+      onLogged();
+    } catch (failed) {
+      setDone(false);
+      setError(failed);
+    }
+  }
+  const errors = fieldErrors(error);
+  return html`<form class="form log-activity" onSubmit=${submit} novalidate>
+    <fieldset>
+      <legend>${t("activity.log")}</legend>
+      <${Field} id="activity-type" label=${t("activity.type")}>
+        <select id="activity-type" name="type">
+          ${ACTIVITY_TYPES.map((type) => html`<option value=${type}>${t(`activity.${type}`)}</option>`)}
+        </select>
+      <//>
+      <${Field} id="content" label=${t("activity.content")} errors=${errors}>
+        <textarea id="content" name="content" rows="2" required></textarea>
+      <//>
+      <${Field} id="next_follow_up_at" label=${t("activity.next")} errors=${errors}>
+        <input id="next_follow_up_at" name="next_follow_up_at" type="datetime-local" />
+      <//>
+      ${error && html`<p class="error" role="alert">${problemText(error)}</p>`}
+      ${done && html`<p class="success" role="status">${t("activity.logged")}</p>`}
+      <button type="submit">${t("activity.submit")}</button>
+    </fieldset>
+  </form>`;
+}
