@@ -122,3 +122,41 @@ def test_every_console_string_has_its_chinese(stack, watched):
           .concat(Object.keys(chinese).filter((key) => !english[key]));
     }""")
     assert missing == []
+
+
+def test_a_rep_drags_a_deal_across_the_board_to_won(stack, users, watched):
+    sam = users["sam"]
+    customer = sam.post("/customers", json={"name": f"Board {uuid.uuid4().hex[:8]}",
+                                            "allow_duplicate": True}).json()
+    title = f"Deal {uuid.uuid4().hex[:8]}"
+    deal = sam.post("/deals", json={"customer_id": customer["id"], "title": title}).json()
+    page = watched.page
+    sign_in(page, stack.base_url)
+    page.get_by_role("link", name="Pipeline", exact=True).click()
+    card = page.locator("li.deal", has_text=title)
+    expect(card).to_be_visible(timeout=DEADLINE_MS)
+    checked(watched, "pipeline")
+
+    second = page.locator("section.column").nth(1)  # the next stage: no question asked
+    card.drag_to(second)
+    expect(second.locator("li.deal", has_text=title)).to_be_visible(timeout=DEADLINE_MS)
+
+    won = page.locator('section.column[data-stage="won"]')
+    page.locator("li.deal", has_text=title).drag_to(won)
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_be_visible()  # no amount yet: asked
+    checked(watched, "pipeline-won-question")
+    dialog.get_by_label(re.compile("Amount")).fill("5000")
+    dialog.get_by_role("button", name="Confirm").click()
+    expect(won.locator("li.deal", has_text=title)).to_be_visible(timeout=DEADLINE_MS)
+    expect(won.locator(".totals")).to_contain_text("5,000")
+    stored = sam.get(f"/deals/{deal['id']}").json()
+    assert stored["status"] == "won" and float(stored["amount"]) == 5000
+
+    # Lost, by keyboard and without dragging: the card's list, then the reason.
+    page.locator("li.deal", has_text=title).get_by_label(f"Move {title}").select_option("lost")
+    page.get_by_role("dialog").get_by_label("Reason").fill("Chose a competitor")
+    page.get_by_role("button", name="Confirm").click()
+    lost = page.locator('section.column[data-stage="lost"]')
+    expect(lost.locator("li.deal", has_text=title)).to_be_visible(timeout=DEADLINE_MS)
+    assert sam.get(f"/deals/{deal['id']}").json()["lost_reason"] == "Chose a competitor"

@@ -3,6 +3,7 @@
 import { html, render, useEffect, useState } from "./vendor/htm-3.1.1/preact-standalone.module.js";
 import { api, refresh, signOut, whenSessionEnds } from "./api.js";
 import { currentLanguage, LANGUAGES, setLanguage, setTimeZone, t } from "./i18n.js";
+import { Pipeline } from "./pipeline.js";
 import { CustomerDetail, CustomerList, CustomerNew, Home, SignIn } from "./screens.js";
 
 function route(hash) {
@@ -15,6 +16,7 @@ function route(hash) {
     if (parts[1] === "new") return html`<${CustomerNew} />`;
     return html`<${CustomerDetail} id=${parts[1]} />`;
   }
+  if (parts[0] === "pipeline") return html`<${Pipeline} />`;
   return html`<p>${t("not_found")}</p>`;
 }
 
@@ -52,6 +54,7 @@ function Shell({ user, onSignOut, onLanguage }) {
       <nav aria-label=${t("nav.main")}>
         <a href="#/" aria-current=${current("/")}>${t("nav.home")}</a>
         <a href="#/customers" aria-current=${current("/customers")}>${t("nav.customers")}</a>
+        <a href="#/pipeline" aria-current=${current("/pipeline")}>${t("nav.pipeline")}</a>
       </nav>
       <div class="user">
         <${UnreadCount} />

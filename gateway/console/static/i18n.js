@@ -36,6 +36,12 @@ const STRINGS = {
     "error.network": "The server cannot be reached. Try again.",
     "error.session": "Your session has ended. Sign in again.",
     "loading": "Loading…", "not_found": "This page does not exist.",
+    "nav.pipeline": "Pipeline", "pipeline.title": "Pipeline",
+    "pipeline.total": "Total", "pipeline.weighted": "Weighted ({probability}%)",
+    "pipeline.move": "Move {title}", "pipeline.move_to": "Move to…",
+    "pipeline.won_title": "Won: what is the amount?", "pipeline.lost_title": "Lost: why?",
+    "pipeline.amount": "Amount ({currency})", "pipeline.reason": "Reason",
+    "pipeline.confirm": "Confirm",
   },
   "zh-CN": {
     app: "CRM",
@@ -71,6 +77,12 @@ const STRINGS = {
     "error.network": "无法连接服务器，请重试。",
     "error.session": "会话已结束，请重新登录。",
     "loading": "加载中…", "not_found": "页面不存在。",
+    "nav.pipeline": "销售漏斗", "pipeline.title": "销售漏斗",
+    "pipeline.total": "合计", "pipeline.weighted": "加权（{probability}%）",
+    "pipeline.move": "移动 {title}", "pipeline.move_to": "移动到…",
+    "pipeline.won_title": "赢单：金额是多少？", "pipeline.lost_title": "输单：原因是什么？",
+    "pipeline.amount": "金额（{currency}）", "pipeline.reason": "原因",
+    "pipeline.confirm": "确认",
   },
 };
 export const LANGUAGES = [["en", "English"], ["zh-CN", "中文"]];
@@ -101,6 +113,11 @@ export function formatDateTime(iso) {
 }
 
 export function formatNumber(value) { return new Intl.NumberFormat(language).format(value); }
+
+export function formatMoney(value, currency) {
+  return new Intl.NumberFormat(language, { style: "currency", currency: currency || "CNY" })
+    .format(Number(value));
+}
 
 export function strings(lang) { return STRINGS[lang]; }  // for the tests' completeness check
 
