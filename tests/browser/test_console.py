@@ -160,3 +160,38 @@ def test_a_rep_drags_a_deal_across_the_board_to_won(stack, users, watched):
     lost = page.locator('section.column[data-stage="lost"]')
     expect(lost.locator("li.deal", has_text=title)).to_be_visible(timeout=DEADLINE_MS)
     assert sam.get(f"/deals/{deal['id']}").json()["lost_reason"] == "Chose a competitor"
+
+
+def test_a_manager_reads_the_funnel_and_revenue_charts_and_exports_csv(stack, users, watched):
+    sam = users["sam"]  # a deal won this month, so the revenue has a bar
+    customer = sam.post("/customers", json={"name": f"Revenue {uuid.uuid4().hex[:8]}",
+                                            "allow_duplicate": True}).json()
+    sam.post("/deals", json={"customer_id": customer["id"], "title": "Won for the chart",
+                             "amount": "1200", "stage": "won"}).raise_for_status()
+    page = watched.page
+    sign_in(page, stack.base_url, "maria")
+    page.get_by_role("link", name="Reports", exact=True).click()
+    expect(page.get_by_role("heading", name="Funnel", exact=True)).to_be_visible(
+        timeout=DEADLINE_MS)
+    expect(page.locator("figure.chart svg rect").first).to_be_visible()
+    checked(watched, "reports-funnel")
+
+    page.get_by_role("link", name="Revenue", exact=True).click()
+    page.get_by_label("Period").select_option("month")
+    page.get_by_role("button", name="Show").click()
+    expect(page.get_by_role("heading", name="Revenue", exact=True)).to_be_visible()
+    # The read model follows the events: poll until the won deal is in.
+    for _ in range(30):
+        if page.locator("figure.chart svg rect").count():
+            break
+        page.get_by_role("button", name="Show").click()
+        page.wait_for_timeout(1000)
+    expect(page.locator("figure.chart svg rect").first).to_be_visible()
+    checked(watched, "reports-revenue")
+
+    with page.expect_download() as downloading:
+        page.get_by_role("button", name="Export CSV").click()
+    saved = downloading.value
+    assert saved.suggested_filename.endswith(".csv")
+    text = open(saved.path(), encoding="utf-8-sig").read()
+    assert text.startswith("report,revenue") and "Won amount" in text and "1200" in text

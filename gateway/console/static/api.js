@@ -25,7 +25,7 @@ function csrfToken() {
   return found ? decodeURIComponent(found[1]) : null;
 }
 
-async function send(method, path, body, { retry = true } = {}) {
+async function send(method, path, body, { retry = true, raw = false } = {}) {
   const headers = { "Accept-Language": currentLanguage(), Accept: "application/json" };
   if (accessToken) headers.Authorization = `Bearer ${accessToken}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
@@ -34,9 +34,10 @@ async function send(method, path, body, { retry = true } = {}) {
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   if (response.status === 401 && retry) {
-    if (await refresh()) return send(method, path, body, { retry: false });
+    if (await refresh()) return send(method, path, body, { retry: false, raw });
     onSessionEnd();
   }
+  if (raw && response.ok) return response;
   if (response.status === 204) return null;
   const data = await response.json().catch(() => ({}));
   if (!response.ok) throw new ApiError(response.status, data);
@@ -70,6 +71,20 @@ export async function signOut() {
       method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": csrf },
     }).catch(() => {});
   }
+}
+
+// Save what GET path?query answers (an export) as a file, named as the server names it.
+export async function download(path, query) {
+  const response = await send("GET", `${path}?${new URLSearchParams(query)}`, undefined,
+    { raw: true });
+  const named = /filename="?([^";]+)"?/.exec(response.headers.get("Content-Disposition") || "");
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(await response.blob());
+  link.download = named ? named[1] : "export";
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10000);
 }
 
 export const api = {

@@ -4,6 +4,7 @@ import { html, render, useEffect, useState } from "./vendor/htm-3.1.1/preact-sta
 import { api, refresh, signOut, whenSessionEnds } from "./api.js";
 import { currentLanguage, LANGUAGES, setLanguage, setTimeZone, t } from "./i18n.js";
 import { Pipeline } from "./pipeline.js";
+import { Reports } from "./reports.js";
 import { CustomerDetail, CustomerList, CustomerNew, Home, SignIn } from "./screens.js";
 
 function route(hash) {
@@ -17,6 +18,7 @@ function route(hash) {
     return html`<${CustomerDetail} id=${parts[1]} />`;
   }
   if (parts[0] === "pipeline") return html`<${Pipeline} />`;
+  if (parts[0] === "reports") return html`<${Reports} name=${parts[1]} query=${query} />`;
   return html`<p>${t("not_found")}</p>`;
 }
 
@@ -55,6 +57,7 @@ function Shell({ user, onSignOut, onLanguage }) {
         <a href="#/" aria-current=${current("/")}>${t("nav.home")}</a>
         <a href="#/customers" aria-current=${current("/customers")}>${t("nav.customers")}</a>
         <a href="#/pipeline" aria-current=${current("/pipeline")}>${t("nav.pipeline")}</a>
+        <a href="#/reports" aria-current=${current("/reports")}>${t("nav.reports")}</a>
       </nav>
       <div class="user">
         <${UnreadCount} />
