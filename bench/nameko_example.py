@@ -74,12 +74,16 @@ class ExampleGateway:
         return Response(json.dumps(Product().dump(product)), mimetype="application/json")
 
 
+SEED_LIFETIME = 3600  # seconds; the products go by themselves should a run not remove them
+
+
 def seed(redis_uri: str, prefix: str, ids: list[str]) -> None:
     client = redis.Redis.from_url(redis_uri)
     for number, product_id in enumerate(ids):
         client.hset(f"{prefix}{product_id}", mapping={
             "id": product_id, "title": f"Product {number}", "passenger_capacity": 101,
             "maximum_speed": 5, "in_stock": 10})
+        client.expire(f"{prefix}{product_id}", SEED_LIFETIME)
 
 
 def forget(redis_uri: str, prefix: str) -> None:

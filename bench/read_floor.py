@@ -105,20 +105,22 @@ def start_floor(database_url: str, workdir: Path, threads: str) -> tuple[subproc
     return process, f"http://127.0.0.1:{port}"
 
 
-def start_nameko_example(amqp_uri: str, redis_uri: str, prefix: str,
-                         workdir: Path) -> tuple[list[subprocess.Popen], str]:
-    """nameko's example shape, each service in its own process as the example deploys them."""
+def start_nameko_example(amqp_uri: str, redis_uri: str, prefix: str, workdir: Path,
+                         started: list[subprocess.Popen]) -> str:
+    """nameko's example shape, each service in its own process as the example deploys them
+    (appended to ``started`` as each starts, so a failure stops those already running)."""
     port = free_port()
     settings = workdir / "nameko_example.yml"
     settings.write_text(json.dumps({  # JSON is YAML
         "AMQP_URI": amqp_uri, "REDIS_URI": redis_uri, "PRODUCTS_PREFIX": prefix,
         "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}"}))
-    processes = [subprocess.Popen(
-        [str(BIN / "nameko"), "run", "--config", str(settings),
-         f"bench.nameko_example:{service}"],
-        cwd=ROOT, stdout=open(workdir / f"{service}.log", "ab"), stderr=subprocess.STDOUT,
-        start_new_session=True) for service in ("ExampleProducts", "ExampleGateway")]
-    return processes, f"http://127.0.0.1:{port}"
+    for service in ("ExampleProducts", "ExampleGateway"):
+        started.append(subprocess.Popen(
+            [str(BIN / "nameko"), "run", "--config", str(settings),
+             f"bench.nameko_example:{service}"],
+            cwd=ROOT, stdout=open(workdir / f"{service}.log", "ab"), stderr=subprocess.STDOUT,
+            start_new_session=True))
+    return f"http://127.0.0.1:{port}"
 
 
 def main(argv=None) -> None:
@@ -148,8 +150,7 @@ def main(argv=None) -> None:
                                        stack.env.get("GUNICORN_THREADS", "8"))
         helpers.append(floor)
         nameko_example.seed(args.redis, prefix, ids)
-        example, example_url = start_nameko_example(stack.amqp_uri, args.redis, prefix, workdir)
-        helpers += example
+        example_url = start_nameko_example(stack.amqp_uri, args.redis, prefix, workdir, helpers)
         sides = {"crm": (f"{stack.base_url}/api/v1/customers", headers),
                  "floor": (f"{floor_url}/customers", {}),
                  "nameko": (f"{example_url}/products", {})}
@@ -176,12 +177,17 @@ def main(argv=None) -> None:
                   f"crm/nameko {ratio('crm', 'nameko'):.2f}x (target 1.2), "
                   f"nameko/floor {ratio('nameko', 'floor'):.2f}x", flush=True)
     finally:
-        for helper in helpers:
-            helper.terminate()
-        for helper in helpers:
-            helper.wait(timeout=30)
-        nameko_example.forget(args.redis, prefix)
-        stack.stop()
+        try:
+            for helper in helpers:
+                helper.terminate()
+            for helper in helpers:
+                try:
+                    helper.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    helper.kill()
+            nameko_example.forget(args.redis, prefix)
+        finally:
+            stack.stop()
 
 
 if __name__ == "__main__":

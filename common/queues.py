@@ -23,7 +23,8 @@ from kombu import Queue
 from nameko.events import SERVICE_POOL, EventHandler
 from nameko.amqp.publish import Publisher
 from nameko.constants import (AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, DEFAULT_SERIALIZER,
-                              LOGIN_METHOD_CONFIG_KEY, SERIALIZER_CONFIG_KEY)
+                              DEFAULT_TRANSPORT_OPTIONS, LOGIN_METHOD_CONFIG_KEY,
+                              SERIALIZER_CONFIG_KEY)
 from nameko.rpc import Responder, Rpc, RpcConsumer, get_rpc_exchange
 
 from common import config
@@ -60,6 +61,9 @@ def quorum(queue: Queue, dead_letter: bool = True, delivery_limit: bool = True) 
 
 class UnconfirmedPublisher(Publisher):
     use_confirms = False
+    # Its own: nameko's publish writes confirm_publish into this dict, which the base class
+    # shares with every other publisher (whose confirms it would turn off).
+    transport_options = {**DEFAULT_TRANSPORT_OPTIONS, "confirm_publish": False}
 
 
 class ReplyWithoutConfirm(Responder):

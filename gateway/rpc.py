@@ -51,9 +51,16 @@ BROKEN_CONNECTION_ERRORS = (OSError, AMQPError, OperationalError)
 CONNECT_TIMEOUT = 5.0
 STALE_READ_TIMEOUT = 0.05  # to read what came while idle: a late reply or the broker's close
 SERIALIZER = "json"  # as the services' nameko config (deploy/nameko.yml)
+ACCEPTED = {"application/json"}  # a reply in any other format is refused, never decoded
 HEADER_PREFIX = "nameko."  # how nameko carries context data in AMQP headers
 
 _local = threading.local()
+
+
+def _waited_in_vain(exc: OSError) -> bool:
+    """Whether ``exc`` says only that nothing came within the wait (``socket.timeout`` with no
+    errno), not that the connection timed out (``ETIMEDOUT``, the same class: broken)."""
+    return isinstance(exc, socket.timeout) and exc.errno is None
 
 
 class _ThreadClient:
@@ -63,6 +70,16 @@ class _ThreadClient:
         uri = config.amqp_uri()
         self.connection = Connection(uri, ssl=config.amqp_ssl(uri),
                                      connect_timeout=CONNECT_TIMEOUT, heartbeat=0)
+        self._waiting_for: str | None = None  # the correlation id of the call in progress
+        self._answer: dict | None = None  # its reply, once it has come
+        self._returned = False  # whether the broker returned its request (no queue took it)
+        try:
+            self._open()
+        except Exception:
+            self.close()  # refused half-way (a reply queue the broker user may not own)
+            raise
+
+    def _open(self) -> None:
         self.connection.ensure_connection(max_retries=1, timeout=CONNECT_TIMEOUT)
         self.channel = self.connection.channel()
         self.reply_id = str(uuid.uuid4())
@@ -73,9 +90,6 @@ class _ThreadClient:
         self.channel.queue_bind(queue, RPC_EXCHANGE, self.reply_id)
         self.channel.basic_consume(queue, no_ack=True, callback=self._on_reply)
         self.channel.events["basic_return"].add(self._on_return)
-        self._waiting_for: str | None = None  # the correlation id of the call in progress
-        self._answer: dict | None = None  # its reply, once it has come
-        self._returned = False  # whether the broker returned its request (no queue took it)
 
     def call(self, service: str, method: str, args, kwargs, context: dict, timeout: float):
         content_type, encoding, body = serialization.dumps(
@@ -110,22 +124,23 @@ class _ThreadClient:
                 raise RpcTimeout(timeout)
             try:
                 self.connection.drain_events(timeout=left)
-            except socket.timeout:
+            except socket.timeout as exc:
+                if not _waited_in_vain(exc):
+                    raise  # the connection timed out (ETIMEDOUT): broken
                 raise RpcTimeout(timeout) from None
 
     def usable(self) -> bool:
         """Whether the connection is still open, found without a round trip: a connection
         idle between calls has nothing to read unless the broker closed it (a restart) or a
         reply came after its call gave up (read and dropped here)."""
-        readable, _, _ = select.select([self.connection.connection.sock], [], [], 0)
-        if not readable:
+        poller = select.poll()  # not select(): a process may hold more than 1024 files
+        poller.register(self.connection.connection.sock, select.POLLIN)
+        if not poller.poll(0):
             return True
         try:
             self.connection.drain_events(timeout=STALE_READ_TIMEOUT)
-        except socket.timeout:
-            return True
-        except BROKEN_CONNECTION_ERRORS:
-            return False
+        except BROKEN_CONNECTION_ERRORS as exc:
+            return _waited_in_vain(exc)
         return True
 
     def _on_reply(self, message: amqp.Message) -> None:
@@ -133,7 +148,7 @@ class _ThreadClient:
             log.debug("dropped a reply that came after its call gave up")
             return
         self._answer = serialization.loads(message.body, message.content_type,
-                                           message.content_encoding)
+                                           message.content_encoding, accept=ACCEPTED)
 
     def _on_return(self, exc, exchange, routing_key, message: amqp.Message) -> None:
         if message.properties.get("correlation_id") == self._waiting_for:

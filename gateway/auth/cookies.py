@@ -3,8 +3,9 @@ the routes that spend it.
 
 A browser client (the web console) signs in with ``"session": "cookie"``. Its refresh token
 then never reaches JavaScript: it travels in ``crm_refresh`` (``HttpOnly``,
-``SameSite=Strict``, sent to ``/api/v1/auth`` only, ``Secure`` except over plain HTTP to this
-machine, which is development), while the access token, valid 15 minutes, stays in the
+``SameSite=Strict``, sent to ``/api/v1/auth`` only, ``Secure``: browsers keep such a cookie
+over plain HTTP to ``localhost`` and ``127.0.0.1`` only, so development works and a
+deployment on plain HTTP signs nobody in by cookie), while the access token, valid 15 minutes, stays in the
 page's memory. A browser sends a cookie whoever made the page, so the routes that spend it
 (refresh, logout) also want the ``X-CSRF-Token`` header: the value of the ``crm_csrf``
 cookie, which the page can read and another site's page cannot. It is an HMAC of the refresh
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from urllib.parse import urlsplit
 
 from flask import Response, after_this_request, current_app, request
 
@@ -27,7 +27,6 @@ REFRESH_COOKIE = "crm_refresh"
 CSRF_COOKIE = "crm_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 REFRESH_PATH = f"{API_PREFIX}/auth"
-LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
 COOKIE_SESSION = "cookie"  # the login's ``session`` that asks for this
 WRONG_CSRF = (f"Missing or wrong {CSRF_HEADER} header: send the value of the {CSRF_COOKIE} "
               "cookie with it.")
@@ -52,12 +51,11 @@ def keep_in_cookies(pair: dict) -> dict:
 
     @after_this_request
     def _set(response: Response) -> Response:
-        secure = _secure()
         max_age = int(min(REFRESH_TTL, SESSION_LIFETIME).total_seconds())
         response.set_cookie(REFRESH_COOKIE, refresh_token, max_age=max_age, path=REFRESH_PATH,
-                            secure=secure, httponly=True, samesite="Strict")
+                            secure=True, httponly=True, samesite="Strict")
         response.set_cookie(CSRF_COOKIE, csrf_token(refresh_token), max_age=max_age, path="/",
-                            secure=secure, httponly=False, samesite="Strict")
+                            secure=True, httponly=False, samesite="Strict")
         return response
 
     return pair
@@ -67,19 +65,12 @@ def forget_cookies() -> None:
     """Remove both cookies with this request's answer."""
     @after_this_request
     def _clear(response: Response) -> Response:
-        secure = _secure()
-        response.delete_cookie(REFRESH_COOKIE, path=REFRESH_PATH, secure=secure,
+        response.delete_cookie(REFRESH_COOKIE, path=REFRESH_PATH, secure=True,
                                httponly=True, samesite="Strict")
-        response.delete_cookie(CSRF_COOKIE, path="/", secure=secure, samesite="Strict")
+        response.delete_cookie(CSRF_COOKIE, path="/", secure=True, samesite="Strict")
         return response
 
 
 def csrf_token(refresh_token: str) -> str:
     key = current_app.config["SECRET_KEY"].encode()
     return hmac.new(key, b"csrf:" + refresh_token.encode(), hashlib.sha256).hexdigest()
-
-
-def _secure() -> bool:
-    """``Secure`` everywhere but plain HTTP to this machine: a browser then sends the cookie
-    over HTTPS only, and a deployment left on plain HTTP signs nobody in by cookie."""
-    return request.is_secure or urlsplit(request.host_url).hostname not in LOOPBACK_HOSTS

@@ -30,12 +30,15 @@ RELATIVE_IMPORT = re.compile(r"""(\bfrom\s*["'])(\.{1,2}/[^"'?]+)(["'])""")
 bp = Blueprint("console", __name__, template_folder="templates")
 
 
+# Every file there is, by its path from STATIC: nothing else is ever read, whatever the URL
+# spells (``./``, ``..``, a NUL), and the caches below hold one entry per file at most.
+FILES = {path.relative_to(STATIC).as_posix(): path
+         for path in STATIC.rglob("*") if path.is_file()}
+
+
 @lru_cache(maxsize=None)
-def served(filename: str) -> bytes:
-    """The file as served: a module's relative imports carry their content hashes."""
-    path = (STATIC / filename).resolve()
-    if STATIC.resolve() not in path.parents or not path.is_file():
-        raise FileNotFoundError(filename)
+def _served(filename: str) -> bytes:
+    path = FILES[filename]
     if not filename.endswith(".js"):
         return path.read_bytes()
 
@@ -46,9 +49,22 @@ def served(filename: str) -> bytes:
     return RELATIVE_IMPORT.sub(versioned, path.read_text(encoding="utf-8")).encode()
 
 
+def served(filename: str) -> bytes:
+    """The file as served: a module's relative imports carry their content hashes."""
+    if filename not in FILES:
+        raise FileNotFoundError(filename)
+    return _served(filename)
+
+
 @lru_cache(maxsize=None)
+def _content_hash(filename: str) -> str:
+    return hashlib.sha256(_served(filename)).hexdigest()[:12]
+
+
 def content_hash(filename: str) -> str:
-    return hashlib.sha256(served(filename)).hexdigest()[:12]
+    if filename not in FILES:
+        raise FileNotFoundError(filename)
+    return _content_hash(filename)
 
 
 def asset_url(filename: str) -> str:

@@ -7,5 +7,6 @@
     url: root.dataset.specUrl,
     domNode: root,
     deepLinking: true,
+    validatorUrl: null,  // no badge from validator.swagger.io: nothing leaves the gateway
   });
 })();

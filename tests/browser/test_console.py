@@ -195,3 +195,19 @@ def test_a_manager_reads_the_funnel_and_revenue_charts_and_exports_csv(stack, us
     assert saved.suggested_filename.endswith(".csv")
     text = open(saved.path(), encoding="utf-8-sig").read()
     assert text.startswith("report,revenue") and "Won amount" in text and "1200" in text
+
+
+def test_two_tabs_refreshing_at_once_keep_the_session(stack, watched):
+    """Each tab refreshes in turn with the cookie the other left: no refresh token is spent
+    twice (which would end the session as if it had been stolen)."""
+    page = watched.page
+    sign_in(page, stack.base_url)
+    other = page.context.new_page()
+    other.goto(f"{stack.base_url}/")
+    expect(other.locator("header nav")).to_be_visible(timeout=DEADLINE_MS)
+    start = "() => { window.__refreshed = import('/console/api.js').then(m => m.refresh()); }"
+    for tab in (page, other):
+        tab.evaluate(start)
+    assert [tab.evaluate("() => window.__refreshed") for tab in (page, other)] == [True, True]
+    page.reload()  # the session lives on: the reload signs in again from the cookie
+    expect(page.locator("header nav")).to_be_visible(timeout=DEADLINE_MS)

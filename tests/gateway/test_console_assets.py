@@ -37,8 +37,10 @@ def test_an_asset_asked_without_its_hash_is_revalidated_and_outside_files_are_no
     again = client.get("/console/app.js", headers={"If-None-Match": answer.headers["ETag"]})
     assert again.status_code == 304
     for outside in ("/console/../__init__.py", "/console/%2e%2e/__init__.py",
-                    "/console/templates/console.html", "/console/missing.js"):
+                    "/console/templates/console.html", "/console/missing.js",
+                    "/console/./app.js", "/console/vendor/../app.js", "/console/app.js%00x"):
         assert client.get(outside).status_code == 404, outside
+    assert console._served.cache_info().currsize <= len(console.FILES)
 
 
 def test_the_console_is_not_counted_against_the_rate_limit(make_app):

@@ -45,12 +45,16 @@ async function send(method, path, body, { retry = true, raw = false } = {}) {
 }
 
 // A new access token from the session's cookie; false when there is no session.
+// Tabs take turns (a lock shared by the browser's tabs), each with the cookie as the last
+// one left it: two tabs spending the same refresh token at once would look like a stolen
+// token replayed, and end the session.
 export function refresh() {
-  const csrf = csrfToken();
-  if (!csrf) return Promise.resolve(false);
-  refreshing ??= fetch(`${API}/auth/refresh`, {
-    method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": csrf },
-  }).then(async (response) => {
+  refreshing ??= navigator.locks.request("crm-refresh", async () => {
+    const csrf = csrfToken();
+    if (!csrf) return false;
+    const response = await fetch(`${API}/auth/refresh`, {
+      method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": csrf },
+    });
     accessToken = response.ok ? (await response.json()).access_token : null;
     return response.ok;
   }).catch(() => false).finally(() => { refreshing = null; });

@@ -121,8 +121,8 @@ const STRINGS = {
 };
 export const LANGUAGES = [["en", "English"], ["zh-CN", "中文"]];
 const KEY = "crm.language";
-let language = localStorage.getItem(KEY)
-  || (navigator.language.toLowerCase().startsWith("zh") ? "zh-CN" : "en");
+let language = localStorage.getItem(KEY);
+if (!STRINGS[language]) language = navigator.language.toLowerCase().startsWith("zh") ? "zh-CN" : "en";
 let timeZone;  // the signed-in user's, else the browser's
 
 export function currentLanguage() { return language; }
@@ -133,7 +133,14 @@ export function setLanguage(chosen) {
   document.documentElement.lang = language;
 }
 
-export function setTimeZone(zone) { timeZone = zone || undefined; }
+export function setTimeZone(zone) {
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: zone || undefined });
+    timeZone = zone || undefined;
+  } catch {
+    timeZone = undefined;  // a zone this browser does not know: the browser's own
+  }
+}
 
 export function t(key, params = {}) {
   const text = STRINGS[language][key] ?? STRINGS.en[key] ?? key;

@@ -89,13 +89,15 @@ export function Pipeline() {
   useEffect(() => { load(); }, []);
 
   async function move(deal, stage, answer) {
-    let version = deal.version;
+    const path = `/deals/${encodeURIComponent(deal.id)}`;
     if (stage === WON && answer) {
-      version = (await api.patch(`/deals/${deal.id}`, { amount: answer, version })).version;
+      const changed = await api.patch(path, { amount: answer, version: deal.version });
+      deal.version = changed.version;  // a retry of the move goes on from here
+      deal.amount = changed.amount;
     }
-    const body = { stage, version };
+    const body = { stage, version: deal.version };
     if (stage === LOST) body.lost_reason = answer;
-    await api.post(`/deals/${deal.id}/stage`, body);
+    await api.post(`${path}/stage`, body);
     setAsk(null);
     setError(null);
     await load();

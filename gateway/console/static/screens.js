@@ -35,6 +35,15 @@ function Status({ state }) {
   return null;
 }
 
+// Field errors no field of the form shows (``tags.0``, a field the form lacks): listed, so
+// none is lost.
+function OtherErrors({ errors, shown }) {
+  const others = Object.entries(errors).filter(([field]) => !shown.includes(field));
+  if (others.length === 0) return null;
+  return html`<ul class="error" role="alert">${others.map(([field, messages]) =>
+    html`<li>${field}: ${messages.join(" ")}</li>`)}</ul>`;
+}
+
 function Field({ id, label, errors, children }) {
   const messages = errors?.[id] || [];
   return html`<div class="field ${messages.length ? "invalid" : ""}">
@@ -208,6 +217,8 @@ export function CustomerNew() {
           <a href=${`#/customers/${match.id}`}>${match.name}</a></li>`)}</ul>
         <label><input type="checkbox" name="allow_duplicate" value="1" /> ${t("duplicate.anyway")}</label>
       </div>`}
+      <${OtherErrors} errors=${errors}
+        shown=${["name", "type", "industry", "city", "tier", "status", "tags", "notes"]} />
       ${error && !matches && Object.keys(errors).length === 0
         && html`<p class="error" role="alert">${problemText(error)}</p>`}
       <div class="actions">
@@ -220,9 +231,9 @@ export function CustomerNew() {
 
 export function CustomerDetail({ id }) {
   const [state, reload] = useLoad(() => Promise.all([
-    api.get(`/customers/${id}`),
-    api.get(`/customers/${id}/contacts`, { per_page: 50 }),
-    api.get(`/customers/${id}/activities`, { per_page: 50, sort: "-occurred_at" }),
+    api.get(`/customers/${encodeURIComponent(id)}`),
+    api.get(`/customers/${encodeURIComponent(id)}/contacts`, { per_page: 50 }),
+    api.get(`/customers/${encodeURIComponent(id)}/activities`, { per_page: 50, sort: "-occurred_at" }),
   ]), [id]);
   if (!state.data) return html`<section><${Status} state=${state} /></section>`;
   const [customer, contacts, activities] = state.data;
@@ -269,7 +280,7 @@ function LogActivity({ customerId, onLogged }) {
       body.next_follow_up_at = new Date(form.get("next_follow_up_at")).toISOString();
     }
     try {
-      await api.post(`/customers/${customerId}/activities`, body);
+      await api.post(`/customers/${encodeURIComponent(customerId)}/activities`, body);
       formElement.reset();
       setError(null);
       setDone(true);
@@ -294,7 +305,9 @@ function LogActivity({ customerId, onLogged }) {
       <${Field} id="next_follow_up_at" label=${t("activity.next")} errors=${errors}>
         <input id="next_follow_up_at" name="next_follow_up_at" type="datetime-local" />
       <//>
-      ${error && html`<p class="error" role="alert">${problemText(error)}</p>`}
+      <${OtherErrors} errors=${errors} shown=${["content", "next_follow_up_at"]} />
+      ${error && Object.keys(errors).length === 0
+        && html`<p class="error" role="alert">${problemText(error)}</p>`}
       ${done && html`<p class="success" role="status">${t("activity.logged")}</p>`}
       <button type="submit">${t("activity.submit")}</button>
     </fieldset>
