@@ -7,9 +7,10 @@ import datetime as dt
 import re
 import uuid
 
+import requests
 from playwright.sync_api import expect
 
-from tests.support.stack import DEMO_PASSWORD
+from tests.support.stack import ADMIN_PASSWORD, DEMO_PASSWORD
 
 XSS_NAME = "<img src=x onerror=alert(1)>"
 DEADLINE_MS = 30_000
@@ -211,3 +212,47 @@ def test_two_tabs_refreshing_at_once_keep_the_session(stack, watched):
     assert [tab.evaluate("() => window.__refreshed") for tab in (page, other)] == [True, True]
     page.reload()  # the session lives on: the reload signs in again from the cookie
     expect(page.locator("header nav")).to_be_visible(timeout=DEADLINE_MS)
+
+
+def test_an_admin_creates_a_user_and_an_api_key_shown_once(stack, watched):
+    page = watched.page
+    page.goto(f"{stack.base_url}/")
+    page.get_by_label("Username").fill("admin")
+    page.get_by_label("Password").fill(ADMIN_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("link", name="Admin", exact=True).click()
+    expect(page.get_by_role("heading", name="Administration")).to_be_visible(
+        timeout=DEADLINE_MS)
+    checked(watched, "admin")
+
+    username = f"rep{uuid.uuid4().hex[:6]}"
+    new_user = page.get_by_role("group", name="New user")
+    new_user.get_by_label("Username").fill(username)
+    new_user.get_by_label("Password").fill("short")
+    new_user.get_by_role("button", name="Create").click()
+    expect(new_user.locator(".field-error")).to_be_visible()  # beside the password
+    new_user.get_by_label("Password").fill("a-long-enough-password")
+    new_user.get_by_label("Role").select_option("sales")
+    new_user.get_by_role("button", name="Create").click()
+    expect(page.get_by_role("button", name=f"Deactivate {username}")).to_be_visible(
+        timeout=DEADLINE_MS)
+    signed_in = requests.post(f"{stack.base_url}/api/v1/auth/login", json={
+        "username": username, "password": "a-long-enough-password"}, timeout=30)
+    assert signed_in.status_code == 200
+
+    new_key = page.get_by_role("group", name="New API key")
+    new_key.get_by_label("Name").fill("ERP sync")
+    new_key.get_by_label("customers:read").check()
+    new_key.get_by_role("button", name="Create").click()
+    secret = page.locator("code.secret")
+    expect(secret).to_be_visible(timeout=DEADLINE_MS)
+    key = secret.inner_text()
+    checked(watched, "admin-key-shown")
+    answer = requests.get(f"{stack.base_url}/api/v1/customers", headers={"X-API-Key": key},
+                          timeout=30)
+    assert answer.status_code == 200
+    page.get_by_role("button", name="I have saved it").click()
+    expect(secret).to_have_count(0)
+    page.reload()
+    expect(page.get_by_text("ERP sync")).to_be_visible(timeout=DEADLINE_MS)
+    assert key not in page.content()  # never shown again

@@ -95,4 +95,5 @@ export const api = {
   get: (path, query) => send("GET", query ? `${path}?${new URLSearchParams(query)}` : path),
   post: (path, body) => send("POST", path, body ?? {}),
   patch: (path, body) => send("PATCH", path, body),
+  delete: (path) => send("DELETE", path),
 };

@@ -3,6 +3,7 @@
 import { html, render, useEffect, useState } from "./vendor/htm-3.1.1/preact-standalone.module.js";
 import { api, refresh, signOut, whenSessionEnds } from "./api.js";
 import { currentLanguage, LANGUAGES, setLanguage, setTimeZone, t } from "./i18n.js";
+import { Admin } from "./admin.js";
 import { Pipeline } from "./pipeline.js";
 import { Reports } from "./reports.js";
 import { CustomerDetail, CustomerList, CustomerNew, Home, SignIn } from "./screens.js";
@@ -19,6 +20,7 @@ function route(hash) {
   }
   if (parts[0] === "pipeline") return html`<${Pipeline} />`;
   if (parts[0] === "reports") return html`<${Reports} name=${parts[1]} query=${query} />`;
+  if (parts[0] === "admin") return html`<${Admin} />`;
   return html`<p>${t("not_found")}</p>`;
 }
 
@@ -58,6 +60,8 @@ function Shell({ user, onSignOut, onLanguage }) {
         <a href="#/customers" aria-current=${current("/customers")}>${t("nav.customers")}</a>
         <a href="#/pipeline" aria-current=${current("/pipeline")}>${t("nav.pipeline")}</a>
         <a href="#/reports" aria-current=${current("/reports")}>${t("nav.reports")}</a>
+        ${user.role === "admin"
+          && html`<a href="#/admin" aria-current=${current("/admin")}>${t("nav.admin")}</a>`}
       </nav>
       <div class="user">
         <${UnreadCount} />

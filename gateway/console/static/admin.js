@@ -1,0 +1,164 @@
+// Administration (admins): users (create, change role and team, deactivate) and API keys
+// (create, the key shown once, revoke). The API decides who may: a non-admin sees its 403.
+import { html, useEffect, useState } from "./vendor/htm-3.1.1/preact-standalone.module.js";
+import { api, ApiError } from "./api.js";
+import { formatDateTime, t } from "./i18n.js";
+
+const ROLES = ["sales", "manager", "analyst", "admin"];
+const SCOPES = ["customers", "contacts", "activities", "leads", "deals", "products", "pipeline",
+  "quotes", "contracts", "webhooks", "imports"].flatMap((what) => [`${what}:read`, `${what}:write`]);
+
+function message(error) {
+  return error instanceof ApiError ? error.message : t("error.network");
+}
+
+function fieldErrors(error) {
+  return (error instanceof ApiError && error.problem.errors) || {};
+}
+
+function Errors({ error, field }) {
+  const messages = fieldErrors(error)[field] || [];
+  return messages.map((text) => html`<p class="field-error">${text}</p>`);
+}
+
+function Users() {
+  const [state, setState] = useState({ loading: true });
+  const [error, setError] = useState(null);
+  const [created, setCreated] = useState(null);
+  const load = () => Promise.all([api.get("/users", { per_page: 200 }), api.get("/teams", { per_page: 200 })])
+    .then(([users, teams]) => setState({ users: users.items, teams: teams.items }),
+      (failed) => setState({ error: failed }));
+  useEffect(() => { load(); }, []);
+  async function create(event) {
+    event.preventDefault();
+    const formElement = event.target;
+    const form = new FormData(formElement);
+    const body = { username: form.get("new-username"), password: form.get("new-password"),
+      display_name: form.get("display_name") || undefined, role: form.get("role") };
+    if (form.get("team_id")) body.team_id = form.get("team_id");
+    try {
+      const user = await api.post("/users", body);
+      formElement.reset();
+      setError(null);
+      setCreated(user.username);
+      load();
+    } catch (failed) {
+      setError(failed);
+    }
+  }
+  async function deactivate(user) {
+    try {
+      await api.patch(`/users/${encodeURIComponent(user.id)}`, { active: !user.active, version: user.version });
+      load();
+    } catch (failed) {
+      setError(failed);
+    }
+  }
+  if (state.error) return html`<p class="error" role="alert">${message(state.error)}</p>`;
+  if (state.loading) return html`<p class="muted" role="status">${t("loading")}</p>`;
+  const teamName = Object.fromEntries(state.teams.map((team) => [team.id, team.name]));
+  return html`<section aria-labelledby="users-title">
+    <h2 id="users-title">${t("admin.users")}</h2>
+    <div class="table-wrap"><table>
+      <thead><tr><th scope="col">${t("username")}</th><th scope="col">${t("admin.role")}</th>
+        <th scope="col">${t("admin.team")}</th><th scope="col">${t("admin.last_login")}</th>
+        <th scope="col">${t("admin.active")}</th></tr></thead>
+      <tbody>${state.users.map((user) => html`<tr>
+        <td>${user.username}<div class="muted">${user.display_name}</div></td>
+        <td>${t(`role.${user.role}`)}</td><td>${teamName[user.team_id] || t("none")}</td>
+        <td>${formatDateTime(user.last_login_at)}</td>
+        <td><button type="button" class="link" onClick=${() => deactivate(user)}
+          aria-label=${t(user.active ? "admin.deactivate" : "admin.activate", { name: user.username })}>
+          ${t(user.active ? "admin.deactivate_short" : "admin.activate_short")}</button></td>
+      </tr>`)}</tbody>
+    </table></div>
+    <form class="form" onSubmit=${create} novalidate>
+      <fieldset><legend>${t("admin.new_user")}</legend>
+        <div class="field"><label for="new-username">${t("username")}</label>
+          <input id="new-username" name="new-username" autocomplete="off" required />
+          <${Errors} error=${error} field="username" /></div>
+        <div class="field"><label for="display_name">${t("admin.display_name")}</label>
+          <input id="display_name" name="display_name" />
+          <${Errors} error=${error} field="display_name" /></div>
+        <div class="field"><label for="new-password">${t("password")}</label>
+          <input id="new-password" name="new-password" type="password" autocomplete="new-password" required />
+          <${Errors} error=${error} field="password" /></div>
+        <div class="field"><label for="role">${t("admin.role")}</label>
+          <select id="role" name="role">${ROLES.map((role) => html`<option value=${role}>${t(`role.${role}`)}</option>`)}</select></div>
+        <div class="field"><label for="team_id">${t("admin.team")}</label>
+          <select id="team_id" name="team_id"><option value="">${t("none")}</option>
+            ${state.teams.map((team) => html`<option value=${team.id}>${team.name}</option>`)}</select>
+          <${Errors} error=${error} field="team_id" /></div>
+        ${error && html`<p class="error" role="alert">${message(error)}</p>`}
+        ${created && html`<p class="success" role="status">${t("admin.user_created", { name: created })}</p>`}
+        <button type="submit">${t("create")}</button>
+      </fieldset>
+    </form>
+  </section>`;
+}
+
+function ApiKeys() {
+  const [keys, setKeys] = useState(null);
+  const [error, setError] = useState(null);
+  const [shown, setShown] = useState(null);  // the new key, shown once
+  const load = () => api.get("/api-keys", { per_page: 200 }).then((page) => setKeys(page.items), setError);
+  useEffect(() => { load(); }, []);
+  async function create(event) {
+    event.preventDefault();
+    const formElement = event.target;
+    const form = new FormData(formElement);
+    try {
+      const key = await api.post("/api-keys", { name: form.get("key-name"), scopes: form.getAll("scopes") });
+      formElement.reset();
+      setError(null);
+      setShown(key);
+      load();
+    } catch (failed) {
+      setError(failed);
+    }
+  }
+  async function revoke(key) {
+    try {
+      await api.delete(`/api-keys/${encodeURIComponent(key.id)}`);
+      load();
+    } catch (failed) {
+      setError(failed);
+    }
+  }
+  return html`<section aria-labelledby="keys-title">
+    <h2 id="keys-title">${t("admin.api_keys")}</h2>
+    ${shown && html`<div class="warning" role="status">
+      <p>${t("admin.key_once", { name: shown.name })}</p>
+      <p><code class="secret">${shown.key}</code></p>
+      <button type="button" onClick=${() => setShown(null)}>${t("admin.key_saved")}</button>
+    </div>`}
+    ${keys && html`<ul class="cards">${keys.map((key) => html`<li>
+      <strong>${key.name}</strong> <span class="muted">${key.prefix}… ${formatDateTime(key.created_at)}</span>
+      <div class="muted">${key.scopes.join(", ")}</div>
+      ${key.revoked_at ? html`<div class="muted">${t("admin.revoked", { when: formatDateTime(key.revoked_at) })}</div>`
+        : html`<button type="button" class="link" onClick=${() => revoke(key)}
+            aria-label=${t("admin.revoke", { name: key.name })}>${t("admin.revoke_short")}</button>`}
+    </li>`)}</ul>`}
+    <form class="form" onSubmit=${create} novalidate>
+      <fieldset><legend>${t("admin.new_key")}</legend>
+        <div class="field"><label for="key-name">${t("admin.key_name")}</label>
+          <input id="key-name" name="key-name" required />
+          <${Errors} error=${error} field="name" /></div>
+        <fieldset class="scopes"><legend>${t("admin.scopes")}</legend>
+          ${SCOPES.map((scope) => html`<label class="check"><input type="checkbox" name="scopes" value=${scope} /> ${scope}</label>`)}
+          <${Errors} error=${error} field="scopes" />
+        </fieldset>
+        ${error && html`<p class="error" role="alert">${message(error)}</p>`}
+        <button type="submit">${t("create")}</button>
+      </fieldset>
+    </form>
+  </section>`;
+}
+
+export function Admin() {
+  return html`<section>
+    <h1>${t("admin.title")}</h1>
+    <${Users} />
+    <${ApiKeys} />
+  </section>`;
+}
