@@ -14,7 +14,8 @@ from gateway.identity import schemas as s
 from gateway.identity import users
 from gateway.pagination import page_schema
 
-blp = Blueprint("users", __name__, description="Users and roles (admin only)")
+blp = Blueprint("users", __name__, description="Users and roles (admin only; a manager may list "
+                                             "their own team's active users)")
 
 
 @blp.route("/users")
@@ -24,7 +25,10 @@ class Users(MethodView):
     @blp.arguments(s.UserListQuerySchema, location="query")
     @blp.response(200, page_schema(s.UserSchema))
     def get(self, _args):
-        """List users"""
+        """List users
+
+        Admins: every user. Managers: the active users of their own team (to assign leads,
+        customers and deals to). Others: 403."""
         return identity(users.list_users, query_args())
 
     @blp.alt_response(403, response="FORBIDDEN")

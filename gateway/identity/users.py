@@ -19,10 +19,15 @@ from gateway.models import User
 
 
 def list_users(uow: UnitOfWork, query_args) -> dict:
-    require_admin(uow.actor)
+    """Every user for an admin; for a manager, the active users of their own team (whom they
+    may give records to, as the sales service's rules allow)."""
     args = load(s.UserListQuerySchema(), query_args)
     conditions = [getattr(User, name) == args[name] for name in ("role", "team_id", "active")
                   if name in args]
+    if uow.actor.role == "manager" and uow.actor.team_id is not None and uow.actor.user_id:
+        conditions += [User.team_id == uow.actor.team_uuid, User.active.is_(True)]
+    else:
+        require_admin(uow.actor)
     if args.get("q"):
         pattern = f"%{args['q'].lower()}%"
         conditions.append(sa.or_(

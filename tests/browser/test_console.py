@@ -256,3 +256,32 @@ def test_an_admin_creates_a_user_and_an_api_key_shown_once(stack, watched):
     page.reload()
     expect(page.get_by_text("ERP sync")).to_be_visible(timeout=DEADLINE_MS)
     assert key not in page.content()  # never shown again
+
+
+def test_a_manager_captures_a_lead_gives_it_to_a_rep_and_converts_it(stack, users, watched):
+    page = watched.page
+    sign_in(page, stack.base_url, "maria")
+    page.get_by_role("link", name="Leads", exact=True).click()
+    page.get_by_role("link", name="New lead").click()
+    company = f"Lead Co {uuid.uuid4().hex[:8]}"
+    page.get_by_label("Name").fill("Li Lei")
+    page.get_by_label("Company").fill(company)
+    page.get_by_label("Phone").fill("+86 138 0000 0000")
+    page.get_by_role("button", name="Create").click()
+    expect(page.get_by_role("heading", name="Li Lei")).to_be_visible(timeout=DEADLINE_MS)
+    checked(watched, "lead-detail")
+
+    page.get_by_label("Owner").select_option(label="Sam Sales")
+    page.get_by_role("button", name="Assign").click()
+    lead_id = page.url.rsplit("/", 1)[1]
+    sam = users["sam"]
+    deadline = dt.datetime.now() + dt.timedelta(seconds=30)
+    while sam.get(f"/leads/{lead_id}").json().get("owner_id") != sam.me["id"]:
+        assert dt.datetime.now() < deadline, "the lead was not given to sam"
+        page.wait_for_timeout(200)
+
+    page.get_by_label("Deal amount (optional)").fill("8800")
+    page.get_by_role("button", name="Convert to a customer").click()
+    expect(page.get_by_role("heading", name=company)).to_be_visible(timeout=DEADLINE_MS)
+    checked(watched, "lead-converted-customer")
+    assert sam.get(f"/leads/{lead_id}").json()["status"] == "converted"

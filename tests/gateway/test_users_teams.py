@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from common.actor import Actor
 from gateway.models import User
-from tests.gateway.helpers import assert_problem, login
+from tests.gateway.helpers import assert_problem, bearer, login
 
 USERS = "/api/v1/users"
 TEAMS = "/api/v1/teams"
@@ -158,3 +158,20 @@ def test_seed_is_idempotent_and_publishes_like_the_api(client, unit_of_work, out
     tokens = login(client, "sam", DEMO_PASSWORD).get_json()
     me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {tokens['access_token']}"})
     assert me.get_json()["role"] == "sales" and me.get_json()["team_id"] is not None
+
+
+def test_a_manager_lists_the_active_users_of_their_own_team_only(client, make_user, make_team):
+    east, west = make_team("East"), make_team("West")
+    make_user("maria", "manager", team_id=east.id)
+    make_user("sam", "sales", team_id=east.id)
+    make_user("old", "sales", team_id=east.id, active=False)
+    make_user("sara", "sales", team_id=west.id)
+    make_user("lonely", "manager")  # a manager of no team sees no one
+    headers = bearer(login(client, "maria").get_json()["access_token"])
+    listed = client.get(USERS, headers=headers).get_json()
+    assert sorted(user["username"] for user in listed["items"]) == ["maria", "sam"]
+    assert client.get(f"{USERS}?team_id={west.id}", headers=headers).get_json()["items"] == []
+    assert_problem(client.get(f"{USERS}/{listed['items'][0]['id']}", headers=headers),
+                   403, "forbidden")  # one user's record stays the admins'
+    lonely = bearer(login(client, "lonely").get_json()["access_token"])
+    assert_problem(client.get(USERS, headers=lonely), 403, "forbidden")

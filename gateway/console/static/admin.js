@@ -1,20 +1,13 @@
 // Administration (admins): users (create, change role and team, deactivate) and API keys
 // (create, the key shown once, revoke). The API decides who may: a non-admin sees its 403.
 import { html, useEffect, useState } from "./vendor/htm-3.1.1/preact-standalone.module.js";
-import { api, ApiError } from "./api.js";
+import { api } from "./api.js";
 import { formatDateTime, t } from "./i18n.js";
+import { fieldErrors, problemText } from "./ui.js";
 
 const ROLES = ["sales", "manager", "analyst", "admin"];
 const SCOPES = ["customers", "contacts", "activities", "leads", "deals", "products", "pipeline",
   "quotes", "contracts", "webhooks", "imports"].flatMap((what) => [`${what}:read`, `${what}:write`]);
-
-function message(error) {
-  return error instanceof ApiError ? error.message : t("error.network");
-}
-
-function fieldErrors(error) {
-  return (error instanceof ApiError && error.problem.errors) || {};
-}
 
 function Errors({ error, field }) {
   const messages = fieldErrors(error)[field] || [];
@@ -54,7 +47,7 @@ function Users() {
       setError(failed);
     }
   }
-  if (state.error) return html`<p class="error" role="alert">${message(state.error)}</p>`;
+  if (state.error) return html`<p class="error" role="alert">${problemText(state.error)}</p>`;
   if (state.loading) return html`<p class="muted" role="status">${t("loading")}</p>`;
   const teamName = Object.fromEntries(state.teams.map((team) => [team.id, team.name]));
   return html`<section aria-labelledby="users-title">
@@ -89,7 +82,7 @@ function Users() {
           <select id="team_id" name="team_id"><option value="">${t("none")}</option>
             ${state.teams.map((team) => html`<option value=${team.id}>${team.name}</option>`)}</select>
           <${Errors} error=${error} field="team_id" /></div>
-        ${error && html`<p class="error" role="alert">${message(error)}</p>`}
+        ${error && html`<p class="error" role="alert">${problemText(error)}</p>`}
         ${created && html`<p class="success" role="status">${t("admin.user_created", { name: created })}</p>`}
         <button type="submit">${t("create")}</button>
       </fieldset>
@@ -148,7 +141,7 @@ function ApiKeys() {
           ${SCOPES.map((scope) => html`<label class="check"><input type="checkbox" name="scopes" value=${scope} /> ${scope}</label>`)}
           <${Errors} error=${error} field="scopes" />
         </fieldset>
-        ${error && html`<p class="error" role="alert">${message(error)}</p>`}
+        ${error && html`<p class="error" role="alert">${problemText(error)}</p>`}
         <button type="submit">${t("create")}</button>
       </fieldset>
     </form>

@@ -4,6 +4,7 @@ import { html, render, useEffect, useState } from "./vendor/htm-3.1.1/preact-sta
 import { api, refresh, signOut, whenSessionEnds } from "./api.js";
 import { currentLanguage, LANGUAGES, setLanguage, setTimeZone, t } from "./i18n.js";
 import { Admin } from "./admin.js";
+import { LeadDetail, LeadList, LeadNew } from "./leads.js";
 import { Pipeline } from "./pipeline.js";
 import { Reports } from "./reports.js";
 import { CustomerDetail, CustomerList, CustomerNew, Home, SignIn } from "./screens.js";
@@ -17,6 +18,11 @@ function route(hash) {
     if (parts.length === 1) return html`<${CustomerList} query=${query} />`;
     if (parts[1] === "new") return html`<${CustomerNew} />`;
     return html`<${CustomerDetail} id=${parts[1]} />`;
+  }
+  if (parts[0] === "leads") {
+    if (parts.length === 1) return html`<${LeadList} query=${query} />`;
+    if (parts[1] === "new") return html`<${LeadNew} />`;
+    return html`<${LeadDetail} id=${parts[1]} />`;
   }
   if (parts[0] === "pipeline") return html`<${Pipeline} />`;
   if (parts[0] === "reports") return html`<${Reports} name=${parts[1]} query=${query} />`;
@@ -58,6 +64,7 @@ function Shell({ user, onSignOut, onLanguage }) {
       <nav aria-label=${t("nav.main")}>
         <a href="#/" aria-current=${current("/")}>${t("nav.home")}</a>
         <a href="#/customers" aria-current=${current("/customers")}>${t("nav.customers")}</a>
+        <a href="#/leads" aria-current=${current("/leads")}>${t("nav.leads")}</a>
         <a href="#/pipeline" aria-current=${current("/pipeline")}>${t("nav.pipeline")}</a>
         <a href="#/reports" aria-current=${current("/reports")}>${t("nav.reports")}</a>
         ${user.role === "admin"

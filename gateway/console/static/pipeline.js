@@ -2,8 +2,9 @@
 // moves by dragging its card to a column, or with the card's "Move to" list (keyboard and
 // touch). Won asks for the amount when the deal has none; lost asks why.
 import { html, useEffect, useRef, useState } from "./vendor/htm-3.1.1/preact-standalone.module.js";
-import { api, ApiError } from "./api.js";
+import { api } from "./api.js";
 import { formatMoney, t } from "./i18n.js";
+import { problemText } from "./ui.js";
 
 const WON = "won";
 const LOST = "lost";
@@ -30,7 +31,7 @@ function Question({ ask, onAnswer, onCancel }) {
     try {
       await onAnswer(value);
     } catch (failed) {
-      setError(failed instanceof ApiError ? failed.message : t("error.network"));
+      setError(problemText(failed));
     }
   }
   const isAmount = ask.stage === WON;
@@ -112,12 +113,12 @@ export function Pipeline() {
 
   if (!board) {
     return html`<section><h1>${t("pipeline.title")}</h1>
-      ${error ? html`<p class="error" role="alert">${error.message}</p>`
+      ${error ? html`<p class="error" role="alert">${problemText(error)}</p>`
         : html`<p class="muted" role="status">${t("loading")}</p>`}</section>`;
   }
   return html`<section class="pipeline">
     <h1>${t("pipeline.title")}</h1>
-    ${error && html`<p class="error" role="alert">${error instanceof ApiError ? error.message : t("error.network")}</p>`}
+    ${error && html`<p class="error" role="alert">${problemText(error)}</p>`}
     <div class="board">
       ${board.stages.map((stage) => {
         const deals = board.deals.filter((deal) => deal.stage === stage.key);

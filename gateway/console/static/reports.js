@@ -1,8 +1,9 @@
 // Reports: each of the API's reports with its filters, as a bar chart and a table, and its
 // export as CSV or XLSX. The chart is SVG (attributes, no inline style: the page's policy).
 import { html, useEffect, useState } from "./vendor/htm-3.1.1/preact-standalone.module.js";
-import { api, ApiError, download } from "./api.js";
+import { api, download } from "./api.js";
 import { formatDateTime, formatMoney, formatNumber, t } from "./i18n.js";
+import { problemText } from "./ui.js";
 
 // report -> [the filters it takes beyond from/to, the column the chart shows]
 const REPORTS = {
@@ -87,7 +88,7 @@ export function Reports({ name, query }) {
       setExportError(null);
       await download(`/reports/${report}`, { ...filters, format });
     } catch (failed) {
-      setExportError(failed instanceof ApiError ? failed.message : t("error.network"));
+      setExportError(problemText(failed));
     }
   }
   const data = state.data;
@@ -123,7 +124,7 @@ export function Reports({ name, query }) {
     </div>
     ${exportError && html`<p class="error" role="alert">${exportError}</p>`}
     ${state.loading && html`<p class="muted" role="status">${t("loading")}</p>`}
-    ${state.error && html`<p class="error" role="alert">${state.error instanceof ApiError ? state.error.message : t("error.network")}</p>`}
+    ${state.error && html`<p class="error" role="alert">${problemText(state.error)}</p>`}
     ${data && html`
       <h2>${t(`report.${report}`)}</h2>
       <${Chart} report=${data} valueKey=${valueKey} />

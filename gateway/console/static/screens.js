@@ -1,57 +1,15 @@
 // The console's screens. Each is a function of its route's parameters that loads what it
 // shows in one round of parallel API calls, and renders with htm: every value is put in the
 // page as text, never as markup.
-import { html, useEffect, useState } from "./vendor/htm-3.1.1/preact-standalone.module.js";
+import { html, useState } from "./vendor/htm-3.1.1/preact-standalone.module.js";
 import { api, ApiError, signIn } from "./api.js";
 import { formatDateTime, t } from "./i18n.js";
+import { Field, fieldErrors, OtherErrors, problemText, Status, useLoad } from "./ui.js";
 
 const TIERS = ["A", "B", "C"];
 const STATUSES = ["prospect", "active", "dormant", "churned"];
 const ACTIVITY_TYPES = ["call", "visit", "meeting", "email", "note"];
 const PER_PAGE = 20;
-
-// What went wrong, in the reader's language (the API answers in it).
-function problemText(error) {
-  if (error instanceof ApiError) return error.message;
-  return t("error.network");
-}
-
-// Field errors of a 400 answer, by field.
-function fieldErrors(error) {
-  return (error instanceof ApiError && error.problem.errors) || {};
-}
-
-function useLoad(load, deps) {
-  const [state, setState] = useState({ loading: true });
-  const reload = () => load().then((data) => setState({ data }),
-    (error) => setState({ error }));
-  useEffect(() => { setState({ loading: true }); reload(); }, deps);
-  return [state, reload];
-}
-
-function Status({ state }) {
-  if (state.loading) return html`<p class="muted" role="status">${t("loading")}</p>`;
-  if (state.error) return html`<p class="error" role="alert">${problemText(state.error)}</p>`;
-  return null;
-}
-
-// Field errors no field of the form shows (``tags.0``, a field the form lacks): listed, so
-// none is lost.
-function OtherErrors({ errors, shown }) {
-  const others = Object.entries(errors).filter(([field]) => !shown.includes(field));
-  if (others.length === 0) return null;
-  return html`<ul class="error" role="alert">${others.map(([field, messages]) =>
-    html`<li>${field}: ${messages.join(" ")}</li>`)}</ul>`;
-}
-
-function Field({ id, label, errors, children }) {
-  const messages = errors?.[id] || [];
-  return html`<div class="field ${messages.length ? "invalid" : ""}">
-    <label for=${id}>${label}</label>
-    ${children}
-    ${messages.map((message) => html`<p class="field-error" id=${`${id}-error`}>${message}</p>`)}
-  </div>`;
-}
 
 export function SignIn({ onSignedIn }) {
   const [error, setError] = useState(null);

@@ -1,0 +1,47 @@
+// What every screen shares: errors in the reader's language, loading, labelled fields.
+import { html, useEffect, useState } from "./vendor/htm-3.1.1/preact-standalone.module.js";
+import { ApiError } from "./api.js";
+import { t } from "./i18n.js";
+
+// What went wrong, in the reader's language (the API answers in it).
+export function problemText(error) {
+  if (error instanceof ApiError) return error.message;
+  return t("error.network");
+}
+
+// Field errors of a 400 answer, by field.
+export function fieldErrors(error) {
+  return (error instanceof ApiError && error.problem.errors) || {};
+}
+
+export function useLoad(load, deps) {
+  const [state, setState] = useState({ loading: true });
+  const reload = () => load().then((data) => setState({ data }),
+    (error) => setState({ error }));
+  useEffect(() => { setState({ loading: true }); reload(); }, deps);
+  return [state, reload];
+}
+
+export function Status({ state }) {
+  if (state.loading) return html`<p class="muted" role="status">${t("loading")}</p>`;
+  if (state.error) return html`<p class="error" role="alert">${problemText(state.error)}</p>`;
+  return null;
+}
+
+// Field errors no field of the form shows (``tags.0``, a field the form lacks): listed, so
+// none is lost.
+export function OtherErrors({ errors, shown }) {
+  const others = Object.entries(errors).filter(([field]) => !shown.includes(field));
+  if (others.length === 0) return null;
+  return html`<ul class="error" role="alert">${others.map(([field, messages]) =>
+    html`<li>${field}: ${messages.join(" ")}</li>`)}</ul>`;
+}
+
+export function Field({ id, label, errors, children }) {
+  const messages = errors?.[id] || [];
+  return html`<div class="field ${messages.length ? "invalid" : ""}">
+    <label for=${id}>${label}</label>
+    ${children}
+    ${messages.map((message) => html`<p class="field-error" id=${`${id}-error`}>${message}</p>`)}
+  </div>`;
+}
