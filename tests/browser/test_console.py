@@ -285,3 +285,37 @@ def test_a_manager_captures_a_lead_gives_it_to_a_rep_and_converts_it(stack, user
     expect(page.get_by_role("heading", name=company)).to_be_visible(timeout=DEADLINE_MS)
     checked(watched, "lead-converted-customer")
     assert sam.get(f"/leads/{lead_id}").json()["status"] == "converted"
+
+
+def test_an_edit_over_a_newer_version_is_explained_and_a_customer_goes_to_trash_and_back(
+        stack, users, watched):
+    sam = users["sam"]
+    customer = sam.post("/customers", json={"name": f"Edit {uuid.uuid4().hex[:8]}",
+                                            "allow_duplicate": True, "city": "Ningbo"}).json()
+    page = watched.page
+    sign_in(page, stack.base_url)
+    page.goto(f"{stack.base_url}/#/customers/{customer['id']}/edit")
+    expect(page.get_by_label("City")).to_have_value("Ningbo", timeout=DEADLINE_MS)
+    # Someone else changes it meanwhile.
+    sam.patch(f"/customers/{customer['id']}", json={"industry": "Textiles",
+                                                    "version": customer["version"]})
+    page.get_by_label("City").fill("Hangzhou")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Reload to see their change")).to_be_visible(timeout=DEADLINE_MS)
+    checked(watched, "customer-edit-conflict")
+    page.get_by_role("button", name="Reload").click()
+    expect(page.get_by_label("Industry")).to_have_value("Textiles", timeout=DEADLINE_MS)
+    page.get_by_label("City").fill("Hangzhou")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("heading", name=customer["name"], exact=True)).to_be_visible(
+        timeout=DEADLINE_MS)
+    stored = sam.get(f"/customers/{customer['id']}").json()
+    assert (stored["city"], stored["industry"]) == ("Hangzhou", "Textiles")
+
+    page.get_by_role("button", name="Move to trash").click()
+    expect(page.get_by_role("heading", name="Trash")).to_be_visible(timeout=DEADLINE_MS)
+    checked(watched, "customer-trash")
+    page.get_by_role("button", name=f"Restore {customer['name']}").click()
+    expect(page.get_by_role("heading", name=customer["name"])).to_be_visible(
+        timeout=DEADLINE_MS)
+    assert sam.get(f"/customers/{customer['id']}").json()["deleted_at"] is None

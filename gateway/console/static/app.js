@@ -7,7 +7,9 @@ import { Admin } from "./admin.js";
 import { LeadDetail, LeadList, LeadNew } from "./leads.js";
 import { Pipeline } from "./pipeline.js";
 import { Reports } from "./reports.js";
-import { CustomerDetail, CustomerList, CustomerNew, Home, SignIn } from "./screens.js";
+import {
+  CustomerDetail, CustomerEdit, CustomerList, CustomerNew, CustomerTrash, Home, SignIn,
+} from "./screens.js";
 
 function route(hash) {
   const [path, search] = hash.replace(/^#/, "").split("?");
@@ -17,6 +19,8 @@ function route(hash) {
   if (parts[0] === "customers") {
     if (parts.length === 1) return html`<${CustomerList} query=${query} />`;
     if (parts[1] === "new") return html`<${CustomerNew} />`;
+    if (parts[1] === "trash") return html`<${CustomerTrash} />`;
+    if (parts[2] === "edit") return html`<${CustomerEdit} id=${parts[1]} />`;
     return html`<${CustomerDetail} id=${parts[1]} />`;
   }
   if (parts[0] === "leads") {

@@ -83,6 +83,12 @@ const STRINGS = {
     "lead.status.new": "New", "lead.status.working": "Working",
     "lead.status.qualified": "Qualified", "lead.status.disqualified": "Disqualified",
     "lead.status.converted": "Converted",
+    "customer.edit": "Edit", "customer.edit_title": "Edit {name}",
+    "customer.to_trash": "Move to trash", "customer.trash": "Trash",
+    "customer.trash_empty": "The trash is empty.", "customer.restore": "Restore",
+    "customer.restore_named": "Restore {name}",
+    "customer.stale": "Reload to see their change; then make yours again.",
+    "customer.reload": "Reload",
   },
   "zh-CN": {
     app: "CRM",
@@ -165,6 +171,12 @@ const STRINGS = {
     "lead.status.new": "新建", "lead.status.working": "跟进中",
     "lead.status.qualified": "已确认", "lead.status.disqualified": "无效",
     "lead.status.converted": "已转化",
+    "customer.edit": "编辑", "customer.edit_title": "编辑 {name}",
+    "customer.to_trash": "移到回收站", "customer.trash": "回收站",
+    "customer.trash_empty": "回收站是空的。", "customer.restore": "恢复",
+    "customer.restore_named": "恢复 {name}",
+    "customer.stale": "请重新加载查看他人的修改，然后再次修改。",
+    "customer.reload": "重新加载",
   },
 };
 export const LANGUAGES = [["en", "English"], ["zh-CN", "中文"]];

@@ -75,7 +75,10 @@ export function CustomerList({ query }) {
   return html`<section>
     <div class="title-row">
       <h1>${t("customers.title")}</h1>
-      <a class="button" href="#/customers/new">${t("customers.new")}</a>
+      <div class="actions">
+        <a href="#/customers/trash">${t("customer.trash")}</a>
+        <a class="button" href="#/customers/new">${t("customers.new")}</a>
+      </div>
     </div>
     <form class="search" role="search" onSubmit=${search}>
       <label for="q" class="visually-hidden">${t("customers.search")}</label>
@@ -107,24 +110,26 @@ export function CustomerList({ query }) {
   </section>`;
 }
 
-export function CustomerNew() {
+// A customer's fields, blank (new) or as ``initial`` holds them (edit). ``save(body)``
+// creates or changes it and goes on; the errors it throws are shown here: beside the
+// fields, duplicates with links, a stale version explained with a reload.
+function CustomerForm({ initial = {}, title, save, cancel, onReload }) {
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
   async function submit(event) {
     event.preventDefault();
     const form = new FormData(event.target);
-    const body = { name: form.get("name"), type: form.get("type"), status: form.get("status") };
+    const body = { name: form.get("name"), type: form.get("type"), status: form.get("status"),
+      tier: form.get("tier") || null,
+      tags: form.get("tags").split(",").map((tag) => tag.trim()).filter(Boolean) };
     for (const key of ["industry", "city", "notes"]) {
-      if (form.get(key).trim()) body[key] = form.get(key).trim();
+      const value = form.get(key).trim();
+      if (value || initial[key]) body[key] = value || null;
     }
-    if (form.get("tier")) body.tier = form.get("tier");
-    const tags = form.get("tags").split(",").map((tag) => tag.trim()).filter(Boolean);
-    if (tags.length) body.tags = tags;
     if (form.get("allow_duplicate")) body.allow_duplicate = true;
     setBusy(true);
     try {
-      const created = await api.post("/customers", body);
-      location.hash = `#/customers/${created.id}`;
+      await save(body);
     } catch (failed) {
       setError(failed);
     } finally {
@@ -133,57 +138,112 @@ export function CustomerNew() {
   }
   const errors = fieldErrors(error);
   const matches = error instanceof ApiError && error.status === 409 && error.problem.matches;
+  const stale = error instanceof ApiError && error.status === 409 && !matches;
+  const value = (key) => initial[key] ?? "";
   return html`<section>
-    <h1>${t("customer.new")}</h1>
+    <h1>${title}</h1>
     <form class="form" onSubmit=${submit} novalidate>
       <${Field} id="name" label=${t("field.name")} errors=${errors}>
-        <input id="name" name="name" required maxlength="200"
+        <input id="name" name="name" required maxlength="200" value=${value("name")}
           aria-invalid=${errors.name ? "true" : "false"} />
       <//>
       <${Field} id="type" label=${t("field.type")} errors=${errors}>
-        <select id="type" name="type">
+        <select id="type" name="type" value=${value("type") || "company"}>
           <option value="company">${t("type.company")}</option>
           <option value="person">${t("type.person")}</option>
         </select>
       <//>
       <${Field} id="industry" label=${t("field.industry")} errors=${errors}>
-        <input id="industry" name="industry" />
+        <input id="industry" name="industry" value=${value("industry")} />
       <//>
       <${Field} id="city" label=${t("field.city")} errors=${errors}>
-        <input id="city" name="city" />
+        <input id="city" name="city" value=${value("city")} />
       <//>
       <${Field} id="tier" label=${t("field.tier")} errors=${errors}>
-        <select id="tier" name="tier">
+        <select id="tier" name="tier" value=${value("tier")}>
           <option value="">${t("none")}</option>
           ${TIERS.map((tier) => html`<option value=${tier}>${tier}</option>`)}
         </select>
       <//>
       <${Field} id="status" label=${t("field.status")} errors=${errors}>
-        <select id="status" name="status">
+        <select id="status" name="status" value=${value("status") || "prospect"}>
           ${STATUSES.map((status) => html`<option value=${status}>${t(`status.${status}`)}</option>`)}
         </select>
       <//>
       <${Field} id="tags" label=${t("field.tags")} errors=${errors}>
-        <input id="tags" name="tags" />
+        <input id="tags" name="tags" value=${(initial.tags || []).join(", ")} />
       <//>
       <${Field} id="notes" label=${t("field.notes")} errors=${errors}>
-        <textarea id="notes" name="notes" rows="3"></textarea>
+        <textarea id="notes" name="notes" rows="3" value=${value("notes")}></textarea>
       <//>
       ${matches && html`<div class="warning" role="alert">
         <p>${t("duplicate.title")}</p>
         <ul>${matches.map((match) => html`<li>
           <a href=${`#/customers/${match.id}`}>${match.name}</a></li>`)}</ul>
-        <label><input type="checkbox" name="allow_duplicate" value="1" /> ${t("duplicate.anyway")}</label>
+        <label class="check"><input type="checkbox" name="allow_duplicate" value="1" /> ${t("duplicate.anyway")}</label>
+      </div>`}
+      ${stale && html`<div class="warning" role="alert">
+        <p>${problemText(error)}</p>
+        <p>${t("customer.stale")}</p>
+        <button type="button" onClick=${() => { setError(null); onReload(); }}>${t("customer.reload")}</button>
       </div>`}
       <${OtherErrors} errors=${errors}
         shown=${["name", "type", "industry", "city", "tier", "status", "tags", "notes"]} />
-      ${error && !matches && Object.keys(errors).length === 0
+      ${error && !matches && !stale && Object.keys(errors).length === 0
         && html`<p class="error" role="alert">${problemText(error)}</p>`}
       <div class="actions">
-        <button type="submit" disabled=${busy}>${t("create")}</button>
-        <a href="#/customers">${t("cancel")}</a>
+        <button type="submit" disabled=${busy}>${initial.id ? t("save") : t("create")}</button>
+        <a href=${cancel}>${t("cancel")}</a>
       </div>
     </form>
+  </section>`;
+}
+
+export function CustomerNew() {
+  return html`<${CustomerForm} title=${t("customer.new")} cancel="#/customers"
+    save=${async (body) => {
+      const created = await api.post("/customers", body);
+      location.hash = `#/customers/${created.id}`;
+    }} />`;
+}
+
+export function CustomerEdit({ id }) {
+  const path = `/customers/${encodeURIComponent(id)}`;
+  const [state, reload] = useLoad(() => api.get(path), [id]);
+  if (!state.data) return html`<section><${Status} state=${state} /></section>`;
+  const customer = state.data;
+  return html`<${CustomerForm} key=${customer.version} initial=${customer}
+    title=${t("customer.edit_title", { name: customer.name })} cancel=${`#/customers/${id}`}
+    onReload=${reload}
+    save=${async (body) => {
+      await api.patch(path, { ...body, version: customer.version });
+      location.hash = `#/customers/${id}`;
+    }} />`;
+}
+
+export function CustomerTrash() {
+  const [state, reload] = useLoad(() => api.get("/customers/trash", { per_page: 50 }), []);
+  const [error, setError] = useState(null);
+  async function restore(customer) {
+    try {
+      await api.post(`/customers/${encodeURIComponent(customer.id)}/restore`);
+      location.hash = `#/customers/${customer.id}`;
+    } catch (failed) {
+      setError(failed);
+      reload();
+    }
+  }
+  return html`<section>
+    <h1>${t("customer.trash")}</h1>
+    <${Status} state=${state} />
+    ${error && html`<p class="error" role="alert">${problemText(error)}</p>`}
+    ${state.data && (state.data.items.length === 0 ? html`<p class="muted">${t("customer.trash_empty")}</p>`
+      : html`<ul class="cards">${state.data.items.map((customer) => html`<li>
+          <strong>${customer.name}</strong>
+          <span class="muted"> ${formatDateTime(customer.deleted_at)}</span>
+          <div><button type="button" onClick=${() => restore(customer)}
+            aria-label=${t("customer.restore_named", { name: customer.name })}>${t("customer.restore")}</button></div>
+        </li>`)}</ul>`)}
   </section>`;
 }
 
@@ -193,10 +253,26 @@ export function CustomerDetail({ id }) {
     api.get(`/customers/${encodeURIComponent(id)}/contacts`, { per_page: 50 }),
     api.get(`/customers/${encodeURIComponent(id)}/activities`, { per_page: 50, sort: "-occurred_at" }),
   ]), [id]);
+  const [trashError, setTrashError] = useState(null);
   if (!state.data) return html`<section><${Status} state=${state} /></section>`;
   const [customer, contacts, activities] = state.data;
+  async function moveToTrash() {
+    try {
+      await api.delete(`/customers/${encodeURIComponent(id)}`);
+      location.hash = "#/customers/trash";
+    } catch (failed) {
+      setTrashError(failed);
+    }
+  }
   return html`<section>
-    <h1>${customer.name}</h1>
+    <div class="title-row">
+      <h1>${customer.name}</h1>
+      <div class="actions">
+        <a class="button" href=${`#/customers/${id}/edit`}>${t("customer.edit")}</a>
+        <button type="button" class="link" onClick=${moveToTrash}>${t("customer.to_trash")}</button>
+      </div>
+    </div>
+    ${trashError && html`<p class="error" role="alert">${problemText(trashError)}</p>`}
     <dl class="facts">
       <dt>${t("field.type")}</dt><dd>${t(`type.${customer.type}`)}</dd>
       <dt>${t("field.status")}</dt><dd>${t(`status.${customer.status}`)}</dd>
