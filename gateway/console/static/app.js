@@ -71,12 +71,12 @@ function Shell({ user, onSignOut, onLanguage }) {
         <a href="#/leads" aria-current=${current("/leads")}>${t("nav.leads")}</a>
         <a href="#/pipeline" aria-current=${current("/pipeline")}>${t("nav.pipeline")}</a>
         <a href="#/reports" aria-current=${current("/reports")}>${t("nav.reports")}</a>
-        ${user.role === "admin"
+        ${user?.role === "admin"
           && html`<a href="#/admin" aria-current=${current("/admin")}>${t("nav.admin")}</a>`}
       </nav>
       <div class="user">
         <${UnreadCount} />
-        <span class="muted">${user.display_name}</span>
+        <span class="muted">${user?.display_name}</span>
         <label for="language" class="visually-hidden">${t("language")}</label>
         <select id="language" value=${currentLanguage()}
           onChange=${(event) => onLanguage(event.target.value)}>
@@ -89,30 +89,33 @@ function Shell({ user, onSignOut, onLanguage }) {
   </div>`;
 }
 
+// Signed in, the shell and the screen start at once: the screen's data and who the user is
+// (/me) load side by side, so no screen waits on more than the session's refresh and one
+// round of calls.
 function App() {
-  const [user, setUser] = useState(undefined);  // undefined: not known yet
+  const [session, setSession] = useState(undefined);  // undefined: not known yet; false: none
+  const [user, setUser] = useState(null);
   const [, setLanguageShown] = useState(currentLanguage());
   const [notice, setNotice] = useState(null);
 
-  async function loadUser() {
-    const me = await api.get("/me");
-    setTimeZone(me.timezone);
-    setUser(me);
-  }
+  function start() { setSession(true); }
+  useEffect(() => {  // after the screen's own loads have started (children's effects first)
+    if (session) api.get("/me").then((me) => { setTimeZone(me.timezone); setUser(me); }, () => {});
+  }, [session]);
   useEffect(() => {
-    whenSessionEnds(() => { setNotice(t("error.session")); setUser(null); });
-    refresh().then((signedIn) => (signedIn ? loadUser() : setUser(null)))
-      .catch(() => setUser(null));
+    whenSessionEnds(() => { setNotice(t("error.session")); setSession(false); setUser(null); });
+    refresh().then((signedIn) => (signedIn ? start() : setSession(false)))
+      .catch(() => setSession(false));
   }, []);
 
-  if (user === undefined) return html`<p class="loading">${t("loading")}</p>`;
-  if (user === null) {
+  if (session === undefined) return html`<p class="loading">${t("loading")}</p>`;
+  if (!session) {
     return html`${notice && html`<p class="error" role="alert">${notice}</p>`}
-      <${SignIn} onSignedIn=${() => { setNotice(null); return loadUser(); }} />`;
+      <${SignIn} onSignedIn=${() => { setNotice(null); start(); }} />`;
   }
   return html`<${Shell} user=${user}
     onLanguage=${(code) => { setLanguage(code); setLanguageShown(code); }}
-    onSignOut=${async () => { await signOut(); setUser(null); }} />`;
+    onSignOut=${async () => { await signOut(); setSession(false); setUser(null); }} />`;
 }
 
 render(html`<${App} />`, document.getElementById("app"));
