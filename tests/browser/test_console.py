@@ -171,6 +171,9 @@ def test_a_manager_reads_the_funnel_and_revenue_charts_and_exports_csv(stack, us
                              "amount": "1200", "stage": "won"}).raise_for_status()
     page = watched.page
     sign_in(page, stack.base_url, "maria")
+    expect(page.get_by_text("Won this month")).to_be_visible(timeout=DEADLINE_MS)  # a tile
+    expect(page.get_by_role("heading", name="Open deals by stage")).to_be_visible()
+    checked(watched, "home-manager")
     page.get_by_role("link", name="Reports", exact=True).click()
     expect(page.get_by_role("heading", name="Funnel", exact=True)).to_be_visible(
         timeout=DEADLINE_MS)

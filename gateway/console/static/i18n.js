@@ -89,6 +89,9 @@ const STRINGS = {
     "customer.restore_named": "Restore {name}",
     "customer.stale": "Reload to see their change; then make yours again.",
     "customer.reload": "Reload",
+    "home.overdue": "Overdue", "home.today": "Due today", "home.later": "Coming up",
+    "home.deals": "Open deals by stage", "home.no_deals": "No open deals.",
+    "home.won_month": "Won this month", "home.win_rate": "Win rate this month",
   },
   "zh-CN": {
     app: "CRM",
@@ -177,6 +180,9 @@ const STRINGS = {
     "customer.restore_named": "恢复 {name}",
     "customer.stale": "请重新加载查看他人的修改，然后再次修改。",
     "customer.reload": "重新加载",
+    "home.overdue": "已逾期", "home.today": "今天到期", "home.later": "即将到期",
+    "home.deals": "各阶段的进行中商机", "home.no_deals": "没有进行中的商机。",
+    "home.won_month": "本月赢单", "home.win_rate": "本月赢单率",
   },
 };
 export const LANGUAGES = [["en", "English"], ["zh-CN", "中文"]];

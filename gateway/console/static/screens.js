@@ -3,7 +3,7 @@
 // page as text, never as markup.
 import { html, useState } from "./vendor/htm-3.1.1/preact-standalone.module.js";
 import { api, ApiError, signIn } from "./api.js";
-import { formatDateTime, t } from "./i18n.js";
+import { formatDateTime, formatMoney, t } from "./i18n.js";
 import { Field, fieldErrors, OtherErrors, problemText, Status, useLoad } from "./ui.js";
 
 const TIERS = ["A", "B", "C"];
@@ -43,19 +43,67 @@ export function SignIn({ onSignedIn }) {
   </main>`;
 }
 
+// Reminders grouped: overdue, due today, later (today as the reader's clock has it).
+function reminderGroups(reminders) {
+  const now = new Date();
+  const endOfToday = new Date(now);
+  endOfToday.setHours(23, 59, 59, 999);
+  const groups = { overdue: [], today: [], later: [] };
+  for (const reminder of reminders) {
+    const due = new Date(reminder.due_at);
+    groups[due < now ? "overdue" : due <= endOfToday ? "today" : "later"].push(reminder);
+  }
+  return groups;
+}
+
+const optional = (promise) => promise.catch(() => null);  // a tile the role may not read
+
 export function Home() {
-  const [state] = useLoad(() => api.get("/reminders", { status: "pending", per_page: 20 }), []);
+  const monthStart = new Date();
+  monthStart.setDate(1);
+  const from = monthStart.toISOString().slice(0, 10);
+  const [state] = useLoad(() => Promise.all([
+    api.get("/reminders", { status: "pending", per_page: 50, sort: "due_at" }),
+    optional(api.get("/deals", { status: "open", per_page: 200 })),
+    optional(api.get("/pipeline/stages")),
+    optional(api.get("/reports/revenue", { from, period: "month" })),
+    optional(api.get("/reports/win-rate", { from })),
+  ]), []);
+  if (!state.data) return html`<section><h1>${t("home.title")}</h1><${Status} state=${state} /></section>`;
+  const [reminders, deals, pipeline, revenue, winRate] = state.data;
+  const groups = reminderGroups(reminders.items);
+  const wonThisMonth = revenue?.totals?.won_amount;
+  const rate = winRate?.totals?.win_rate;
   return html`<section>
     <h1>${t("home.title")}</h1>
+    ${(wonThisMonth !== undefined || rate !== undefined) && html`<div class="tiles">
+      ${wonThisMonth !== undefined && html`<a class="tile" href="#/reports/revenue">
+        <span class="muted">${t("home.won_month")}</span>
+        <strong>${formatMoney(wonThisMonth, revenue.currency)}</strong></a>`}
+      ${rate !== undefined && rate !== null && html`<a class="tile" href="#/reports/win-rate">
+        <span class="muted">${t("home.win_rate")}</span>
+        <strong>${Math.round(Number(rate) * 100)}%</strong></a>`}
+    </div>`}
     <h2>${t("home.reminders")}</h2>
-    <${Status} state=${state} />
-    ${state.data && (state.data.items.length === 0
-      ? html`<p class="muted">${t("home.none")}</p>`
-      : html`<ul class="cards">${state.data.items.map((reminder) => html`<li>
-          <a href=${reminder.entity_type === "customer" ? `#/customers/${reminder.entity_id}` : "#/"}>
-            ${reminder.subject}</a>
-          <span class="muted"> ${t("home.due")} ${formatDateTime(reminder.due_at)}</span>
-        </li>`)}</ul>`)}
+    ${reminders.items.length === 0 && html`<p class="muted">${t("home.none")}</p>`}
+    ${["overdue", "today", "later"].filter((group) => groups[group].length).map((group) => html`
+      <h3 class=${group === "overdue" ? "error" : ""}>${t(`home.${group}`)} (${groups[group].length})</h3>
+      <ul class="cards">${groups[group].map((reminder) => html`<li>
+        <a href=${reminder.entity_type === "customer" ? `#/customers/${reminder.entity_id}` : "#/"}>
+          ${reminder.subject}</a>
+        <span class="muted"> ${t("home.due")} ${formatDateTime(reminder.due_at)}</span>
+      </li>`)}</ul>`)}
+    ${deals && pipeline && html`
+      <h2>${t("home.deals")}</h2>
+      <ul class="stages">${pipeline.stages.map((stage) => {
+        const inStage = deals.items.filter((deal) => deal.stage === stage.key);
+        if (inStage.length === 0) return null;
+        const total = inStage.reduce((sum, deal) => sum + Number(deal.amount || 0), 0);
+        return html`<li><a href="#/pipeline">${stage.name}</a>
+          <span>${inStage.length}</span>
+          <span class="muted">${formatMoney(total, inStage[0].currency)}</span></li>`;
+      })}</ul>
+      ${deals.items.length === 0 && html`<p class="muted">${t("home.no_deals")}</p>`}`}
   </section>`;
 }
 
