@@ -28,10 +28,11 @@ function csrfToken() {
 async function send(method, path, body, { retry = true, raw = false } = {}) {
   const headers = { "Accept-Language": currentLanguage(), Accept: "application/json" };
   if (accessToken) headers.Authorization = `Bearer ${accessToken}`;
-  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const form = body instanceof FormData;  // a file upload: the browser sets its type
+  if (body !== undefined && !form) headers["Content-Type"] = "application/json";
   const response = await fetch(API + path, {
     method, headers, credentials: "same-origin",
-    body: body === undefined ? undefined : JSON.stringify(body),
+    body: body === undefined || form ? body : JSON.stringify(body),
   });
   if (response.status === 401 && retry) {
     if (await refresh()) return send(method, path, body, { retry: false, raw });
@@ -79,8 +80,7 @@ export async function signOut() {
 
 // Save what GET path?query answers (an export) as a file, named as the server names it.
 export async function download(path, query) {
-  const response = await send("GET", `${path}?${new URLSearchParams(query)}`, undefined,
-    { raw: true });
+  const response = await send("GET", path + queryString(query), undefined, { raw: true });
   const named = /filename="?([^";]+)"?/.exec(response.headers.get("Content-Disposition") || "");
   const link = document.createElement("a");
   link.href = URL.createObjectURL(await response.blob());
@@ -91,8 +91,14 @@ export async function download(path, query) {
   setTimeout(() => URL.revokeObjectURL(link.href), 10000);
 }
 
+// A query string of the values given (an empty filter is no filter).
+function queryString(query = {}) {
+  const given = Object.entries(query).filter(([, value]) => value !== "" && value != null);
+  return given.length ? `?${new URLSearchParams(given)}` : "";
+}
+
 export const api = {
-  get: (path, query) => send("GET", query ? `${path}?${new URLSearchParams(query)}` : path),
+  get: (path, query) => send("GET", path + queryString(query)),
   post: (path, body) => send("POST", path, body ?? {}),
   patch: (path, body) => send("PATCH", path, body),
   delete: (path) => send("DELETE", path),

@@ -4,6 +4,7 @@ import { html, render, useEffect, useState } from "./vendor/htm-3.1.1/preact-sta
 import { api, refresh, signOut, whenSessionEnds } from "./api.js";
 import { currentLanguage, LANGUAGES, setLanguage, setTimeZone, t } from "./i18n.js";
 import { Admin } from "./admin.js";
+import { Import } from "./imports.js";
 import { LeadDetail, LeadList, LeadNew } from "./leads.js";
 import { Pipeline } from "./pipeline.js";
 import { Reports } from "./reports.js";
@@ -31,6 +32,7 @@ function route(hash) {
   if (parts[0] === "pipeline") return html`<${Pipeline} />`;
   if (parts[0] === "reports") return html`<${Reports} name=${parts[1]} query=${query} />`;
   if (parts[0] === "admin") return html`<${Admin} />`;
+  if (parts[0] === "import") return html`<${Import} />`;
   return html`<p>${t("not_found")}</p>`;
 }
 
@@ -71,6 +73,7 @@ function Shell({ user, onSignOut, onLanguage }) {
         <a href="#/leads" aria-current=${current("/leads")}>${t("nav.leads")}</a>
         <a href="#/pipeline" aria-current=${current("/pipeline")}>${t("nav.pipeline")}</a>
         <a href="#/reports" aria-current=${current("/reports")}>${t("nav.reports")}</a>
+        <a href="#/import" aria-current=${current("/import")}>${t("nav.import")}</a>
         ${user?.role === "admin"
           && html`<a href="#/admin" aria-current=${current("/admin")}>${t("nav.admin")}</a>`}
       </nav>

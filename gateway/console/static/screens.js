@@ -2,7 +2,7 @@
 // shows in one round of parallel API calls, and renders with htm: every value is put in the
 // page as text, never as markup.
 import { html, useState } from "./vendor/htm-3.1.1/preact-standalone.module.js";
-import { api, ApiError, signIn } from "./api.js";
+import { api, ApiError, download, signIn } from "./api.js";
 import { formatDateTime, formatMoney, t } from "./i18n.js";
 import { Field, fieldErrors, OtherErrors, problemText, Status, useLoad } from "./ui.js";
 
@@ -125,6 +125,9 @@ export function CustomerList({ query }) {
       <h1>${t("customers.title")}</h1>
       <div class="actions">
         <a href="#/customers/trash">${t("customer.trash")}</a>
+        <button type="button" class="link"
+          onClick=${() => download("/customers/export", { ...(q && { q }), format: "csv" })}>
+          ${t("customers.export")}</button>
         <a class="button" href="#/customers/new">${t("customers.new")}</a>
       </div>
     </div>

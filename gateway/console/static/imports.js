@@ -1,0 +1,90 @@
+// Import: upload a CSV or XLSX of customers or leads, see what a dry run would do (counts,
+// columns read and unknown, each failed row's error), run it for real with the same file,
+// and download the failed rows to fix and import again. Export: the lists' own buttons.
+import { html, useEffect, useState } from "./vendor/htm-3.1.1/preact-standalone.module.js";
+import { api, download } from "./api.js";
+import { formatDateTime, t } from "./i18n.js";
+import { problemText } from "./ui.js";
+
+const POLL_MS = 500;
+const FINISHED = ["succeeded", "failed"];
+
+export function Import() {
+  const [file, setFile] = useState(null);
+  const [options, setOptions] = useState({ entity: "customers", on_duplicate: "skip", atomic: true });
+  const [job, setJob] = useState(null);
+  const [error, setError] = useState(null);
+
+  useEffect(() => {  // follow a job until it has finished
+    if (!job || FINISHED.includes(job.status)) return undefined;
+    const timer = setTimeout(() => api.get(`/imports/${encodeURIComponent(job.id)}`)
+      .then(setJob, setError), POLL_MS);
+    return () => clearTimeout(timer);
+  }, [job]);
+
+  async function start(dryRun) {
+    const form = new FormData();
+    form.append("file", file);
+    form.append("entity", options.entity);
+    form.append("on_duplicate", options.on_duplicate);
+    form.append("atomic", String(options.atomic));
+    form.append("dry_run", String(dryRun));
+    try {
+      setError(null);
+      setJob(await api.post("/imports", form));
+    } catch (failed) {
+      setError(failed);
+    }
+  }
+  const finished = job && FINISHED.includes(job.status);
+  return html`<section>
+    <h1>${t("import.title")}</h1>
+    <form class="form" onSubmit=${(event) => { event.preventDefault(); start(true); }}>
+      <div class="field"><label for="import-file">${t("import.file")}</label>
+        <input id="import-file" type="file" accept=".csv,.xlsx,text/csv" required
+          onChange=${(event) => { setFile(event.target.files[0] || null); setJob(null); }} /></div>
+      <div class="field"><label for="entity">${t("import.entity")}</label>
+        <select id="entity" value=${options.entity}
+          onChange=${(event) => setOptions({ ...options, entity: event.target.value })}>
+          <option value="customers">${t("nav.customers")}</option>
+          <option value="leads">${t("nav.leads")}</option>
+        </select></div>
+      <div class="field"><label for="on_duplicate">${t("import.on_duplicate")}</label>
+        <select id="on_duplicate" value=${options.on_duplicate}
+          onChange=${(event) => setOptions({ ...options, on_duplicate: event.target.value })}>
+          ${["skip", "update", "create"].map((choice) => html`<option value=${choice}>${t(`import.duplicate.${choice}`)}</option>`)}
+        </select></div>
+      <label class="check"><input type="checkbox" checked=${options.atomic}
+        onChange=${(event) => setOptions({ ...options, atomic: event.target.checked })} />
+        ${t("import.atomic")}</label>
+      <div class="actions">
+        <button type="submit" disabled=${!file}>${t("import.dry_run")}</button>
+        ${job && job.dry_run && finished && job.status === "succeeded" && html`
+          <button type="button" onClick=${() => start(false)}>${t("import.run")}</button>`}
+      </div>
+    </form>
+    ${error && html`<p class="error" role="alert">${problemText(error)}</p>`}
+    ${job && html`<section aria-live="polite">
+      <h2>${job.dry_run ? t("import.dry_result") : t("import.result")}: ${t(`import.status.${job.status}`)}</h2>
+      ${job.message && html`<p>${job.message}</p>`}
+      <dl class="facts">
+        ${["total", "created", "updated", "skipped", "failed"].map((count) => html`
+          <dt>${t(`import.count.${count}`)}</dt><dd>${job.counts?.[count] ?? 0}</dd>`)}
+        <dt>${t("import.columns")}</dt><dd>${(job.columns || []).join(", ") || t("none")}</dd>
+        ${job.unknown_columns?.length > 0 && html`<dt>${t("import.unknown")}</dt>
+          <dd class="error">${job.unknown_columns.join(", ")}</dd>`}
+        <dt>${t("import.finished")}</dt><dd>${formatDateTime(job.finished_at)}</dd>
+      </dl>
+      ${job.errors?.length > 0 && html`
+        <div class="table-wrap"><table>
+          <thead><tr><th scope="col">${t("import.row")}</th><th scope="col">${t("import.column")}</th>
+            <th scope="col">${t("import.value")}</th><th scope="col">${t("import.message")}</th></tr></thead>
+          <tbody>${job.errors.map((failure) => html`<tr><td>${failure.row}</td>
+            <td>${failure.column || t("none")}</td><td>${failure.value ?? ""}</td>
+            <td>${failure.message}</td></tr>`)}</tbody>
+        </table></div>
+        <button type="button" onClick=${() => download(`/imports/${encodeURIComponent(job.id)}/errors.csv`, {})
+          .catch(setError)}>${t("import.errors_csv")}</button>`}
+    </section>`}
+  </section>`;
+}
