@@ -111,11 +111,16 @@ def test_the_console_in_chinese_on_a_phone(stack, watched_phone):
         timeout=DEADLINE_MS)
     checked(watched_phone, "phone-customer-detail-zh")
     detail = page.url[page.url.index("#"):]
-    for screen in ("#/", "#/customers", "#/customers/new", detail):
+    for screen in ("#/", "#/customers", "#/customers/new", detail, f"{detail}/edit",
+                   "#/customers/trash", "#/leads", "#/leads/new", "#/pipeline",
+                   "#/reports/funnel", "#/reports/revenue", "#/import"):
         page.goto(f"{stack.base_url}/{screen}")
         page.wait_for_load_state("networkidle")
+        expect(page.locator("main h1")).to_be_visible(timeout=DEADLINE_MS)
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, f"{screen} scrolls sideways: {width} px"
+        name = re.sub(r"[0-9a-f-]{36}", "one", screen.strip("#/")).replace("/", "-")
+        checked(watched_phone, f"phone-{name or 'home'}-zh")
 
 
 def test_every_console_string_has_its_chinese(stack, watched):

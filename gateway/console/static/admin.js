@@ -52,7 +52,7 @@ function Users() {
   const teamName = Object.fromEntries(state.teams.map((team) => [team.id, team.name]));
   return html`<section aria-labelledby="users-title">
     <h2 id="users-title">${t("admin.users")}</h2>
-    <div class="table-wrap"><table>
+    <div class="table-wrap" tabindex="0" role="region" aria-label=${t("table.region")}><table>
       <thead><tr><th scope="col">${t("username")}</th><th scope="col">${t("admin.role")}</th>
         <th scope="col">${t("admin.team")}</th><th scope="col">${t("admin.last_login")}</th>
         <th scope="col">${t("admin.active")}</th></tr></thead>

@@ -108,6 +108,7 @@ const STRINGS = {
     "import.row": "Row", "import.column": "Column", "import.value": "Value",
     "import.message": "Error", "import.errors_csv": "Download the failed rows (CSV)",
     "customers.export": "Export CSV",
+    "table.region": "Table (scrolls sideways)",
   },
   "zh-CN": {
     app: "CRM",
@@ -215,6 +216,7 @@ const STRINGS = {
     "import.row": "行", "import.column": "列", "import.value": "值",
     "import.message": "错误", "import.errors_csv": "下载失败的行（CSV）",
     "customers.export": "导出 CSV",
+    "table.region": "表格（可横向滚动）",
   },
 };
 export const LANGUAGES = [["en", "English"], ["zh-CN", "中文"]];

@@ -76,7 +76,7 @@ export function Import() {
         <dt>${t("import.finished")}</dt><dd>${formatDateTime(job.finished_at)}</dd>
       </dl>
       ${job.errors?.length > 0 && html`
-        <div class="table-wrap"><table>
+        <div class="table-wrap" tabindex="0" role="region" aria-label=${t("table.region")}><table>
           <thead><tr><th scope="col">${t("import.row")}</th><th scope="col">${t("import.column")}</th>
             <th scope="col">${t("import.value")}</th><th scope="col">${t("import.message")}</th></tr></thead>
           <tbody>${job.errors.map((failure) => html`<tr><td>${failure.row}</td>

@@ -34,7 +34,7 @@ export function LeadList({ query }) {
     <${Status} state=${state} />
     ${state.data && html`
       ${state.data.items.length === 0 ? html`<p>${t("leads.none")}</p>` : html`
-      <div class="table-wrap"><table>
+      <div class="table-wrap" tabindex="0" role="region" aria-label=${t("table.region")}><table>
         <thead><tr><th scope="col">${t("field.name")}</th><th scope="col">${t("lead.company")}</th>
           <th scope="col">${t("field.status")}</th><th scope="col">${t("lead.created")}</th></tr></thead>
         <tbody>${state.data.items.map((lead) => html`<tr>

@@ -119,7 +119,7 @@ export function Pipeline() {
   return html`<section class="pipeline">
     <h1>${t("pipeline.title")}</h1>
     ${error && html`<p class="error" role="alert">${problemText(error)}</p>`}
-    <div class="board">
+    <div class="board" tabindex="0" role="region" aria-label=${t("pipeline.title")}>
       ${board.stages.map((stage) => {
         const deals = board.deals.filter((deal) => deal.stage === stage.key);
         return html`<section class="column" data-stage=${stage.key}

@@ -129,7 +129,7 @@ export function Reports({ name, query }) {
       <h2>${t(`report.${report}`)}</h2>
       <${Chart} report=${data} valueKey=${valueKey} />
       ${data.rows.length === 0 ? html`<p class="muted">${t("reports.empty")}</p>` : html`
-      <div class="table-wrap"><table>
+      <div class="table-wrap" tabindex="0" role="region" aria-label=${t("table.region")}><table>
         <thead><tr>${data.columns.filter((column) => column.type !== "id")
           .map((column) => html`<th scope="col">${label(column)}</th>`)}</tr></thead>
         <tbody>${data.rows.map((row) => html`<tr>${data.columns

@@ -140,7 +140,7 @@ export function CustomerList({ query }) {
     ${state.data && html`
       <p class="muted" aria-live="polite">${t("customers.count", { total: state.data.total })}</p>
       ${state.data.items.length === 0 ? html`<p>${t("customers.none")}</p>` : html`
-      <div class="table-wrap"><table>
+      <div class="table-wrap" tabindex="0" role="region" aria-label=${t("table.region")}><table>
         <thead><tr>
           <th scope="col">${t("field.name")}</th><th scope="col">${t("field.city")}</th>
           <th scope="col">${t("field.tier")}</th><th scope="col">${t("field.status")}</th>
