@@ -4,33 +4,22 @@
 import { html, useEffect, useState } from "./vendor/htm-3.1.1/preact-standalone.module.js";
 import { api, ApiError } from "./api.js";
 import { formatDateTime, t } from "./i18n.js";
-import { Field, fieldErrors, OtherErrors, problemText, Status, useLoad } from "./ui.js";
+import {
+  Field, fieldErrors, OtherErrors, Pager, PER_PAGE, problemText, SearchBox, Status, useLoad,
+} from "./ui.js";
 
 const STATUSES = ["new", "working", "qualified", "disqualified"];
-const PER_PAGE = 20;
-
 export function LeadList({ query }) {
   const q = query.get("q") || "";
   const page = Number(query.get("page") || 1);
   const [state] = useLoad(() => api.get("/leads", { q, page, per_page: PER_PAGE,
     sort: "-created_at" }), [q, page]);
-  function search(event) {
-    event.preventDefault();
-    const text = new FormData(event.target).get("q").trim();
-    location.hash = `#/leads${text ? `?${new URLSearchParams({ q: text })}` : ""}`;
-  }
-  const pages = state.data ? Math.max(1, Math.ceil(state.data.total / PER_PAGE)) : 1;
-  const goTo = (target) => `#/leads?${new URLSearchParams({ ...(q && { q }), page: target })}`;
   return html`<section>
     <div class="title-row">
       <h1>${t("leads.title")}</h1>
       <a class="button" href="#/leads/new">${t("leads.new")}</a>
     </div>
-    <form class="search" role="search" onSubmit=${search}>
-      <label for="q" class="visually-hidden">${t("leads.search")}</label>
-      <input id="q" name="q" type="search" value=${q} placeholder=${t("leads.search")} />
-      <button type="submit">${t("customers.search_button")}</button>
-    </form>
+    <${SearchBox} list="leads" q=${q} label=${t("leads.search")} />
     <${Status} state=${state} />
     ${state.data && html`
       ${state.data.items.length === 0 ? html`<p>${t("leads.none")}</p>` : html`
@@ -42,11 +31,7 @@ export function LeadList({ query }) {
           <td>${lead.company || t("none")}</td><td>${t(`lead.status.${lead.status}`)}</td>
           <td>${formatDateTime(lead.created_at)}</td></tr>`)}</tbody>
       </table></div>`}
-      <nav class="pager" aria-label=${t("page", { page, pages })}>
-        ${page > 1 && html`<a href=${goTo(page - 1)}>${t("previous")}</a>`}
-        <span>${t("page", { page, pages })}</span>
-        ${page < pages && html`<a href=${goTo(page + 1)}>${t("next")}</a>`}
-      </nav>`}
+      <${Pager} list="leads" q=${q} page=${page} total=${state.data.total} />`}
   </section>`;
 }
 

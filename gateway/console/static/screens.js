@@ -4,12 +4,13 @@
 import { html, useState } from "./vendor/htm-3.1.1/preact-standalone.module.js";
 import { api, ApiError, download, signIn } from "./api.js";
 import { formatDateTime, formatMoney, t } from "./i18n.js";
-import { Field, fieldErrors, OtherErrors, problemText, Status, useLoad } from "./ui.js";
+import {
+  Field, fieldErrors, OtherErrors, Pager, PER_PAGE, problemText, SearchBox, Status, useLoad,
+} from "./ui.js";
 
 const TIERS = ["A", "B", "C"];
 const STATUSES = ["prospect", "active", "dormant", "churned"];
 const ACTIVITY_TYPES = ["call", "visit", "meeting", "email", "note"];
-const PER_PAGE = 20;
 
 export function SignIn({ onSignedIn }) {
   const [error, setError] = useState(null);
@@ -113,13 +114,6 @@ export function CustomerList({ query }) {
   const [state] = useLoad(() => api.get("/customers", {
     q, page, per_page: PER_PAGE, sort: "-updated_at",
   }), [q, page]);
-  function search(event) {
-    event.preventDefault();
-    const text = new FormData(event.target).get("q").trim();
-    location.hash = `#/customers${text ? `?${new URLSearchParams({ q: text })}` : ""}`;
-  }
-  const pages = state.data ? Math.max(1, Math.ceil(state.data.total / PER_PAGE)) : 1;
-  const goTo = (target) => `#/customers?${new URLSearchParams({ ...(q && { q }), page: target })}`;
   return html`<section>
     <div class="title-row">
       <h1>${t("customers.title")}</h1>
@@ -131,11 +125,7 @@ export function CustomerList({ query }) {
         <a class="button" href="#/customers/new">${t("customers.new")}</a>
       </div>
     </div>
-    <form class="search" role="search" onSubmit=${search}>
-      <label for="q" class="visually-hidden">${t("customers.search")}</label>
-      <input id="q" name="q" type="search" value=${q} placeholder=${t("customers.search")} />
-      <button type="submit">${t("customers.search_button")}</button>
-    </form>
+    <${SearchBox} list="customers" q=${q} label=${t("customers.search")} />
     <${Status} state=${state} />
     ${state.data && html`
       <p class="muted" aria-live="polite">${t("customers.count", { total: state.data.total })}</p>
@@ -153,11 +143,7 @@ export function CustomerList({ query }) {
           <td>${formatDateTime(customer.updated_at)}</td>
         </tr>`)}</tbody>
       </table></div>`}
-      <nav class="pager" aria-label=${t("page", { page, pages })}>
-        ${page > 1 && html`<a href=${goTo(page - 1)}>${t("previous")}</a>`}
-        <span>${t("page", { page, pages })}</span>
-        ${page < pages && html`<a href=${goTo(page + 1)}>${t("next")}</a>`}
-      </nav>`}
+      <${Pager} list="customers" q=${q} page=${page} total=${state.data.total} />`}
   </section>`;
 }
 

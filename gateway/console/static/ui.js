@@ -45,3 +45,30 @@ export function Field({ id, label, errors, children }) {
     ${messages.map((message) => html`<p class="field-error" id=${`${id}-error`}>${message}</p>`)}
   </div>`;
 }
+
+export const PER_PAGE = 20;
+
+// A list's search box: searching shows the list's first page for the words given.
+export function SearchBox({ list, q, label }) {
+  function search(event) {
+    event.preventDefault();
+    const text = new FormData(event.target).get("q").trim();
+    location.hash = `#/${list}${text ? `?${new URLSearchParams({ q: text })}` : ""}`;
+  }
+  return html`<form class="search" role="search" onSubmit=${search}>
+    <label for="q" class="visually-hidden">${label}</label>
+    <input id="q" name="q" type="search" value=${q} placeholder=${label} />
+    <button type="submit">${t("customers.search_button")}</button>
+  </form>`;
+}
+
+// A list's pages: previous, where we are, next (the search kept).
+export function Pager({ list, q, page, total }) {
+  const pages = Math.max(1, Math.ceil(total / PER_PAGE));
+  const goTo = (target) => `#/${list}?${new URLSearchParams({ ...(q && { q }), page: target })}`;
+  return html`<nav class="pager" aria-label=${t("page", { page, pages })}>
+    ${page > 1 && html`<a href=${goTo(page - 1)}>${t("previous")}</a>`}
+    <span>${t("page", { page, pages })}</span>
+    ${page < pages && html`<a href=${goTo(page + 1)}>${t("next")}</a>`}
+  </nav>`;
+}
