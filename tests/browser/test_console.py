@@ -79,6 +79,15 @@ def test_a_rep_creates_a_customer_logs_a_follow_up_and_sees_its_reminder_arrive(
     expect(badge).not_to_have_text(str(unread_before), timeout=60_000)
     assert int(badge.inner_text()) > unread_before
     checked(watched, "customer-detail-logged")
+    detail = page.url
+
+    badge.click()  # the inbox: the reminder is there; marking all read empties the count
+    expect(page.get_by_role("heading", name="Inbox")).to_be_visible()
+    expect(page.get_by_text(f"Follow up with {name}")).to_be_visible(timeout=DEADLINE_MS)
+    checked(watched, "inbox")
+    page.get_by_role("button", name="Mark all read").click()
+    expect(badge).to_have_text("0", timeout=DEADLINE_MS)
+    page.goto(detail)
 
     # A reload signs back in from the session's cookie (no password asked).
     page.reload()
@@ -113,7 +122,7 @@ def test_the_console_in_chinese_on_a_phone(stack, watched_phone):
     detail = page.url[page.url.index("#"):]
     for screen in ("#/", "#/customers", "#/customers/new", detail, f"{detail}/edit",
                    "#/customers/trash", "#/leads", "#/leads/new", "#/pipeline",
-                   "#/reports/funnel", "#/reports/revenue", "#/import"):
+                   "#/reports/funnel", "#/reports/revenue", "#/import", "#/inbox"):
         page.goto(f"{stack.base_url}/{screen}")
         page.wait_for_load_state("networkidle")
         expect(page.locator("main h1")).to_be_visible(timeout=DEADLINE_MS)

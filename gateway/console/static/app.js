@@ -5,6 +5,7 @@ import { api, refresh, signOut, whenSessionEnds } from "./api.js";
 import { currentLanguage, LANGUAGES, setLanguage, setTimeZone, t } from "./i18n.js";
 import { Admin } from "./admin.js";
 import { Import } from "./imports.js";
+import { Inbox, UNREAD_CHANGED } from "./inbox.js";
 import { LeadDetail, LeadList, LeadNew } from "./leads.js";
 import { Pipeline } from "./pipeline.js";
 import { Reports } from "./reports.js";
@@ -33,6 +34,7 @@ function route(hash) {
   if (parts[0] === "reports") return html`<${Reports} name=${parts[1]} query=${query} />`;
   if (parts[0] === "admin") return html`<${Admin} />`;
   if (parts[0] === "import") return html`<${Import} />`;
+  if (parts[0] === "inbox") return html`<${Inbox} />`;
   return html`<p>${t("not_found")}</p>`;
 }
 
@@ -53,10 +55,12 @@ function UnreadCount() {
       .then((data) => setCount(data.count), () => {});
     load();
     const timer = setInterval(load, 15000);
-    return () => clearInterval(timer);
+    addEventListener(UNREAD_CHANGED, load);
+    return () => { clearInterval(timer); removeEventListener(UNREAD_CHANGED, load); };
   }, []);
   if (count === null) return null;
-  return html`<span class="badge" aria-label=${t("unread")} title=${t("unread")}>${count}</span>`;
+  const label = t("unread_count", { count });  // begins with what it shows
+  return html`<a class="badge" href="#/inbox" aria-label=${label} title=${label}>${count}</a>`;
 }
 
 function Shell({ user, onSignOut, onLanguage }) {

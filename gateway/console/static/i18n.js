@@ -5,7 +5,7 @@ const STRINGS = {
   en: {
     app: "CRM",
     "nav.home": "Home", "nav.customers": "Customers", "nav.main": "Main",
-    "language": "Language", "sign_out": "Sign out", "unread": "Unread notifications",
+    "language": "Language", "sign_out": "Sign out", "unread_count": "{count} unread notifications",
     "sign_in": "Sign in", "sign_in.title": "Sign in to the CRM",
     "username": "Username", "password": "Password",
     "home.title": "My day", "home.reminders": "My reminders",
@@ -109,11 +109,13 @@ const STRINGS = {
     "import.message": "Error", "import.errors_csv": "Download the failed rows (CSV)",
     "customers.export": "Export CSV",
     "table.region": "Table (scrolls sideways)",
+    "inbox.title": "Inbox", "inbox.read_all": "Mark all read", "inbox.empty": "Nothing here yet.",
+    "inbox.unread": "Unread", "inbox.mark": "Mark read", "inbox.mark_named": "Mark read: {title}",
   },
   "zh-CN": {
     app: "CRM",
     "nav.home": "首页", "nav.customers": "客户", "nav.main": "主导航",
-    "language": "语言", "sign_out": "退出登录", "unread": "未读通知",
+    "language": "语言", "sign_out": "退出登录", "unread_count": "{count} 条未读通知",
     "sign_in": "登录", "sign_in.title": "登录 CRM",
     "username": "用户名", "password": "密码",
     "home.title": "我的一天", "home.reminders": "我的提醒",
@@ -217,6 +219,8 @@ const STRINGS = {
     "import.message": "错误", "import.errors_csv": "下载失败的行（CSV）",
     "customers.export": "导出 CSV",
     "table.region": "表格（可横向滚动）",
+    "inbox.title": "收件箱", "inbox.read_all": "全部标为已读", "inbox.empty": "暂无通知。",
+    "inbox.unread": "未读", "inbox.mark": "标为已读", "inbox.mark_named": "标为已读：{title}",
   },
 };
 export const LANGUAGES = [["en", "English"], ["zh-CN", "中文"]];
