@@ -32,6 +32,7 @@ import amqp
 from amqp.exceptions import AMQPError
 from kombu import Connection, serialization
 from kombu.exceptions import OperationalError
+from nameko.constants import HEADER_PREFIX
 from nameko.exceptions import RemoteError, RpcTimeout, UnknownService, deserialize
 
 from common import config
@@ -52,7 +53,6 @@ CONNECT_TIMEOUT = 5.0
 STALE_READ_TIMEOUT = 0.05  # to read what came while idle: a late reply or the broker's close
 SERIALIZER = "json"  # as the services' nameko config (deploy/nameko.yml)
 ACCEPTED = {"application/json"}  # a reply in any other format is refused, never decoded
-HEADER_PREFIX = "nameko."  # how nameko carries context data in AMQP headers
 
 _local = threading.local()
 
@@ -95,10 +95,11 @@ class _ThreadClient:
         content_type, encoding, body = serialization.dumps(
             {"args": args, "kwargs": kwargs}, SERIALIZER)
         correlation_id = str(uuid.uuid4())
-        headers = {HEADER_PREFIX + key: value for key, value in context.items()
+        # The context as nameko carries it: one header per key, "nameko.<key>".
+        headers = {f"{HEADER_PREFIX}.{key}": value for key, value in context.items()
                    if value is not None}
-        headers[HEADER_PREFIX + DEADLINE] = time.time() + timeout
-        headers[HEADER_PREFIX + "call_id_stack"] = [f"gateway.call.{correlation_id}"]
+        headers[f"{HEADER_PREFIX}.{DEADLINE}"] = time.time() + timeout
+        headers[f"{HEADER_PREFIX}.call_id_stack"] = [f"gateway.call.{correlation_id}"]
         request = amqp.Message(
             body, content_type=content_type, content_encoding=encoding, delivery_mode=2,
             reply_to=self.reply_id, correlation_id=correlation_id, application_headers=headers,

@@ -5,7 +5,8 @@ import { html, useEffect, useState } from "./vendor/htm-3.1.1/preact-standalone.
 import { api, ApiError } from "./api.js";
 import { formatDateTime, t } from "./i18n.js";
 import {
-  Field, fieldErrors, OtherErrors, Pager, PER_PAGE, problemText, SearchBox, Status, useLoad,
+  Field, fieldErrors, FormErrors, OtherErrors, Pager, PER_PAGE, problemText, SearchBox, Status,
+  useLoad,
 } from "./ui.js";
 
 const STATUSES = ["new", "working", "qualified", "disqualified"];
@@ -71,9 +72,8 @@ export function LeadNew() {
         <ul>${matches.map((match) => html`<li>${match.name || match.company}</li>`)}</ul>
         <label class="check"><input type="checkbox" name="allow_duplicate" value="1" /> ${t("duplicate.anyway")}</label>
       </div>`}
-      <${OtherErrors} errors=${errors} shown=${[...fields.map(([key]) => key), "notes"]} />
-      ${error && !matches && Object.keys(errors).length === 0
-        && html`<p class="error" role="alert">${problemText(error)}</p>`}
+      <${FormErrors} error=${matches ? null : error}
+        shown=${[...fields.map(([key]) => key), "notes"]} />
       <div class="actions">
         <button type="submit">${t("create")}</button>
         <a href="#/leads">${t("cancel")}</a>

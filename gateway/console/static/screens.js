@@ -5,7 +5,7 @@ import { html, useState } from "./vendor/htm-3.1.1/preact-standalone.module.js";
 import { api, ApiError, download, signIn } from "./api.js";
 import { formatDateTime, formatMoney, t } from "./i18n.js";
 import {
-  Field, fieldErrors, OtherErrors, Pager, PER_PAGE, problemText, SearchBox, Status, useLoad,
+  Field, fieldErrors, FormErrors, Pager, PER_PAGE, problemText, SearchBox, Status, useLoad,
 } from "./ui.js";
 
 const TIERS = ["A", "B", "C"];
@@ -224,10 +224,8 @@ function CustomerForm({ initial = {}, title, save, cancel, onReload }) {
         <p>${t("customer.stale")}</p>
         <button type="button" onClick=${() => { setError(null); onReload(); }}>${t("customer.reload")}</button>
       </div>`}
-      <${OtherErrors} errors=${errors}
+      <${FormErrors} error=${matches || stale ? null : error}
         shown=${["name", "type", "industry", "city", "tier", "status", "tags", "notes"]} />
-      ${error && !matches && !stale && Object.keys(errors).length === 0
-        && html`<p class="error" role="alert">${problemText(error)}</p>`}
       <div class="actions">
         <button type="submit" disabled=${busy}>${initial.id ? t("save") : t("create")}</button>
         <a href=${cancel}>${t("cancel")}</a>
@@ -376,9 +374,7 @@ function LogActivity({ customerId, onLogged }) {
       <${Field} id="next_follow_up_at" label=${t("activity.next")} errors=${errors}>
         <input id="next_follow_up_at" name="next_follow_up_at" type="datetime-local" />
       <//>
-      <${OtherErrors} errors=${errors} shown=${["content", "next_follow_up_at"]} />
-      ${error && Object.keys(errors).length === 0
-        && html`<p class="error" role="alert">${problemText(error)}</p>`}
+      <${FormErrors} error=${error} shown=${["content", "next_follow_up_at"]} />
       ${done && html`<p class="success" role="status">${t("activity.logged")}</p>`}
       <button type="submit">${t("activity.submit")}</button>
     </fieldset>

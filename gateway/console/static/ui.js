@@ -37,6 +37,14 @@ export function OtherErrors({ errors, shown }) {
     html`<li>${field}: ${messages.join(" ")}</li>`)}</ul>`;
 }
 
+// What a form says when its request failed: field errors no field shows, else, when no field
+// is to blame, the problem itself.
+export function FormErrors({ error, shown }) {
+  const errors = fieldErrors(error);
+  if (Object.keys(errors).length) return html`<${OtherErrors} errors=${errors} shown=${shown} />`;
+  return error ? html`<p class="error" role="alert">${problemText(error)}</p>` : null;
+}
+
 export function Field({ id, label, errors, children }) {
   const messages = errors?.[id] || [];
   return html`<div class="field ${messages.length ? "invalid" : ""}">
