@@ -227,7 +227,7 @@ def customers_query(uow: UnitOfWork, args: dict, *, deleted: bool = False):
 def _matches(text: str):
     """Name, or any live contact's name, phone or email, contains ``text``."""
     needle = text.strip().casefold()
-    phone = normalize.phone(text)
+    phone = normalize.phone_in_search(text)
     contact_match = [sa.func.lower(Contact.name).contains(needle, autoescape=True),
                      Contact.email_normalized.contains(needle, autoescape=True)]
     if phone:

@@ -128,7 +128,9 @@ class CustomerListQuerySchema(PageQuerySchema):
     sort = fields.String(load_default="-created_at", validate=validate.Length(max=200))
     q = fields.String(
         validate=validate.Length(min=1, max=200),
-        metadata={"description": "Matches the name, a contact's name, phone or email"},
+        metadata={"description": "Matches the name, a contact's name or email, or, when it "
+                                 "is a phone number (at least 4 digits; + ( ) - . and spaces "
+                                 "allowed), a contact's phone"},
     )
     owner_id = fields.UUID()
     team_id = fields.UUID()

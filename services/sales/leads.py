@@ -161,9 +161,9 @@ def leads_query(uow: UnitOfWork, args: dict):
         conditions = [sa.func.lower(Lead.name).contains(needle, autoescape=True),
                       sa.func.lower(Lead.company).contains(needle, autoescape=True),
                       Lead.email_normalized.contains(needle, autoescape=True)]
-        if normalize.phone(needle):
-            conditions.append(Lead.phone_normalized.contains(normalize.phone(needle),
-                                                             autoescape=True))
+        phone = normalize.phone_in_search(needle)
+        if phone:
+            conditions.append(Lead.phone_normalized.contains(phone, autoescape=True))
         query = query.where(sa.or_(*conditions))
     return query
 

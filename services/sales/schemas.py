@@ -255,7 +255,9 @@ class LeadWithDuplicatesSchema(LeadSchema):
 class LeadListQuerySchema(PageQuerySchema):
     sort = fields.String(load_default="-created_at", validate=validate.Length(max=200))
     q = fields.String(validate=validate.Length(min=1, max=200),
-                      metadata={"description": "Matches the name, company, email or phone"})
+                      metadata={"description": "Matches the name, company or email, or, "
+                                               "when it is a phone number (at least 4 digits; "
+                                               "+ ( ) - . and spaces allowed), the phone"})
     status = fields.String(validate=validate.OneOf(LEAD_STATUSES))
     owner_id = fields.UUID()
     team_id = fields.UUID()

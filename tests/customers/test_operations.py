@@ -88,6 +88,9 @@ def test_search_matches_contacts(run):
     for needle in ("globex", "zhang wei", "zhang@globex", "2155550100", "5555-0100"):
         assert run(SAM, op.list_customers, {"q": needle})["total"] == 1, needle
     assert run(SAM, op.list_customers, {"q": "%"})["total"] == 0
+    # A name with digits in it is not a phone number: it finds no contact by those digits.
+    for needle in ("Order 5555-0100", "a0100", "010"):
+        assert run(SAM, op.list_customers, {"q": needle})["total"] == 0, needle
 
 
 def test_follow_up_must_be_after_the_activity(run):

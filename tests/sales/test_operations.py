@@ -260,6 +260,7 @@ def test_leads_owned_by_their_creator_with_duplicate_check_and_access(run):
     assert run(SAM, leads.list_leads, {})["total"] == 2
     assert run(MARIA, leads.list_leads, {})["total"] == 2
     assert run(ALEX, leads.list_leads, {"q": "5555"})["total"] == 2
+    assert run(ALEX, leads.list_leads, {"q": "Batch 5555 a"})["total"] == 0  # not a phone
 
 
 def test_a_lead_matching_a_customer_is_refused_unless_allowed(run):

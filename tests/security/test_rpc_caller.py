@@ -26,8 +26,7 @@ def anonymous(stack):
 
 
 def created(admin, name: str) -> int:
-    """Customers named ``name`` (the search also matches phones by the digits in ``q``: a
-    random name with two of them found other customers)."""
+    """Customers named exactly ``name`` (the search finds names containing it)."""
     found = ok(admin.get("/customers", params={"q": name, "per_page": 200}))["items"]
     return sum(customer["name"] == name for customer in found)
 
