@@ -54,7 +54,8 @@ class Notification(Base):
     """An entry of a user's in-app inbox: what a sent reminder said, in their language."""
 
     __tablename__ = "notifications"
-    __table_args__ = (sa.Index("ix_notifications_user_read", "user_id", "read_at"),)
+    __table_args__ = (sa.Index("ix_notifications_user_read", "user_id", "read_at"),
+                      sa.Index("ix_notifications_announced_at", "announced_at"))
 
     id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=new_id)
     user_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid)
@@ -66,6 +67,9 @@ class Notification(Base):
     entity_id: Mapped[str | None] = mapped_column(sa.String(64))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
     read_at: Mapped[dt.datetime | None]
+    # When its events (reminder.sent, notification.created) went into the outbox; until then
+    # the scheduler's next sweep announces it (services.notifications.scheduler).
+    announced_at: Mapped[dt.datetime | None]
 
 
 class Preference(Base):

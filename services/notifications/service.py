@@ -47,13 +47,19 @@ class NotificationsService(PlatformService):
     # -- timers ----------------------------------------------------------------------------
     @timer(interval=TICK)
     def send_due_reminders(self):
-        """Every due reminder sent, then their events published: in a burst the inbox comes
-        first and the events trail (committed in the outbox meanwhile, which the sweep
-        publishes should this process die first)."""
+        """Every due reminder sent (those falling due before the next tick at their moment),
+        then their events published: in a burst the inbox comes first and the events trail
+        (committed in the outbox meanwhile, which the sweep publishes should this process
+        die first)."""
         committed: list = []
-        scheduler.send_due(lambda: self._system_unit_of_work(on_commit=committed.extend))
-        if committed:
-            eventlet.spawn_n(self.db.relay.publish_ids, committed)
+
+        def publish_committed():
+            if committed:
+                eventlet.spawn_n(self.db.relay.publish_ids, committed.copy())
+                committed.clear()
+
+        scheduler.sweep(lambda: self._system_unit_of_work(on_commit=committed.extend),
+                        TICK, publish_committed)
 
     @timer(interval=TICK)
     def run_deliveries(self):

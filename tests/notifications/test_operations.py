@@ -19,7 +19,7 @@ from common.uow import UnitOfWork
 from services.notifications import consumers, delivery, inbox, reminders, scheduler, webhooks
 from services.notifications import schemas as s
 from services.notifications.models import (
-    Base, Delivery, DeliveryAttempt, Preference, Reminder, platform,
+    Base, Delivery, DeliveryAttempt, Notification, Preference, Reminder, platform,
 )
 from services.notifications.settings import settings_of
 from services.notifications.templates import render
@@ -83,7 +83,10 @@ def pending(run, kind=None):
 
 
 def send_due(run):
-    return scheduler.send_due(run.uow)
+    """What a sweep does: send what is due, then announce it."""
+    sent = scheduler.send_due(run.uow)
+    scheduler.announce_sent(run.uow)
+    return sent
 
 
 # -- follow-ups ------------------------------------------------------------------------------
@@ -554,6 +557,58 @@ def test_without_smtp_url_mail_is_written_as_eml_files(db, monkeypatch, tmp_path
     assert mail.status == "delivered"
     text = (tmp_path / "mail" / f"{mail.id}.eml").read_text()
     assert "Subject: Follow up with Acme" in text and "To: u@example.com" in text
+
+
+def test_a_sent_reminder_is_announced_once_after_its_inbox_entry(db):
+    """The inbox entry commits first; its events follow in a transaction of their own, once
+    however often the announcing runs, and a crash before that commit leaves them to the
+    next sweep."""
+    db.consume(user_event(SAM))
+    db.consume(activity(1, utcnow() - dt.timedelta(seconds=1)))
+    before = db.outbox()
+    assert scheduler.send_due(db.uow) == 1
+    (entry,) = db.rows(Notification)
+    assert entry.announced_at is None and db.outbox() == before
+
+    class Crash(Exception):
+        pass
+
+    def crashing_unit_of_work():
+        unit = db.uow()
+        unit.commit = lambda: (_ for _ in ()).throw(Crash())
+        return unit
+
+    with pytest.raises(Crash):
+        scheduler.announce_sent(crashing_unit_of_work)
+    assert db.rows(Notification)[0].announced_at is None and db.outbox() == before
+    assert scheduler.announce_sent(db.uow) == 1
+    assert scheduler.announce_sent(db.uow) == 0
+    added = db.outbox()[len(before):]
+    assert sorted(added) == ["notification.created", "reminder.sent"]
+    assert db.rows(Notification)[0].announced_at is not None
+
+
+def test_a_sweep_sends_what_falls_due_before_the_next_tick_at_its_moment(db):
+    """The timer ticks each second; a reminder due between two ticks is not left waiting
+    for the second: the sweep waits for its moment and sends it then."""
+    db.consume(user_event(SAM))
+    soon = utcnow() + dt.timedelta(seconds=0.3)
+    for next_follow_up_at in (utcnow() - dt.timedelta(seconds=1), soon,
+                              utcnow() + dt.timedelta(seconds=5)):
+        db.consume(activity(1, next_follow_up_at))
+    waits, rounds = [], []
+
+    def sleep(seconds):
+        waits.append(seconds)
+        time.sleep(seconds)
+
+    assert scheduler.sweep(db.uow, 1.0, lambda: rounds.append(1), sleep) == 2
+    assert len(rounds) == 2 and len(waits) == 1 and 0 < waits[0] <= 0.3
+    (late,) = db.rows(Reminder, Reminder.status == "sent", Reminder.due_at == soon)
+    assert late.sent_at >= soon and late.lateness_ms < 300
+    assert len(pending(db)) == 1  # due after the next tick: that tick's work
+    with db.factory() as session:
+        assert scheduler.seconds_until_next_due(session) > 3
 
 
 def test_a_reminder_long_overdue_is_sent_and_does_not_block_the_others(db):
