@@ -18,10 +18,14 @@ Two kinds of limit, both answered 429 with ``Retry-After`` and the IETF draft's
 
 A count lives in a window that opens at its key's first count and lasts the limit's
 seconds, then starts again from zero: around a window's end a caller can spend up to twice
-a limit, never more on average. Counting a request is one round trip to the store (an
-upsert, or one Redis script). The client's address is ``request.remote_addr``: the peer, or
-behind ``CRM_TRUSTED_PROXIES`` proxies the client they name in ``X-Forwarded-For``
-(``gateway.app``).
+a limit, never more on average. Counting a sign-in is one round trip to the store (an
+upsert, or one Redis script). Requests are counted in leases: a process takes a fiftieth of a
+caller's limit at once (``Leases``: 12 of the default 600, or 1 of a limit under 100) and
+spends it from memory, so a busy caller costs the store one round trip per lease, not per
+request. A caller is never let through more than its limit; with several processes it may be
+refused up to one lease per other process early, in a window's last stretch. The client's
+address is ``request.remote_addr``: the peer, or behind ``CRM_TRUSTED_PROXIES`` proxies the
+client they name in ``X-Forwarded-For`` (``gateway.app``).
 
 A store that cannot be reached lets requests through uncounted (logged): the request limit
 guards capacity, and must not take the API down with it. Sign-ins are refused with 503
@@ -33,6 +37,8 @@ import datetime as dt
 import ipaddress
 import logging
 import math
+import threading
+import time
 from dataclasses import dataclass
 from typing import Protocol, Sequence
 
@@ -135,8 +141,8 @@ class StoreUnavailable(Exception):
 
 
 class Store(Protocol):
-    def count(self, counters: Sequence[Counter]) -> list[Usage]:
-        """Count one more on each counter, opening a window where none is open."""
+    def count(self, counters: Sequence[Counter], by: int = 1) -> list[Usage]:
+        """Count ``by`` more on each counter, opening a window where none is open."""
 
     def take_back(self, counters: Sequence[Counter]) -> list[Usage]:
         """Count one less on each counter whose window is open and holds any."""
@@ -151,14 +157,15 @@ _KEYS = sa.bindparam("keys", expanding=True)
 
 
 def _upsert(dialect):
-    """One more on a key, from one again when its window has ended (SET reads the row as it
-    was before the statement)."""
-    insert = dialect.insert(_TABLE).values(key=sa.bindparam("key"), count=1,
+    """``by`` more on a key, from ``by`` again when its window has ended (SET reads the row
+    as it was before the statement)."""
+    by = sa.bindparam("by", type_=sa.Integer)
+    insert = dialect.insert(_TABLE).values(key=sa.bindparam("key"), count=by,
                                            resets_at=sa.bindparam("resets_at"))
     ended = _TABLE.c.resets_at <= _NOW
     return insert.on_conflict_do_update(
         index_elements=[_TABLE.c.key],
-        set_={"count": sa.case((ended, 1), else_=_TABLE.c.count + 1),
+        set_={"count": sa.case((ended, by), else_=_TABLE.c.count + by),
               "resets_at": sa.case((ended, insert.excluded.resets_at), else_=_TABLE.c.resets_at)},
     ).returning(_TABLE.c.key, _TABLE.c.count, _TABLE.c.resets_at)
 
@@ -179,12 +186,12 @@ class DatabaseStore:
     who is calling by then. Counting a request is one upsert (PostgreSQL, or SQLite 3.35 and
     later); a sign-in's three keys are three in one transaction."""
 
-    def count(self, counters: Sequence[Counter]) -> list[Usage]:
+    def count(self, counters: Sequence[Counter], by: int = 1) -> list[Usage]:
         db = database.session()
         now = utcnow()
         upsert = _COUNT_SQL[db.get_bind().dialect.name]
         return self._usages(counters, now, self._run(db, lambda: [
-            db.execute(upsert, {"key": counter.key, "now": now, "resets_at": now
+            db.execute(upsert, {"key": counter.key, "by": by, "now": now, "resets_at": now
                                 + dt.timedelta(seconds=counter.limit.seconds)}).one()
             for counter in counters]))
 
@@ -219,14 +226,15 @@ class DatabaseStore:
                 for counter in counters]
 
 
-# KEYS: the counters; ARGV: each one's window in milliseconds. Answers {count, ms left} each.
+# KEYS: the counters; ARGV: the amount, then each one's window in milliseconds. Answers
+# {count, ms left} each.
 _COUNT_LUA = """
 local answers = {}
 for i, key in ipairs(KEYS) do
-  local count = redis.call('INCR', key)
+  local count = redis.call('INCRBY', key, ARGV[1])
   local left = redis.call('PTTL', key)
   if left < 0 then
-    left = tonumber(ARGV[i])
+    left = tonumber(ARGV[i + 1])
     redis.call('PEXPIRE', key, left)
   end
   answers[i] = {count, left}
@@ -255,8 +263,8 @@ class RedisStore:
         self._count = self.redis.register_script(_COUNT_LUA)
         self._take_back = self.redis.register_script(_TAKE_BACK_LUA)
 
-    def count(self, counters: Sequence[Counter]) -> list[Usage]:
-        return self._usages(self._count, counters)
+    def count(self, counters: Sequence[Counter], by: int = 1) -> list[Usage]:
+        return self._usages(self._count, counters, [by])
 
     def take_back(self, counters: Sequence[Counter]) -> list[Usage]:
         return self._usages(self._take_back, counters)
@@ -270,22 +278,93 @@ class RedisStore:
     def _names(self, counters: Sequence[Counter]) -> list[str]:
         return [self.prefix + counter.key for counter in counters]
 
-    def _usages(self, script, counters: Sequence[Counter]) -> list[Usage]:
+    def _usages(self, script, counters: Sequence[Counter], first_args=()) -> list[Usage]:
         try:
-            answers = script(keys=self._names(counters),
-                             args=[counter.limit.seconds * 1000 for counter in counters])
+            answers = script(keys=self._names(counters), args=[
+                *first_args, *[counter.limit.seconds * 1000 for counter in counters]])
         except redis.RedisError as exc:
             raise StoreUnavailable(str(exc)) from exc
         return [Usage.of(counter, count, left / 1000 if left >= 0 else None)
                 for counter, (count, left) in zip(counters, answers)]
 
 
+LEASE_FRACTION = 50  # a lease is this fraction of a caller's limit (at least one request)
+MAX_LEASES = 10_000  # callers whose lease a process keeps at once
+
+
+@dataclass
+class _Lease:
+    """Requests of one caller this process may let through without asking the store:
+    ``left`` of them until ``ends`` (``time.monotonic``); ``counted`` is the store's count
+    when last leased (every process's leases of the window, used or not)."""
+
+    left: int
+    counted: int
+    ends: float
+
+
+class Leases:
+    """This process's leases of the request limit (see the module): each caller's requests
+    are taken from its lease while one is left, and a new lease of ``size`` is counted in the
+    store at once, one round trip, when none is. What the store answers says how much of it
+    is granted: no more than the limit leaves."""
+
+    def __init__(self, store: Store, limit: Limit):
+        self.store, self.limit = store, limit
+        self.size = max(1, limit.count // LEASE_FRACTION)
+        self._held: dict[str, _Lease] = {}
+        self._lock = threading.Lock()
+
+    def take(self, counter: Counter) -> Usage:
+        """One request of ``counter``'s caller: ``exceeded`` when the limit leaves none."""
+        with self._lock:
+            lease = self._held.get(counter.key)
+            if lease is not None and lease.left > 0 and time.monotonic() < lease.ends:
+                lease.left -= 1
+                return self._usage(counter, lease)
+        (counted,) = self.store.count([counter], by=self.size)
+        # The store's window ends counted.reset seconds from now, rounded up: a lease ends
+        # no later, so none outlives its window.
+        ends = time.monotonic() + counted.reset - 1
+        granted = max(0, min(self.size, self.limit.count - (counted.count - self.size)))
+        if granted == 0:
+            return Usage(counter, self.limit.count + 1, counted.reset)
+        with self._lock:
+            lease = self._held.get(counter.key)
+            if lease is not None and lease.left > 0 and time.monotonic() < lease.ends:
+                # Another thread leased meanwhile: keep both grants, neither is wasted.
+                lease.left += granted - 1
+                lease.counted = max(lease.counted, counted.count)
+            else:
+                self._make_room()
+                lease = self._held[counter.key] = _Lease(granted - 1, counted.count, ends)
+            return self._usage(counter, lease)
+
+    def _usage(self, counter: Counter, lease: _Lease) -> Usage:
+        """What the headers tell: the store's count without what this process has not used
+        (other processes' unused leases included), never over the limit for a request let
+        through."""
+        return Usage(counter, min(self.limit.count, lease.counted - lease.left),
+                     max(1, math.ceil(lease.ends - time.monotonic()) + 1))
+
+    def _make_room(self) -> None:
+        if len(self._held) < MAX_LEASES:
+            return
+        now = time.monotonic()
+        for key in [key for key, lease in self._held.items() if lease.ends <= now]:
+            del self._held[key]
+        if len(self._held) >= MAX_LEASES:
+            self._held.clear()  # forgetting a lease only costs its unused requests
+
+
 class RateLimits:
-    """An app's store and request limit (``None``: requests are not counted)."""
+    """An app's store and request limit (``None``: requests are not counted), taken in
+    leases."""
 
     def __init__(self, store: Store, requests: Limit | None):
         self.store = store
         self.requests = requests
+        self.leases = Leases(store, requests) if requests else None
 
 
 @dataclass(frozen=True)
@@ -330,7 +409,7 @@ def count_request(caller: str) -> None:
     if limits.requests is None:
         return
     try:
-        (usage,) = limits.store.count([Counter(f"requests:{caller}", limits.requests)])
+        usage = limits.leases.take(Counter(f"requests:{caller}", limits.requests))
     except StoreUnavailable as exc:
         log.warning("request of %s not counted, the rate-limit store is unreachable: %s",
                     caller, exc)

@@ -152,6 +152,42 @@ def test_requests_beyond_a_callers_limit_are_429_and_the_headers_count_down(gate
         assert probe.status_code == 200 and "RateLimit-Limit" not in probe.headers
 
 
+def test_a_busy_caller_costs_the_store_one_round_trip_per_lease(app, db, make_user):
+    """The default 600 a minute is leased 12 at a time: 30 requests are three counts in the
+    store, and the headers still count down one by one."""
+    client = app.test_client()
+    sam = make_user("sam")
+    token = bearer(login(client, "sam").get_json()["access_token"])
+    answers = [client.get(ME, headers=token) for _ in range(30)]
+    assert {answer.status_code for answer in answers} == {200}
+    assert [int(answer.headers["RateLimit-Remaining"]) for answer in answers] == list(
+        range(599, 569, -1))
+    counted = db.scalar(sa.select(RateLimitCounter.count).where(
+        RateLimitCounter.key == f"requests:user:{sam.id}"))
+    assert counted == 36
+
+
+def test_leases_let_no_more_than_the_limit_through_many_processes(gateway, make_user):
+    """A limit of 100 is leased 2 at a time. Two processes taking turns use every request
+    of it; one that took a lease and went quiet costs the other at most that lease."""
+    make_user("sam")
+    token = bearer(login(gateway().test_client(), "sam").get_json()["access_token"])
+    turns = [gateway(RATE_LIMIT=(100, 3600)).test_client() for _ in range(2)]
+    let_through = 0
+    for attempt in range(110):
+        let_through += turns[attempt % 2].get(ME, headers=token).status_code == 200
+    assert let_through == 100
+    for client in turns:
+        assert_problem(client.get(ME, headers=token), 429, "rate_limited")
+
+    make_user("sara")
+    sara = bearer(login(gateway().test_client(), "sara").get_json()["access_token"])
+    quiet, busy = (gateway(RATE_LIMIT=(100, 3600)).test_client() for _ in range(2))
+    assert quiet.get(ME, headers=sara).status_code == 200  # and holds one request unused
+    busy_through = sum(busy.get(ME, headers=sara).status_code == 200 for _ in range(110))
+    assert busy_through == 98  # 100, less the quiet one's request and its unused one
+
+
 def test_an_authenticated_request_counts_against_its_caller_only(gateway, make_user):
     """Not against its address too: colleagues behind one address share no allowance."""
     client = gateway(RATE_LIMIT=(3, 3600)).test_client()
