@@ -98,7 +98,7 @@ def test_a_rep_creates_a_customer_logs_a_follow_up_and_sees_its_reminder_arrive(
     expect(page.get_by_role("heading", name="Sign in to the CRM")).to_be_visible()
 
 
-def test_the_console_in_chinese_on_a_phone(stack, watched_phone):
+def test_the_console_in_chinese_on_a_phone(stack, users, watched_phone):
     page = watched_phone.page
     sign_in(page, stack.base_url, "sara")
     page.get_by_label("Language").select_option("zh-CN")
@@ -120,7 +120,10 @@ def test_the_console_in_chinese_on_a_phone(stack, watched_phone):
         timeout=DEADLINE_MS)
     checked(watched_phone, "phone-customer-detail-zh")
     detail = page.url[page.url.index("#"):]
+    deal = users["sara"].post("/deals", json={"customer_id": detail.rsplit("/", 1)[1],
+                                              "title": "手机商机"}).json()
     for screen in ("#/", "#/customers", "#/customers/new", detail, f"{detail}/edit",
+                   f"#/deals/{deal['id']}",
                    "#/customers/trash", "#/leads", "#/leads/new", "#/pipeline",
                    "#/reports/funnel", "#/reports/revenue", "#/import", "#/inbox"):
         page.goto(f"{stack.base_url}/{screen}")
@@ -179,6 +182,59 @@ def test_a_rep_drags_a_deal_across_the_board_to_won(stack, users, watched):
     lost = page.locator('section.column[data-stage="lost"]')
     expect(lost.locator("li.deal", has_text=title)).to_be_visible(timeout=DEADLINE_MS)
     assert sam.get(f"/deals/{deal['id']}").json()["lost_reason"] == "Chose a competitor"
+
+
+def test_a_rep_opens_a_deal_prices_it_quotes_it_and_makes_its_contract(stack, users, watched):
+    """From the customer's page: a deal opened, a product added (its amount is the line's),
+    a quote made from it, sent and accepted, and once won, the contract."""
+    sku = f"SKU-{uuid.uuid4().hex[:6]}"
+    product = users["maria"].post("/products", json={
+        "sku": sku, "name": "Support plan", "list_price": "1200.00", "currency": "CNY"}).json()
+    sam = users["sam"]
+    customer = sam.post("/customers", json={"name": f"Deal page {uuid.uuid4().hex[:8]}",
+                                            "allow_duplicate": True}).json()
+    page = watched.page
+    sign_in(page, stack.base_url)
+    page.goto(f"{stack.base_url}/#/customers/{customer['id']}")
+    title = f"Renewal {uuid.uuid4().hex[:6]}"
+    page.get_by_label("Title").fill(title)
+    page.get_by_role("button", name="Open a deal").click()
+    expect(page.get_by_role("heading", name=title)).to_be_visible(timeout=DEADLINE_MS)
+    checked(watched, "deal-new")
+
+    page.get_by_label("Product", exact=True).select_option(product["id"])
+    page.get_by_label("Quantity").fill("3")
+    page.get_by_label("Discount (%)").fill("10")
+    page.get_by_role("button", name="Add the product").click()
+    lines = page.get_by_role("region", name="Products")
+    expect(lines).to_contain_text("Support plan", timeout=DEADLINE_MS)
+    expect(page.locator("dl.facts")).to_contain_text("3,240")  # 3 x 1,200 less 10 %
+
+    page.get_by_label("Valid until").fill((dt.date.today() + dt.timedelta(days=30)).isoformat())
+    page.get_by_role("button", name="Make a quote from the products").click()
+    quotes = page.get_by_role("region", name="Quotes")
+    expect(quotes).to_contain_text("draft", timeout=DEADLINE_MS)
+    number = sam.get(f"/deals/{sam.get('/deals', params={'q': title}).json()['items'][0]['id']}"
+                     "/quotes").json()["items"][0]["number"]
+    page.get_by_role("button", name=f"Send {number}").click()
+    page.get_by_role("button", name=f"Accept {number}").click()
+    expect(quotes).to_contain_text("accepted", timeout=DEADLINE_MS)
+    checked(watched, "deal-quoted")
+
+    deal = sam.get("/deals", params={"q": title}).json()["items"][0]
+    assert (deal["amount"], len(deal["lines"])) == ("3240.00", 1)
+    sam.post(f"/deals/{deal['id']}/stage", json={"stage": "won"})
+    page.reload()
+    expect(page.get_by_text("The products of a won or lost deal are frozen.")).to_be_visible(
+        timeout=DEADLINE_MS)
+    page.get_by_label("Start").fill(dt.date.today().isoformat())
+    page.get_by_label("End").fill((dt.date.today() + dt.timedelta(days=365)).isoformat())
+    page.get_by_role("button", name="Make the contract").click()
+    expect(page.locator("ul.cards", has_text="active")).to_contain_text("3,240",
+                                                                        timeout=DEADLINE_MS)
+    checked(watched, "deal-won-contract")
+    (contract,) = sam.get("/contracts", params={"deal_id": deal["id"]}).json()["items"]
+    assert contract["amount"] == "3240.00" and contract["status"] == "active"
 
 
 def test_a_manager_reads_the_funnel_and_revenue_charts_and_exports_csv(stack, users, watched):

@@ -4,6 +4,7 @@ import { html, render, useEffect, useState } from "./vendor/htm-3.1.1/preact-sta
 import { api, refresh, signOut, whenSessionEnds } from "./api.js";
 import { currentLanguage, LANGUAGES, setLanguage, setTimeZone, t } from "./i18n.js";
 import { Admin } from "./admin.js";
+import { DealDetail } from "./deal.js";
 import { Import } from "./imports.js";
 import { Inbox, UNREAD_CHANGED } from "./inbox.js";
 import { LeadDetail, LeadList, LeadNew } from "./leads.js";
@@ -31,6 +32,7 @@ function route(hash) {
     return html`<${LeadDetail} id=${parts[1]} />`;
   }
   if (parts[0] === "pipeline") return html`<${Pipeline} />`;
+  if (parts[0] === "deals" && parts[1]) return html`<${DealDetail} id=${parts[1]} />`;
   if (parts[0] === "reports") return html`<${Reports} name=${parts[1]} query=${query} />`;
   if (parts[0] === "admin") return html`<${Admin} />`;
   if (parts[0] === "import") return html`<${Import} />`;

@@ -59,7 +59,7 @@ function Question({ ask, onAnswer, onCancel }) {
 function Card({ deal, stages, onMove }) {
   return html`<li class="deal" draggable="true"
       onDragStart=${(event) => event.dataTransfer.setData("text/plain", deal.id)}>
-    <a href=${`#/customers/${deal.customer_id}`}>${deal.title}</a>
+    <a href=${`#/deals/${deal.id}`}>${deal.title}</a>
     <div class="muted">${Number(deal.amount) > 0 ? formatMoney(deal.amount, deal.currency) : t("none")}</div>
     <label class="move">
       <span class="visually-hidden">${t("pipeline.move", { title: deal.title })}</span>

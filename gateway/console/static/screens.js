@@ -58,6 +58,8 @@ function reminderGroups(reminders) {
 }
 
 const optional = (promise) => promise.catch(() => null);  // a tile the role may not read
+// The console's page of what a reminder is about (a contract has none of its own).
+const ENTITY_PAGES = { customer: "customers", deal: "deals", lead: "leads" };
 
 export function Home() {
   const monthStart = new Date();
@@ -89,11 +91,14 @@ export function Home() {
     ${reminders.items.length === 0 && html`<p class="muted">${t("home.none")}</p>`}
     ${["overdue", "today", "later"].filter((group) => groups[group].length).map((group) => html`
       <h3 class=${group === "overdue" ? "error" : ""}>${t(`home.${group}`)} (${groups[group].length})</h3>
-      <ul class="cards">${groups[group].map((reminder) => html`<li>
-        <a href=${reminder.entity_type === "customer" ? `#/customers/${reminder.entity_id}` : "#/"}>
-          ${reminder.subject}</a>
-        <span class="muted"> ${t("home.due")} ${formatDateTime(reminder.due_at)}</span>
-      </li>`)}</ul>`)}
+      <ul class="cards">${groups[group].map((reminder) => {
+        const text = reminder.subject || t(`reminder.kind.${reminder.kind}`);
+        const page = ENTITY_PAGES[reminder.entity_type];
+        return html`<li>
+          ${page ? html`<a href=${`#/${page}/${reminder.entity_id}`}>${text}</a>` : text}
+          <span class="muted"> ${t("home.due")} ${formatDateTime(reminder.due_at)}</span>
+        </li>`;
+      })}</ul>`)}
     ${deals && pipeline && html`
       <h2>${t("home.deals")}</h2>
       <ul class="stages">${pipeline.stages.map((stage) => {
@@ -287,10 +292,11 @@ export function CustomerDetail({ id }) {
     api.get(`/customers/${encodeURIComponent(id)}`),
     api.get(`/customers/${encodeURIComponent(id)}/contacts`, { per_page: 50 }),
     api.get(`/customers/${encodeURIComponent(id)}/activities`, { per_page: 50, sort: "-occurred_at" }),
+    api.get("/deals", { customer_id: id, per_page: 50, sort: "-updated_at" }),
   ]), [id]);
   const [trashError, setTrashError] = useState(null);
   if (!state.data) return html`<section><${Status} state=${state} /></section>`;
-  const [customer, contacts, activities] = state.data;
+  const [customer, contacts, activities, deals] = state.data;
   async function moveToTrash() {
     try {
       await api.delete(`/customers/${encodeURIComponent(id)}`);
@@ -324,6 +330,14 @@ export function CustomerDetail({ id }) {
           ${contact.phone && html`<div><a href=${`tel:${contact.phone}`}>${contact.phone}</a></div>`}
           ${contact.email && html`<div><a href=${`mailto:${contact.email}`}>${contact.email}</a></div>`}
         </li>`)}</ul>`}
+    <h2>${t("customer.deals")}</h2>
+    ${deals.items.length === 0 ? html`<p class="muted">${t("customer.no_deals")}</p>`
+      : html`<ul class="cards">${deals.items.map((deal) => html`<li>
+          <a href=${`#/deals/${deal.id}`}>${deal.title}</a>
+          <span class="muted"> ${t(`deal.status.${deal.status}`)}</span>
+          <div>${formatMoney(deal.amount, deal.currency)}</div>
+        </li>`)}</ul>`}
+    <${NewDeal} customerId=${id} />
     <h2>${t("customer.timeline")}</h2>
     <${LogActivity} customerId=${id} onLogged=${reload} />
     ${activities.items.length === 0 ? html`<p class="muted">${t("customer.no_activities")}</p>`
@@ -335,6 +349,28 @@ export function CustomerDetail({ id }) {
             ${t("activity.next_at", { when: formatDateTime(activity.next_follow_up_at) })}</p>`}
         </li>`)}</ol>`}
   </section>`;
+}
+
+// A deal opened with this customer, at the pipeline's first stage: its page comes next.
+function NewDeal({ customerId }) {
+  const [error, setError] = useState(null);
+  async function submit(event) {
+    event.preventDefault();
+    try {
+      const deal = await api.post("/deals", { customer_id: customerId,
+        title: new FormData(event.target).get("title") });
+      location.hash = `#/deals/${deal.id}`;
+    } catch (failed) {
+      setError(failed);
+    }
+  }
+  return html`<form class="inline-form" onSubmit=${submit}>
+    <${Field} id="deal-title" label=${t("deal.title")} errors=${{ "deal-title": fieldErrors(error).title }}>
+      <input id="deal-title" name="title" required />
+    <//>
+    <button type="submit">${t("customer.new_deal")}</button>
+    <${FormErrors} error=${error} shown=${["title"]} />
+  </form>`;
 }
 
 function LogActivity({ customerId, onLogged }) {
