@@ -239,6 +239,21 @@ class ImportJobSchema(ImportJobSummarySchema):
         "description": f"The first {ERRORS_SHOWN}, by row; errors.csv holds every failed row"})
 
 
+class ImportFieldsQuerySchema(Schema):
+    entity = fields.String(required=True, validate=validate.OneOf(ENTITIES))
+
+
+class ImportFieldSchema(Schema):
+    field = fields.String(metadata={"description": "What a mapping names"})
+    labels = fields.List(fields.String(), metadata={
+        "description": "The English and Chinese headers that fill it without a mapping"})
+
+
+class ImportFieldListSchema(Schema):
+    items = fields.List(fields.Nested(ImportFieldSchema), metadata={
+        "description": "In the order an export writes them"})
+
+
 class ImportListQuerySchema(PageQuerySchema):
     """The caller's import jobs (every job for an admin), newest first."""
 

@@ -26,9 +26,14 @@ from gateway.auth import current_actor
 from gateway.i18n import translate
 from gateway.request_context import language
 from gateway.rpc import rpc_call, rpc_call_part
+from services.customers import schemas as customer_schemas
+from services.sales import schemas as sales_schemas
 
 # The service that owns each entity, and so its import jobs.
 OWNERS = {"customers": "customers", "leads": "sales"}
+# The columns of each entity's file: the owning service's contract.
+COLUMNS = {"customers": customer_schemas.TRANSFER_COLUMNS,
+           "leads": sales_schemas.TRANSFER_COLUMNS}
 CHUNK_CHARS = 1_000_000
 FORM_OVERHEAD = 1024 * 1024  # room in a request's body for the form beside the file
 ERROR_COLUMN = "error"
@@ -192,3 +197,9 @@ def errors_csv(job_id: str) -> Response:
     response.headers["Content-Disposition"] = \
         f'attachment; filename="import-{job_id}-errors.csv"'
     return response
+
+
+def fields_of(entity: str) -> dict:
+    """What a mapping may name for ``entity``'s file, each with the headers it takes."""
+    return {"items": [{"field": field, "labels": list(labels)}
+                      for field, *labels in COLUMNS[entity]]}

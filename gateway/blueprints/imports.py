@@ -11,7 +11,10 @@ from flask import jsonify
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from common.import_jobs import ImportJobSchema, ImportJobSummarySchema, ImportListQuerySchema
+from common.import_jobs import (
+    ImportFieldListSchema, ImportFieldsQuerySchema, ImportJobSchema, ImportJobSummarySchema,
+    ImportListQuerySchema,
+)
 from gateway import imports
 from gateway.auth import login_required
 from gateway.pagination import page_schema
@@ -43,6 +46,17 @@ class Imports(MethodView):
         cannot be read (too large, not CSV or XLSX, broken quotes, no header, a column named
         twice, no column for a required field) is a 400 and nothing is stored."""
         return imports.accept()
+
+
+@blp.route("/imports/fields")
+class ImportFields(MethodView):
+    @login_required()
+    @blp.arguments(ImportFieldsQuerySchema, location="query")
+    @blp.response(200, ImportFieldListSchema)
+    def get(self, args):
+        """The fields a file of ``entity`` may fill, each with the headers that fill it
+        without a ``mapping`` (its name, its English and Chinese labels)."""
+        return imports.fields_of(args["entity"])
 
 
 @blp.route("/imports/<uuid:import_id>")

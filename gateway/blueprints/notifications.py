@@ -143,6 +143,15 @@ class Webhooks(MethodView):
                                   location_endpoint="notifications.Webhook", id_arg="webhook_id")
 
 
+@blp.route("/webhooks/event-types")
+class WebhookEventTypes(MethodView):
+    @login_required()
+    @blp.response(200, s.WebhookEventTypesSchema)
+    def get(self):
+        """The event types a webhook may subscribe to (what ``event_types`` accepts)."""
+        return {"items": list(s.WEBHOOK_EVENT_TYPES)}
+
+
 @blp.route("/webhooks/<uuid:webhook_id>")
 class Webhook(MethodView):
     @blp.alt_response(403, response="FORBIDDEN")

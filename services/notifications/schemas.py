@@ -169,6 +169,11 @@ class WebhookSchema(Schema):
     updated_at = UTCDateTimeField()
 
 
+class WebhookEventTypesSchema(Schema):
+    items = fields.List(fields.String(), metadata={
+        "description": "Every event type a webhook may subscribe to, sorted"})
+
+
 class WebhookCreatedSchema(WebhookSchema):
     secret = fields.String(metadata={"description": "shown once, at creation"})
 
