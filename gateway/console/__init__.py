@@ -22,8 +22,9 @@ from flask import Blueprint, Response, abort, render_template, request, url_for
 
 STATIC = Path(__file__).parent / "static"
 # The modules the page imports, preloaded together with it (app.js imports the others).
-MODULES = ("app.js", "api.js", "i18n.js", "ui.js", "screens.js", "pipeline.js", "deal.js",
-           "reports.js", "admin.js", "leads.js", "imports.js", "inbox.js",
+MODULES = ("app.js", "api.js", "i18n.js", "ui.js", "screens.js", "duplicates.js", "history.js",
+           "pipeline.js", "deal.js", "reports.js", "admin.js", "setup.js", "webhooks.js",
+           "audit.js", "leads.js", "imports.js", "inbox.js",
            "vendor/htm-3.1.1/preact-standalone.module.js")
 IMMUTABLE = "public, max-age=31536000, immutable"
 RELATIVE_IMPORT = re.compile(r"""(\bfrom\s*["'])(\.{1,2}/[^"'?]+)(["'])""")

@@ -1,9 +1,14 @@
-// Administration (admins): users (create, change role and team, deactivate) and API keys
-// (create, the key shown once, revoke). The API decides who may: a non-admin sees its 403.
+// Administration (admins): users (create, change role and team, deactivate), teams and the
+// pipeline's stages (setup.js), API keys (create, the key shown once, revoke), webhooks with
+// their delivery log (webhooks.js) and the audit trail (audit.js). The API decides who may:
+// a non-admin sees its 403.
 import { html, useEffect, useState } from "./vendor/htm-3.1.1/preact-standalone.module.js";
 import { api } from "./api.js";
 import { formatDateTime, t } from "./i18n.js";
 import { fieldErrors, problemText } from "./ui.js";
+import { AuditTrail } from "./audit.js";
+import { PipelineStages, Teams } from "./setup.js";
+import { Webhooks } from "./webhooks.js";
 
 const ROLES = ["sales", "manager", "analyst", "admin"];
 const SCOPES = ["customers", "contacts", "activities", "leads", "deals", "products", "pipeline",
@@ -152,6 +157,10 @@ export function Admin() {
   return html`<section>
     <h1>${t("admin.title")}</h1>
     <${Users} />
+    <${Teams} />
+    <${PipelineStages} />
     <${ApiKeys} />
+    <${Webhooks} />
+    <${AuditTrail} />
   </section>`;
 }

@@ -101,5 +101,6 @@ export const api = {
   get: (path, query) => send("GET", path + queryString(query)),
   post: (path, body) => send("POST", path, body ?? {}),
   patch: (path, body) => send("PATCH", path, body),
+  put: (path, body) => send("PUT", path, body),
   delete: (path) => send("DELETE", path),
 };

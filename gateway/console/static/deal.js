@@ -1,10 +1,12 @@
 // A deal: what it sells (its lines, which make its amount), its quotes (made from the lines,
 // then sent, accepted or rejected) and its contracts (from the deal once won). Every change
 // is the API's, with the version it was made on: a change over a newer one is explained.
-import { html, useState } from "./vendor/htm-3.1.1/preact-standalone.module.js";
+import { html } from "./vendor/htm-3.1.1/preact-standalone.module.js";
 import { api } from "./api.js";
 import { formatDateTime, formatMoney, formatNumber, t } from "./i18n.js";
-import { Field, fieldErrors, FormErrors, problemText, Status, useLoad } from "./ui.js";
+import {
+  Field, fieldErrors, FormErrors, problemText, Status, useChange, useLoad,
+} from "./ui.js";
 
 const at = (id) => `/deals/${encodeURIComponent(id)}`;
 const percent = (rate) => `${formatNumber(Number(rate) * 100)}%`;
@@ -57,24 +59,16 @@ function ChangeError({ error, onReload }) {
 }
 
 function Lines({ deal, products, onChanged }) {
-  const [error, setError] = useState(null);
+  const [error, change] = useChange(onChanged);
   const named = (productId) => products.find((product) => product.id === productId);
   const open = deal.status === "open";
-  async function change(lines) {
-    try {
-      await api.patch(at(deal.id), { lines, version: deal.version });
-      setError(null);
-      onChanged();
-    } catch (failed) {
-      setError(failed);
-    }
-  }
-  async function add(event) {
+  const setLines = (lines) => change(() => api.patch(at(deal.id), { lines, version: deal.version }));
+  function add(event) {
     event.preventDefault();
     const form = new FormData(event.target);
     const line = { product_id: form.get("product_id"), quantity: form.get("quantity"),
       discount: rateOf(form.get("discount")) };
-    await change([...deal.lines.map(asInput), line]);
+    setLines([...deal.lines.map(asInput), line]);
   }
   const errors = fieldErrors(error);
   return html`<h2>${t("deal.lines")}</h2>
@@ -94,7 +88,7 @@ function Lines({ deal, products, onChanged }) {
             <td>${formatMoney(line.amount, deal.currency)}</td>
             ${open && html`<td><button type="button" class="link"
               aria-label=${t("deal.remove_named", { name: label })}
-              onClick=${() => change(deal.lines.filter((_, other) => other !== index)
+              onClick=${() => setLines(deal.lines.filter((_, other) => other !== index)
                 .map(asInput))}>${t("deal.remove")}</button></td>`}
           </tr>`;
         })}</tbody></table></div>`}
@@ -123,28 +117,15 @@ function Lines({ deal, products, onChanged }) {
 const NEXT_STEPS = { draft: ["sent"], sent: ["accepted", "rejected"] };
 
 function Quotes({ deal, quotes, onChanged }) {
-  const [error, setError] = useState(null);
-  async function create(event) {
+  const [error, change] = useChange(onChanged);
+  function create(event) {
     event.preventDefault();
     const form = new FormData(event.target);
-    try {
-      await api.post(`${at(deal.id)}/quotes`, { valid_until: form.get("valid_until"),
-        tax_rate: rateOf(form.get("tax_rate")) });
-      setError(null);
-      onChanged();
-    } catch (failed) {
-      setError(failed);
-    }
+    change(() => api.post(`${at(deal.id)}/quotes`, { valid_until: form.get("valid_until"),
+      tax_rate: rateOf(form.get("tax_rate")) }));
   }
-  async function step(quote, status) {
-    try {
-      await api.patch(`/quotes/${encodeURIComponent(quote.id)}`, { status, version: quote.version });
-      setError(null);
-      onChanged();
-    } catch (failed) {
-      setError(failed);
-    }
-  }
+  const step = (quote, status) => change(() => api.patch(
+    `/quotes/${encodeURIComponent(quote.id)}`, { status, version: quote.version }));
   const errors = fieldErrors(error);
   return html`<h2>${t("deal.quotes")}</h2>
     ${quotes.length === 0 ? html`<p class="muted">${t("deal.no_quotes")}</p>`
@@ -175,18 +156,12 @@ function Quotes({ deal, quotes, onChanged }) {
 }
 
 function Contracts({ deal, contracts, onChanged }) {
-  const [error, setError] = useState(null);
-  async function create(event) {
+  const [error, change] = useChange(onChanged);
+  function create(event) {
     event.preventDefault();
     const form = new FormData(event.target);
-    try {
-      await api.post("/contracts", { deal_id: deal.id, start_date: form.get("start_date"),
-        end_date: form.get("end_date") });
-      setError(null);
-      onChanged();
-    } catch (failed) {
-      setError(failed);
-    }
+    change(() => api.post("/contracts", { deal_id: deal.id, start_date: form.get("start_date"),
+      end_date: form.get("end_date") }));
   }
   const errors = fieldErrors(error);
   return html`<h2>${t("deal.contracts")}</h2>

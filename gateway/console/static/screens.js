@@ -3,6 +3,8 @@
 // page as text, never as markup.
 import { html, useState } from "./vendor/htm-3.1.1/preact-standalone.module.js";
 import { api, ApiError, download, signIn } from "./api.js";
+import { Duplicates } from "./duplicates.js";
+import { History } from "./history.js";
 import { formatDateTime, formatMoney, t } from "./i18n.js";
 import {
   Field, fieldErrors, FormErrors, Pager, PER_PAGE, problemText, SearchBox, Status, useLoad,
@@ -338,6 +340,7 @@ export function CustomerDetail({ id }) {
           <div>${formatMoney(deal.amount, deal.currency)}</div>
         </li>`)}</ul>`}
     <${NewDeal} customerId=${id} />
+    <${Duplicates} customer=${customer} onMerged=${reload} />
     <h2>${t("customer.timeline")}</h2>
     <${LogActivity} customerId=${id} onLogged=${reload} />
     ${activities.items.length === 0 ? html`<p class="muted">${t("customer.no_activities")}</p>`
@@ -348,6 +351,7 @@ export function CustomerDetail({ id }) {
           ${activity.next_follow_up_at && html`<p class="muted">
             ${t("activity.next_at", { when: formatDateTime(activity.next_follow_up_at) })}</p>`}
         </li>`)}</ol>`}
+    <${History} key=${customer.version} customerId=${id} />
   </section>`;
 }
 

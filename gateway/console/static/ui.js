@@ -22,6 +22,24 @@ export function useLoad(load, deps) {
   return [state, reload];
 }
 
+// A change a screen makes: its failure kept to be shown, and on success what follows (a
+// reload, most often). ``change(request)`` answers the request's answer, or undefined.
+export function useChange(onChanged) {
+  const [error, setError] = useState(null);
+  async function change(request) {
+    try {
+      const answer = await request();
+      setError(null);
+      if (onChanged) onChanged(answer);
+      return answer;
+    } catch (failed) {
+      setError(failed);
+      return undefined;
+    }
+  }
+  return [error, change];
+}
+
 export function Status({ state }) {
   if (state.loading) return html`<p class="muted" role="status">${t("loading")}</p>`;
   if (state.error) return html`<p class="error" role="alert">${problemText(state.error)}</p>`;
