@@ -374,10 +374,14 @@ def test_a_rep_merges_a_look_alike_into_a_customer_and_reads_its_history(stack, 
     checked(watched, "customer-history")
 
 
-def test_an_admin_sets_up_a_team_a_stage_and_a_webhook_and_reads_the_audit_trail(stack,
-                                                                                   watched):
+def test_an_admin_sets_up_teams_stages_lead_rules_and_webhooks_and_reads_the_audit_trail(
+        stack, watched):
     admin = stack.login("admin")
     stages = admin.get("/pipeline/stages").json()["stages"]
+    west = next(team for team in admin.get("/teams").json()["items"] if team["name"] == "West")
+    rule_of_west = lambda: next((rule for rule in admin.get("/assignment-rules").json()["items"]
+                                 if rule["team_id"] == west["id"]), None)
+    west_rule = rule_of_west() or {"strategy": "round_robin", "region_map": {}}
     page = watched.page
     sign_in_as_admin(page, stack.base_url)
     try:
@@ -413,12 +417,24 @@ def test_an_admin_sets_up_a_team_a_stage_and_a_webhook_and_reads_the_audit_trail
         page.get_by_text("Delivery log").click()
         expect(page.get_by_text("Nothing delivered yet.")).to_be_visible(timeout=DEADLINE_MS)
 
+        rules = page.get_by_role("group", name="West", exact=True)
+        rules.get_by_label("New leads go to").select_option("region")
+        rules.get_by_role("button", name="Add a region").click()
+        rules.get_by_label("Region").fill("Chengdu")
+        rules.get_by_label("Member").select_option(label="Sara Sales")
+        rules.get_by_role("button", name="Save the rule of West").click()
+        expect(rules.get_by_text("Rule saved.")).to_be_visible(timeout=DEADLINE_MS)
+        saved_rule = rule_of_west()
+        assert saved_rule["strategy"] == "region" and list(saved_rule["region_map"]) == ["Chengdu"]
+
         trail = page.get_by_role("region", name="Audit trail")
         page.get_by_label("Actions").select_option("team.")
         expect(trail).to_contain_text("team.created", timeout=DEADLINE_MS)
         checked(watched, "admin-setup")
     finally:
         admin.put("/pipeline/stages", json={"stages": stages})
+        admin.put(f"/assignment-rules/{west['id']}", json={
+            "strategy": west_rule["strategy"], "region_map": west_rule["region_map"]})
         for hook in admin.get("/webhooks").json()["items"]:
             admin.delete(f"/webhooks/{hook['id']}")
 

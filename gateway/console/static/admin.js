@@ -1,5 +1,5 @@
-// Administration (admins): users (create, change role and team, deactivate), teams and the
-// pipeline's stages (setup.js), API keys (create, the key shown once, revoke), webhooks with
+// Administration (admins): users (create, change role and team, deactivate), teams, the
+// pipeline's stages and the teams' lead assignment rules (setup.js), API keys (create, the key shown once, revoke), webhooks with
 // their delivery log (webhooks.js) and the audit trail (audit.js). The API decides who may:
 // a non-admin sees its 403.
 import { html, useEffect, useState } from "./vendor/htm-3.1.1/preact-standalone.module.js";
@@ -7,7 +7,7 @@ import { api } from "./api.js";
 import { formatDateTime, t } from "./i18n.js";
 import { fieldErrors, problemText } from "./ui.js";
 import { AuditTrail } from "./audit.js";
-import { PipelineStages, Teams } from "./setup.js";
+import { AssignmentRules, PipelineStages, Teams } from "./setup.js";
 import { Webhooks } from "./webhooks.js";
 
 const ROLES = ["sales", "manager", "analyst", "admin"];
@@ -159,6 +159,7 @@ export function Admin() {
     <${Users} />
     <${Teams} />
     <${PipelineStages} />
+    <${AssignmentRules} />
     <${ApiKeys} />
     <${Webhooks} />
     <${AuditTrail} />

@@ -179,6 +179,13 @@ const STRINGS = {
     "import.mapping": "Columns to map",
     "import.mapping_hint": "Say which field each column fills, or leave it out; then check again.",
     "import.leave_out": "Leave it out",
+    "rules.title": "Lead assignment", "rules.strategy": "New leads go to",
+    "rules.hint": "How each team's new leads are given to its members.",
+    "rules.round_robin": "each member in turn", "rules.least_open": "the member with the fewest open leads",
+    "rules.region": "the member for the lead's region",
+    "rules.region_label": "Region", "rules.member": "Member",
+    "rules.remove_region": "Remove {region}", "rules.add_region": "Add a region",
+    "rules.saved": "Rule saved.", "rules.save": "Save the rule of {team}",
   },
   "zh-CN": {
     app: "CRM",
@@ -356,6 +363,13 @@ const STRINGS = {
     "import.mapping": "列映射",
     "import.mapping_hint": "请指定每一列对应的字段，或不导入该列；然后重新检查。",
     "import.leave_out": "不导入",
+    "rules.title": "线索分配", "rules.strategy": "新线索分配给",
+    "rules.hint": "各团队的新线索如何分配给成员。",
+    "rules.round_robin": "成员轮流", "rules.least_open": "进行中线索最少的成员",
+    "rules.region": "负责该线索地区的成员",
+    "rules.region_label": "地区", "rules.member": "成员",
+    "rules.remove_region": "移除 {region}", "rules.add_region": "添加地区",
+    "rules.saved": "规则已保存。", "rules.save": "保存 {team} 的规则",
   },
 };
 export const LANGUAGES = [["en", "English"], ["zh-CN", "中文"]];

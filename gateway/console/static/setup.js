@@ -1,5 +1,6 @@
-// How the company sells, set up by admins: its teams (each with its manager) and the
-// pipeline's stages (their order, names and win probabilities; won and lost always stay).
+// How the company sells, set up by admins: its teams (each with its manager), the pipeline's
+// stages (their order, names and win probabilities; won and lost always stay) and how each
+// team's new leads are given to its members.
 import { html, useEffect, useState } from "./vendor/htm-3.1.1/preact-standalone.module.js";
 import { api } from "./api.js";
 import { t } from "./i18n.js";
@@ -133,5 +134,75 @@ export function PipelineStages() {
         <input id="stage-probability" name="stage-probability" inputmode="numeric" /></div>
       <button type="submit">${t("admin.stage_add")}</button>
     </form>
+  </section>`;
+}
+
+const STRATEGIES = ["round_robin", "least_open", "region"];
+
+// One team's lead assignment rule: round robin, the member with the fewest open leads, or by
+// region (a city, province or country to the member who gets its leads).
+function AssignmentRule({ team, rule, members, onSaved }) {
+  const [strategy, setStrategy] = useState(rule?.strategy || "round_robin");
+  const [regions, setRegions] = useState(Object.entries(rule?.region_map || {}));
+  const [error, change] = useChange(onSaved);
+  const [saved, setSaved] = useState(false);
+  async function save(event) {
+    event.preventDefault();
+    const body = { strategy, region_map: strategy === "region"
+      ? Object.fromEntries(regions.filter(([region]) => region.trim())) : {} };
+    setSaved(Boolean(await change(() => api.put(
+      `/assignment-rules/${encodeURIComponent(team.id)}`, body))));
+  }
+  const edit = (index, entry) => {
+    setSaved(false);
+    setRegions(regions.map((other, at) => (at === index ? entry : other)));
+  };
+  const id = (name) => `${name}-${team.id}`;
+  return html`<form class="form" onSubmit=${save}>
+    <fieldset><legend>${team.name}</legend>
+      <div class="field"><label for=${id("strategy")}>${t("rules.strategy")}</label>
+        <select id=${id("strategy")} value=${strategy}
+          onChange=${(event) => { setSaved(false); setStrategy(event.target.value); }}>
+          ${STRATEGIES.map((name) => html`<option value=${name}>${t(`rules.${name}`)}</option>`)}
+        </select></div>
+      ${strategy === "region" && html`
+        ${regions.map(([region, userId], index) => html`<div class="inline-form">
+          <div class="field"><label for=${id(`region-${index}`)}>${t("rules.region_label")}</label>
+            <input id=${id(`region-${index}`)} value=${region} required
+              onInput=${(event) => edit(index, [event.target.value, userId])} /></div>
+          <div class="field"><label for=${id(`member-${index}`)}>${t("rules.member")}</label>
+            <select id=${id(`member-${index}`)} value=${userId}
+              onChange=${(event) => edit(index, [region, event.target.value])}>
+              ${members.map((user) => html`<option value=${user.id}>${user.display_name}</option>`)}
+            </select></div>
+          <button type="button" class="link" aria-label=${t("rules.remove_region", { region })}
+            onClick=${() => setRegions(regions.filter((_, at) => at !== index))}>
+            ${t("deal.remove")}</button>
+        </div>`)}
+        <button type="button" class="link" disabled=${members.length === 0}
+          onClick=${() => setRegions([...regions, ["", members[0]?.id]])}>${t("rules.add_region")}</button>`}
+      <${FormErrors} error=${error} shown=${[]} />
+      ${saved && html`<p class="success" role="status">${t("rules.saved")}</p>`}
+      <button type="submit">${t("rules.save", { team: team.name })}</button>
+    </fieldset>
+  </form>`;
+}
+
+export function AssignmentRules() {
+  const [state, setState] = useState(null);
+  const load = () => Promise.all([api.get("/assignment-rules", { per_page: 200 }),
+    api.get("/teams", { per_page: 200 }), api.get("/users", { per_page: 200 })])
+    .then(([rules, teams, users]) => setState({ rules: rules.items, teams: teams.items,
+      users: users.items }), (failed) => setState({ error: failed }));
+  useEffect(() => { load(); }, []);
+  if (!state) return html`<p class="muted" role="status">${t("loading")}</p>`;
+  if (state.error) return html`<p class="error" role="alert">${problemText(state.error)}</p>`;
+  return html`<section aria-labelledby="rules-title">
+    <h2 id="rules-title">${t("rules.title")}</h2>
+    <p class="muted">${t("rules.hint")}</p>
+    ${state.teams.map((team) => html`<${AssignmentRule} key=${team.id} team=${team}
+      rule=${state.rules.find((rule) => rule.team_id === team.id)}
+      members=${state.users.filter((user) => user.team_id === team.id && user.active)}
+      onSaved=${load} />`)}
   </section>`;
 }
