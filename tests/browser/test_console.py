@@ -135,6 +135,58 @@ def test_the_console_in_chinese_on_a_phone(stack, users, watched_phone):
         checked(watched_phone, f"phone-{name or 'home'}-zh")
 
 
+def test_the_rep_tour_in_chinese_on_a_desktop(stack, watched):
+    """The first tour again in Chinese: a customer, a visit logged with its next follow-up due
+    in seconds, its reminder arriving in the count and the inbox, then a deal opened and won
+    from the board with its amount asked."""
+    page = watched.page
+    sign_in(page, stack.base_url, "sara")
+    page.get_by_label("Language").select_option("zh-CN")
+    expect(page.get_by_role("heading", name="我的一天")).to_be_visible(timeout=DEADLINE_MS)
+    badge = page.get_by_label(re.compile("条未读通知"))
+    expect(badge).to_have_text(re.compile(r"^\d+$"), timeout=DEADLINE_MS)
+    unread_before = int(badge.inner_text())
+
+    page.get_by_role("link", name="客户", exact=True).click()
+    page.get_by_role("link", name="新建客户").click()
+    name = f"杭州客户 {uuid.uuid4().hex[:6]}"
+    page.get_by_label("名称").fill(name)
+    page.get_by_role("button", name="创建").click()
+    expect(page.get_by_role("heading", name=name)).to_be_visible(timeout=DEADLINE_MS)
+    detail = page.url
+
+    due = dt.datetime.now() + dt.timedelta(seconds=5)  # the browser's local time
+    page.get_by_label("跟进方式").select_option("visit")
+    page.get_by_label("内容").fill("拜访了客户，介绍了新方案")
+    page.get_by_label("下次跟进时间（可选）").fill(due.strftime("%Y-%m-%dT%H:%M:%S"))
+    page.get_by_role("button", name="记录", exact=True).click()
+    expect(page.get_by_text("拜访了客户，介绍了新方案")).to_be_visible(timeout=DEADLINE_MS)
+    expect(badge).not_to_have_text(str(unread_before), timeout=60_000)
+    checked(watched, "desktop-customer-zh")
+    badge.click()
+    expect(page.get_by_role("heading", name="收件箱")).to_be_visible()
+    expect(page.get_by_text(name).first).to_be_visible(timeout=DEADLINE_MS)
+    checked(watched, "desktop-inbox-zh")
+
+    page.goto(detail)
+    title = f"续约 {uuid.uuid4().hex[:6]}"
+    page.get_by_label("标题").fill(title)
+    page.get_by_role("button", name="新建商机").click()
+    expect(page.get_by_role("heading", name=title)).to_be_visible(timeout=DEADLINE_MS)
+    checked(watched, "desktop-deal-zh")
+    page.get_by_role("link", name="销售漏斗", exact=True).click()
+    card = page.locator("li.deal", has_text=title)
+    expect(card).to_be_visible(timeout=DEADLINE_MS)
+    card.get_by_label(f"移动 {title}").select_option("won")
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_role("heading", name="赢单：金额是多少？")).to_be_visible()
+    dialog.get_by_label(re.compile("金额")).fill("8000")
+    dialog.get_by_role("button", name="确认").click()
+    won = page.locator('section.column[data-stage="won"]')
+    expect(won.locator("li.deal", has_text=title)).to_be_visible(timeout=DEADLINE_MS)
+    checked(watched, "desktop-pipeline-zh")
+
+
 def test_every_console_string_has_its_chinese(stack, watched):
     watched.page.goto(f"{stack.base_url}/")
     missing = watched.page.evaluate("""async () => {
