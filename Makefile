@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+CATALOGUES := $(patsubst %.po,%.mo,$(wildcard gateway/translations/*/LC_MESSAGES/*.po))
 export CRM_DATA_DIR ?= $(CURDIR)/var
 # Quiet starts: the third-party deprecation warnings every process printed before our first
 # log line are hidden (eventlet's, attributed to the nameko module importing it, and
@@ -26,13 +27,18 @@ test: install
 chaos: install
 	$(BIN)/python -m pytest -s -p no:cacheprovider tests/reliability/test_zz_chaos.py
 
-install: $(STAMP)
+install: $(STAMP) $(CATALOGUES)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	rm -f $(VENV)/.installed-* && touch $@
+
+# The gettext catalogues, compiled (gateway/translations: what the gateway and the console
+# read); a .po newer than its .mo is compiled again.
+%.mo: %.po $(STAMP)
+	$(BIN)/pybabel compile --statistics -i $< -o $@
 
 broker:
 	@deploy/ensure-rabbitmq.sh

@@ -20,11 +20,15 @@ from pathlib import Path
 
 from flask import Blueprint, Response, abort, render_template, request, url_for
 
+from gateway import translations
+
 STATIC = Path(__file__).parent / "static"
+# The module of the console's translations, made from the gettext catalogues.
+TRANSLATIONS = "translations.js"
 # The modules the page imports, preloaded together with it (app.js imports the others).
-MODULES = ("app.js", "api.js", "i18n.js", "ui.js", "screens.js", "duplicates.js", "history.js",
-           "pipeline.js", "deal.js", "reports.js", "admin.js", "setup.js", "webhooks.js",
-           "audit.js", "leads.js", "imports.js", "inbox.js",
+MODULES = ("app.js", "api.js", "i18n.js", TRANSLATIONS, "ui.js", "screens.js", "duplicates.js",
+           "history.js", "pipeline.js", "deal.js", "reports.js", "admin.js", "setup.js",
+           "webhooks.js", "audit.js", "leads.js", "imports.js", "inbox.js",
            "vendor/htm-3.1.1/preact-standalone.module.js")
 IMMUTABLE = "public, max-age=31536000, immutable"
 RELATIVE_IMPORT = re.compile(r"""(\bfrom\s*["'])(\.{1,2}/[^"'?]+)(["'])""")
@@ -32,14 +36,17 @@ RELATIVE_IMPORT = re.compile(r"""(\bfrom\s*["'])(\.{1,2}/[^"'?]+)(["'])""")
 bp = Blueprint("console", __name__, template_folder="templates")
 
 
-# Every file there is, by its path from STATIC: nothing else is ever read, whatever the URL
-# spells (``./``, ``..``, a NUL), and the caches below hold one entry per file at most.
+# Every file there is, by its path from STATIC (and the translations): nothing else is ever
+# read, whatever the URL spells (``./``, ``..``, a NUL), and the caches below hold one entry
+# per file at most.
 FILES = {path.relative_to(STATIC).as_posix(): path
-         for path in STATIC.rglob("*") if path.is_file()}
+         for path in STATIC.rglob("*") if path.is_file()} | {TRANSLATIONS: None}
 
 
 @lru_cache(maxsize=None)
 def _served(filename: str) -> bytes:
+    if filename == TRANSLATIONS:
+        return translations.console_module()
     path = FILES[filename]
     if not filename.endswith(".js"):
         return path.read_bytes()

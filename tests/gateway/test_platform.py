@@ -125,4 +125,7 @@ def test_every_problem_code_has_both_languages():
              if isinstance(cls, type) and issubclass(cls, common_errors.CrmError)} - {"error"}
     codes |= set(HTTP_STATUS_CODES.values()) | {"internal_error"}
     for code in codes:
-        assert set(i18n.PROBLEMS[code]) == set(i18n.LANGUAGES), code
+        english = i18n.PROBLEMS[code]
+        assert i18n.problem_text(code, i18n.ENGLISH) == english, code
+        chinese = i18n.problem_text(code, i18n.CHINESE)
+        assert all(text != original for text, original in zip(chinese, english)), code
