@@ -46,19 +46,22 @@ def phone(value: str | None) -> str | None:
 
 
 # What a search text must look like to be read as a phone number: digits with the signs people
-# write numbers with, and enough digits that it is not a house number or a year's end.
-_PHONE_SHAPED = re.compile(r"\+?[\d\s().-]+")
+# write numbers with (full-width ones, from a Chinese keyboard, read as their ASCII forms), and
+# enough digits once normalised that it is not a house number or a year's end.
+_PHONE_SHAPED = re.compile(r"\+?[0-9\s().-]+")
 _SEARCH_PHONE_MIN_DIGITS = 4
 
 
 def phone_in_search(text: str) -> str | None:
     """The phone key a search text asks for, or ``None`` when the text is not a phone number:
-    ``"5555-0100"`` searches phones for ``55550100``; ``"Globex 2026"`` searches no phone (read
-    as a number, any name with a digit in it would find every contact whose phone holds it)."""
-    text = text.strip()
-    if not _PHONE_SHAPED.fullmatch(text) or len(re.sub(r"\D", "", text)) < _SEARCH_PHONE_MIN_DIGITS:
+    ``"5555-0100"`` searches phones for ``55550100``; ``"Globex 2026"`` or ``"+86 10"`` (two
+    digits once the country code goes) search no phone (read as a number, any name with a
+    digit in it would find every contact whose phone holds it)."""
+    text = unicodedata.normalize("NFKC", text).strip()
+    if not _PHONE_SHAPED.fullmatch(text):
         return None
-    return phone(text)
+    key = phone(text)
+    return key if key and len(key) >= _SEARCH_PHONE_MIN_DIGITS else None
 
 
 def email(value: str | None) -> str | None:

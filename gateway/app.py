@@ -10,7 +10,7 @@ from flask_smorest.utils import prepare_response
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from common import config
-from gateway import console, database, errors, metrics, outbox, request_context
+from gateway import console, database, errors, metrics, outbox, request_context, translations
 from gateway.auth import callers, ratelimit
 from gateway.auth.access import API_KEY_HEADER, API_KEY_SCHEME, API_PREFIX, SECURITY_SCHEME
 from gateway.blueprints import (api_keys, audit, auth, customers, notifications, ops, reports,
@@ -51,6 +51,8 @@ SWAGGER_UI = "swagger-ui-5.36.0"  # the vendored release's folder under gateway/
 
 
 def create_app(overrides: dict | None = None) -> Flask:
+    for language in translations.LOCALES:  # a missing catalogue stops the start, not a request
+        translations.catalogue(language)
     app = Flask(__name__)
     app.config.update(
         API_TITLE="CRM API",

@@ -10,6 +10,7 @@ entry in each ``.po``. A message with no entry passes through in English.
 """
 from __future__ import annotations
 
+import logging
 import re
 
 from gateway.translations import N_, catalogue
@@ -17,6 +18,7 @@ from gateway.translations import N_, catalogue
 ENGLISH = "en"
 CHINESE = "zh-CN"
 LANGUAGES = (ENGLISH, CHINESE)
+log = logging.getLogger(__name__)
 
 # code -> (title, default detail), in English.
 PROBLEMS: dict[str, tuple[str, str]] = {
@@ -285,7 +287,12 @@ def translate(message: str, language: str) -> str:
         match = pattern.fullmatch(message)
         if match:
             template = _translation(english, language)
-            return template.format(*match.groups()) if template else message
+            try:
+                return template.format(*match.groups()) if template else message
+            except (IndexError, KeyError, ValueError):  # a translation's braces gone wrong
+                log.error("the %s translation of %r does not format; answered in English",
+                          language, english)
+                return message
     return message
 
 

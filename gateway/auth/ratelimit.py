@@ -39,6 +39,7 @@ import logging
 import math
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Protocol, Sequence
 
@@ -109,18 +110,20 @@ class Counter:
 
 @dataclass(frozen=True)
 class Usage:
-    """A counter's ``count`` in its window, which ends ``reset`` seconds from now."""
+    """A counter's ``count`` in its window, which ends ``reset`` seconds from now (rounded
+    up; ``seconds_left`` unrounded)."""
 
     counter: Counter
     count: int
     reset: int
+    seconds_left: float = 0.0
 
     @classmethod
     def of(cls, counter: Counter, count: int, seconds_left: float | None) -> "Usage":
         """``count`` in a window with ``seconds_left``; ``None``: no window is open."""
         if seconds_left is None:
-            return cls(counter, 0, counter.limit.seconds)
-        return cls(counter, count, max(1, math.ceil(seconds_left)))
+            return cls(counter, 0, counter.limit.seconds, float(counter.limit.seconds))
+        return cls(counter, count, max(1, math.ceil(seconds_left)), max(0.0, seconds_left))
 
     @property
     def remaining(self) -> int:
@@ -312,7 +315,7 @@ class Leases:
     def __init__(self, store: Store, limit: Limit):
         self.store, self.limit = store, limit
         self.size = max(1, limit.count // LEASE_FRACTION)
-        self._held: dict[str, _Lease] = {}
+        self._held: OrderedDict[str, _Lease] = OrderedDict()  # least recently used first
         self._lock = threading.Lock()
 
     def take(self, counter: Counter) -> Usage:
@@ -321,23 +324,24 @@ class Leases:
             lease = self._held.get(counter.key)
             if lease is not None and lease.left > 0 and time.monotonic() < lease.ends:
                 lease.left -= 1
+                self._held.move_to_end(counter.key)
                 return self._usage(counter, lease)
         (counted,) = self.store.count([counter], by=self.size)
-        # The store's window ends counted.reset seconds from now, rounded up: a lease ends
-        # no later, so none outlives its window.
-        ends = time.monotonic() + counted.reset - 1
+        ends = time.monotonic() + counted.seconds_left  # with its window, never after
         granted = max(0, min(self.size, self.limit.count - (counted.count - self.size)))
         if granted == 0:
             return Usage(counter, self.limit.count + 1, counted.reset)
+        reached = counted.count - (self.size - granted)  # what the grant brought the count to
         with self._lock:
             lease = self._held.get(counter.key)
             if lease is not None and lease.left > 0 and time.monotonic() < lease.ends:
                 # Another thread leased meanwhile: keep both grants, neither is wasted.
                 lease.left += granted - 1
-                lease.counted = max(lease.counted, counted.count)
+                lease.counted = max(lease.counted, reached)
             else:
                 self._make_room()
-                lease = self._held[counter.key] = _Lease(granted - 1, counted.count, ends)
+                lease = self._held[counter.key] = _Lease(granted - 1, reached, ends)
+            self._held.move_to_end(counter.key)
             return self._usage(counter, lease)
 
     def _usage(self, counter: Counter, lease: _Lease) -> Usage:
@@ -345,16 +349,13 @@ class Leases:
         (other processes' unused leases included), never over the limit for a request let
         through."""
         return Usage(counter, min(self.limit.count, lease.counted - lease.left),
-                     max(1, math.ceil(lease.ends - time.monotonic()) + 1))
+                     max(1, math.ceil(lease.ends - time.monotonic())))
 
     def _make_room(self) -> None:
-        if len(self._held) < MAX_LEASES:
-            return
-        now = time.monotonic()
-        for key in [key for key, lease in self._held.items() if lease.ends <= now]:
-            del self._held[key]
-        if len(self._held) >= MAX_LEASES:
-            self._held.clear()  # forgetting a lease only costs its unused requests
+        """Forget the least recently used lease when full (forgetting one only costs its
+        unused requests: a flood of new callers cannot make everyone's go at once)."""
+        while len(self._held) >= MAX_LEASES:
+            self._held.popitem(last=False)
 
 
 class RateLimits:

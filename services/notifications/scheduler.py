@@ -18,6 +18,7 @@ a sweep waits for what falls due before the next tick (see docs/operations.md).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import socket
 import time
@@ -39,7 +40,9 @@ from services.notifications.publishing import publish, publish_reminder
 from services.notifications.settings import Settings, settings_of_many
 from services.notifications.templates import render
 
+log = logging.getLogger(__name__)
 BATCH = 200
+RETRY_PAUSE = 0.1  # seconds: a sweep waiting for rows another instance is sending
 INSTANCE = f"{socket.gethostname()}:{os.getpid()}"
 notification_out = s.NotificationEventSchema()
 
@@ -68,14 +71,19 @@ def sweep(unit_of_work: Callable[[], UnitOfWork], horizon: float,
     after each round (the caller publishes its events there). Returns the count sent."""
     deadline, sent = time.monotonic() + horizon, 0
     while True:
-        sent += send_due(unit_of_work)
-        announce_sent(unit_of_work)
+        sent_now = send_due(unit_of_work)
+        sent += sent_now
+        try:
+            announce_sent(unit_of_work)
+        except Exception:  # noqa: BLE001 - sending goes on; the entries wait for the next try
+            log.exception("announcing sent reminders failed; the next sweep tries again")
         after_round()
         with unit_of_work() as uow:
             wait = seconds_until_next_due(uow.session)
         if wait is None or time.monotonic() + wait >= deadline:
             return sent
-        sleep(wait)
+        # Due now but nothing sent: another instance holds those rows; do not spin on them.
+        sleep(wait if wait > 0 or sent_now else RETRY_PAUSE)
 
 
 def seconds_until_next_due(session) -> float | None:
@@ -119,7 +127,7 @@ def send(uow: UnitOfWork, reminder: Reminder, settings: Settings, now):
     by :func:`_record_sent`, which the caller runs for the batch. Returns the reminder and,
     when it could not be sent, why."""
     # A reminder set long in the past is sent at once; its lateness is capped to the column.
-    lateness_ms = min(int((now - reminder.due_at).total_seconds() * 1000), MAX_LATENESS_MS)
+    lateness_ms = min((now - reminder.due_at) // dt.timedelta(milliseconds=1), MAX_LATENESS_MS)
     for field, value in (("sent_at", now), ("sent_by", INSTANCE), ("lateness_ms", lateness_ms),
                          ("version", reminder.version + 1), ("updated_at", now)):
         set_committed_value(reminder, field, value)
@@ -167,8 +175,8 @@ def _record_sent(uow: UnitOfWork, batch: list[Reminder], claimed: list[tuple], n
 
 
 class _LatenessMs(FunctionElement):
-    """Whole milliseconds from ``due_at`` to ``now``, capped to the column, as :func:`send`
-    computes them."""
+    """Whole milliseconds from ``due_at`` to ``now``, capped to the column (on SQLite, whose
+    julianday is a double, it may differ by one from what :func:`send` computed)."""
 
     type = sa.Integer()
     inherit_cache = True
@@ -217,15 +225,18 @@ def _announce(uow: UnitOfWork, entries: list[Notification]) -> None:
         Delivery.reminder_id.in_(reminder_ids), Delivery.channel == "email")))
     for entry in entries:
         reminder = reminders.get(entry.reminder_id)
-        # A sent reminder that changed since (its mail failed for good) has said so itself.
         if reminder is not None and reminder.status == "sent":
             publish_reminder(uow, "reminder.sent", reminder)
         channels = ["in_app", "email"] if entry.reminder_id in mailed else ["in_app"]
         publish(uow, "notification.created", entry.id, None,
                 {**notification_out.dump(entry), "channels": channels})
-    uow.session.execute(
-        sa.update(Notification).where(Notification.id.in_([entry.id for entry in entries]))
+    result = uow.session.execute(
+        sa.update(Notification).where(Notification.id.in_([entry.id for entry in entries]),
+                                      Notification.announced_at.is_(None))
         .values(announced_at=utcnow()).execution_options(synchronize_session=False))
+    if result.rowcount != len(entries):  # SQLite takes no row lock: another got there first
+        raise StaleDataError(f"{len(entries) - result.rowcount} of {len(entries)} inbox entries "
+                             "were announced meanwhile")
 
 
 LATENESS_BUCKETS = (0.5, 1, 2, 5, 10, 30, 60, 300, 3600)

@@ -85,11 +85,12 @@ def test_search_matches_contacts(run):
     customer = run(SAM, op.create_customer, {"name": "Globex"})
     run(SAM, op.create_contact, customer["id"],
         {"name": "Zhang Wei", "phone": "+86 (21) 5555-0100", "email": "Zhang@Globex.com"})
-    for needle in ("globex", "zhang wei", "zhang@globex", "2155550100", "5555-0100"):
+    for needle in ("globex", "zhang wei", "zhang@globex", "2155550100", "5555-0100",
+                   "５５５５－０１００"):  # full-width, as a Chinese keyboard types it
         assert run(SAM, op.list_customers, {"q": needle})["total"] == 1, needle
     assert run(SAM, op.list_customers, {"q": "%"})["total"] == 0
     # A name with digits in it is not a phone number: it finds no contact by those digits.
-    for needle in ("Order 5555-0100", "a0100", "010"):
+    for needle in ("Order 5555-0100", "a0100", "010", "+86 10", "+44 (0) 7"):
         assert run(SAM, op.list_customers, {"q": needle})["total"] == 0, needle
 
 

@@ -61,3 +61,12 @@ def test_the_console_reads_the_same_catalogue():
     module = translations.console_module().decode()
     assert module.startswith("// Generated from gateway/translations")
     assert translations.console_strings("zh-CN")["nav.customers"] == "客户"
+
+
+def test_every_translated_message_formats_with_its_values():
+    """A translation's placeholders are the English's ({0}...; literal braces doubled): a
+    stray brace would answer a Chinese reader in English."""
+    for (context, english), message in catalogue().items():
+        if context is None:
+            values = [f"v{index}" for index in range(english.count("{") + 1)]
+            message.string.format(*values)  # raises on a bad one
