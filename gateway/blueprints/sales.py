@@ -84,6 +84,18 @@ class PipelineStages(MethodView):
         return sales("set_pipeline", request_body())
 
 
+@blp.route("/pipeline/board")
+class PipelineBoard(MethodView):
+    @login_required()
+    @blp.arguments(s.BoardQuerySchema, location="query")
+    @blp.response(200, s.BoardSchema)
+    def get(self, _args):
+        """The pipeline board in one answer: each stage with the count and totals (per
+        currency, and weighted by its probability) of every deal you may see in it, and its
+        most recently changed deals."""
+        return sales("pipeline_board", query_args())
+
+
 # -- leads -----------------------------------------------------------------------------------
 @blp.route("/leads")
 class Leads(MethodView):

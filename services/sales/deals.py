@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 
 from common.errors import NotFound, PreconditionFailed, ValidationError
 from common.listing import order_by, paginate, where_equal
@@ -149,6 +150,39 @@ def list_deals(uow: UnitOfWork, query_args) -> dict:
                                                               autoescape=True))
     query = query.order_by(*order_by(Deal, args["sort"], s.DEAL_SORT_FIELDS))
     return paginate(uow.session, query, args, dump=deal_out.dump)
+
+
+def pipeline_board(uow: UnitOfWork, query_args) -> dict:
+    """The board: each stage with the count and totals of every deal the caller may see in
+    it, and its ``per_stage`` most recently changed deals (two queries, whatever the count)."""
+    args = load(s.BoardQuerySchema(), query_args)
+    seen = where_equal(visible(uow.actor, sa.select(Deal), Deal), Deal, args,
+                       ("owner_id", "team_id"))
+    sums: dict[str, list] = {}
+    for stage, currency, count, amount in uow.session.execute(
+            seen.with_only_columns(Deal.stage, Deal.currency, sa.func.count(),
+                                   sa.func.coalesce(sa.func.sum(Deal.amount), 0))
+            .group_by(Deal.stage, Deal.currency).order_by(Deal.currency)):
+        sums.setdefault(stage, []).append((currency, count,
+                                           Decimal(amount).quantize(Decimal("0.01"))))
+    rank = sa.func.row_number().over(partition_by=Deal.stage,
+                                     order_by=(Deal.updated_at.desc(), Deal.id)).label("rank")
+    ranked = seen.add_columns(rank).subquery()
+    first = aliased(Deal, ranked)
+    shown: dict[str, list] = {}
+    for item in uow.session.scalars(sa.select(first).where(ranked.c.rank <= args["per_stage"])
+                                    .order_by(ranked.c.rank)):
+        shown.setdefault(item.stage, []).append(deal_out.dump(item))
+    board = []
+    for stage in catalogue.stages(uow.session):
+        rows = sums.get(stage.key, [])
+        board.append({**catalogue.stage_out.dump(stage), "count": sum(row[1] for row in rows),
+                      "deals": shown.get(stage.key, []),
+                      "totals": [{"currency": currency, "amount": str(amount),
+                                  "weighted_amount": str((amount * stage.probability / 100)
+                                                         .quantize(Decimal("0.01")))}
+                                 for currency, _, amount in rows]})
+    return {"stages": board}
 
 
 def update_deal(uow: UnitOfWork, deal_id, payload) -> dict:

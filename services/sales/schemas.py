@@ -429,6 +429,32 @@ DEAL_SORT_FIELDS = ("created_at", "updated_at", "title", "amount", "stage",
                     "expected_close_date", "stage_changed_at")
 
 
+class BoardQuerySchema(Schema):
+    per_stage = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200),
+                               metadata={"description": "Deals shown per stage, newest change "
+                                                        "first (the counts and totals are of all)"})
+    owner_id = fields.UUID()
+    team_id = fields.UUID()
+
+
+class BoardTotalSchema(Schema):
+    currency = fields.String()
+    amount = money()
+    weighted_amount = money(metadata={"description": "amount x the stage's probability"})
+
+
+class BoardStageSchema(StageSchema):
+    count = fields.Integer(metadata={"description": "Every deal you may see in the stage"})
+    totals = fields.List(fields.Nested(BoardTotalSchema), metadata={
+        "description": "Per currency, of every deal in the stage"})
+    deals = fields.List(fields.Nested(lambda: DealSchema()), metadata={
+        "description": "The first per_stage of them, most recently changed first"})
+
+
+class BoardSchema(Schema):
+    stages = fields.List(fields.Nested(BoardStageSchema))
+
+
 class StageChangeSchema(Schema):
     id = fields.UUID()
     deal_id = fields.UUID()

@@ -98,6 +98,10 @@ class SalesService(ImportEntrypoints, PlatformService):
         return self.db.run(deals.list_deals, query or {})
 
     @rpc_method
+    def pipeline_board(self, query=None):
+        return self.db.run(deals.pipeline_board, query or {})
+
+    @rpc_method
     def update_deal(self, deal_id, payload):
         return self.db.run(deals.update_deal, deal_id, payload)
 

@@ -615,3 +615,26 @@ def test_a_file_with_other_column_names_is_mapped_and_imported(stack, users, wat
     expect(page.get_by_role("heading", name="Import: done")).to_be_visible(timeout=DEADLINE_MS)
     (stored,) = users["sam"].get("/customers", params={"q": f"Mapped {tag}"}).json()["items"]
     assert (stored["name"], stored["city"], stored["notes"]) == (f"Mapped {tag}", "Suzhou", None)
+
+
+def test_the_customer_list_filters_and_orders_and_keeps_them_in_the_address(stack, users,
+                                                                              watched):
+    sam = users["sam"]
+    word = uuid.uuid4().hex[:8]
+    for name, tier in (("Zeta", "A"), ("Alpha", "A"), ("Mid", "C")):
+        sam.post("/customers", json={"name": f"{name} {word}", "tier": tier,
+                                     "allow_duplicate": True}).raise_for_status()
+    page = watched.page
+    sign_in(page, stack.base_url)
+    page.goto(f"{stack.base_url}/#/customers?q={word}")
+    expect(page.get_by_text("3 customers")).to_be_visible(timeout=DEADLINE_MS)
+    page.get_by_label("Tier").select_option("A")
+    expect(page.get_by_text("2 customers")).to_be_visible(timeout=DEADLINE_MS)
+    page.get_by_label("Order").select_option("name")
+    names = page.locator("tbody tr td:first-child a")
+    expect(names).to_have_text([f"Alpha {word}", f"Zeta {word}"], timeout=DEADLINE_MS)
+    assert all(part in page.url for part in (f"q={word}", "tier=A", "sort=name"))
+    checked(watched, "customers-filtered")
+    page.reload()  # the address keeps them
+    expect(names).to_have_text([f"Alpha {word}", f"Zeta {word}"], timeout=DEADLINE_MS)
+    expect(page.get_by_label("Tier")).to_have_value("A")

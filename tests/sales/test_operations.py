@@ -161,6 +161,29 @@ def test_record_access_on_deals(run):
         run(ALEX, deals.move_stage, sams["id"], {"stage": "proposal"})
 
 
+def test_the_board_counts_and_totals_every_deal_and_shows_the_latest_of_each_stage(run):
+    """Three deals in one stage, one shown per stage: the count and totals are of the three."""
+    for amount in ("100.00", "200.00", "300.50"):
+        deal(run, actor=SAM, amount=amount, stage="proposal")
+    deal(run, actor=SAM, amount="50", currency="USD", stage="proposal")
+    deal(run, actor=SARA, amount="999", stage="proposal")  # not Sam's to see
+    latest = deal(run, actor=SAM, title="Latest", stage="won", amount="10")
+    board = run(SAM, deals.pipeline_board, {"per_stage": 1})
+    by_key = {stage["key"]: stage for stage in board["stages"]}
+    with run.factory() as session:
+        assert [stage["key"] for stage in board["stages"]] == [
+            stage.key for stage in catalogue.stages(session)]
+    proposal = by_key["proposal"]
+    assert (proposal["count"], len(proposal["deals"])) == (4, 1)
+    assert proposal["totals"] == [
+        {"currency": "CNY", "amount": "600.50", "weighted_amount": "300.25"},
+        {"currency": "USD", "amount": "50.00", "weighted_amount": "25.00"}]
+    assert [item["id"] for item in by_key["won"]["deals"]] == [latest["id"]]
+    assert by_key["qualification"] == {**by_key["qualification"], "count": 0, "deals": [],
+                                       "totals": []}
+    assert run(ALEX, deals.pipeline_board, {})["stages"][2]["count"] == 5  # sees everyone's
+
+
 def customer_event(customer_id, event_type, version) -> dict:
     return {"id": str(uuid.uuid4()), "type": event_type, "entity_id": customer_id,
             "entity_version": version, "data": {"id": customer_id}}

@@ -7,20 +7,34 @@ import { api } from "./api.js";
 import { t } from "./i18n.js";
 import { problemText } from "./ui.js";
 
-export function Duplicates({ customer, onMerged }) {
+export function Duplicates({ customer, contacts, onMerged }) {
   const [found, setFound] = useState(null);
   const [merging, setMerging] = useState(null);
+  const [busy, setBusy] = useState(false);
   const [error, setError] = useState(null);
   async function look() {
+    // By its name, and by each of its contacts' email and phone (one question each, at once).
+    const questions = [{ name: customer.name }, ...contacts.flatMap((contact) => [
+      contact.email && { email: contact.email }, contact.phone && { phone: contact.phone }])
+      .filter(Boolean)];
     try {
-      const answer = await api.get("/customers/duplicates", { name: customer.name });
-      setFound(answer.items.filter((match) => match.customer.id !== customer.id));
+      const answers = await Promise.all(questions.map((question) =>
+        api.get("/customers/duplicates", question)));
+      const byId = new Map();
+      for (const match of answers.flatMap((answer) => answer.items)) {
+        if (match.customer.id === customer.id) continue;
+        const seen = byId.get(match.customer.id);
+        byId.set(match.customer.id, { customer: match.customer,
+          matched: [...new Set([...(seen?.matched || []), ...match.matched])] });
+      }
+      setFound([...byId.values()]);
       setError(null);
     } catch (failed) {
       setError(failed);
     }
   }
   async function merge(other) {
+    setBusy(true);
     try {
       await api.post(`/customers/${encodeURIComponent(customer.id)}/merge`,
         { from_id: other.id, version: customer.version });
@@ -30,6 +44,8 @@ export function Duplicates({ customer, onMerged }) {
       onMerged();
     } catch (failed) {
       setError(failed);
+    } finally {
+      setBusy(false);
     }
   }
   return html`<h2>${t("merge.title")}</h2>
@@ -40,7 +56,7 @@ export function Duplicates({ customer, onMerged }) {
           <span class="muted"> ${t("merge.matched", {
             fields: matched.map((field) => t(`merge.field.${field}`)).join(", ") })}</span>
           <div class="actions">${merging === other.id
-            ? html`<button type="button" onClick=${() => merge(other)}>
+            ? html`<button type="button" disabled=${busy} onClick=${() => merge(other)}>
                 ${t("merge.confirm", { other: other.name, kept: customer.name })}</button>
               <button type="button" class="link" onClick=${() => setMerging(null)}>
                 ${t("cancel")}</button>`

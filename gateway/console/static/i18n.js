@@ -45,7 +45,7 @@ const STRINGS = {
     "pipeline.move": "Move {title}", "pipeline.move_to": "Move to…",
     "pipeline.won_title": "Won: what is the amount?", "pipeline.lost_title": "Lost: why?",
     "pipeline.amount": "Amount ({currency})", "pipeline.reason": "Reason",
-    "pipeline.confirm": "Confirm",
+    "pipeline.confirm": "Confirm", "pipeline.more": "and {count} more, changed less recently",
     "nav.reports": "Reports", "reports.title": "Reports", "reports.from": "From",
     "reports.to": "To", "reports.period": "Period", "reports.group_by": "Group by",
     "reports.apply": "Show", "reports.export_csv": "Export CSV",
@@ -111,7 +111,9 @@ const STRINGS = {
     "import.unknown": "Unknown columns", "import.finished": "Finished",
     "import.row": "Row", "import.column": "Column", "import.value": "Value",
     "import.message": "Error", "import.errors_csv": "Download the failed rows (CSV)",
-    "customers.export": "Export CSV",
+    "customers.export": "Export CSV", "customers.any": "Any", "customers.sort": "Order",
+    "customers.sort.-updated_at": "Recently changed", "customers.sort.name": "Name A–Z",
+    "customers.sort.-created_at": "Newest", "customers.sort.city": "City",
     "table.region": "Table (scrolls sideways)",
     "inbox.title": "Inbox", "inbox.read_all": "Mark all read", "inbox.empty": "Nothing here yet.",
     "inbox.unread": "Unread", "inbox.mark": "Mark read", "inbox.mark_named": "Mark read: {title}",
@@ -190,6 +192,7 @@ const STRINGS = {
     "rules.region_label": "Region", "rules.member": "Member",
     "rules.remove_region": "Remove {region}", "rules.add_region": "Add a region",
     "rules.saved": "Rule saved.", "rules.save": "Save the rule of {team}",
+    "rules.choose_member": "Choose a member",
   },
 };
 Object.assign(STRINGS, TRANSLATED);

@@ -15,12 +15,27 @@ const HEADER_BYTES = 64 * 1024;
 // refused the file for a column it needs (it reads the file itself, quotes and all).
 async function csvHeader(file) {
   if (!file || !/\.csv$/i.test(file.name)) return [];
-  const text = (await file.slice(0, HEADER_BYTES).text()).replace(/^\uFEFF/, "");
+  const text = decoded(new Uint8Array(await file.slice(0, HEADER_BYTES).arrayBuffer()));
   const line = text.split(/\r?\n/, 1)[0];
-  const delimiter = [",", ";", "\t"].reduce((best, candidate) =>
+  const delimiter = [",", ";", "\t", "|"].reduce((best, candidate) =>
     (line.split(candidate).length > line.split(best).length ? candidate : best));
   return line.split(delimiter).map((cell) => cell.trim().replace(/^"(.*)"$/, "$1")).filter(Boolean);
 }
+
+// The encodings the server reads (common/importing.py): UTF-16 by its byte-order mark, UTF-8,
+// else GB18030 (what Excel writes for Chinese).
+function decoded(bytes) {
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return new TextDecoder("utf-16le").decode(bytes);
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return new TextDecoder("utf-16be").decode(bytes);
+  try {
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
+  } catch {
+    return new TextDecoder("gb18030").decode(bytes);
+  }
+}
+
+// A column without a header ("(column 3)" in a job's report) cannot be named in a mapping.
+const mappable = (columns) => columns.filter((column) => !/^\(column \d+\)$/.test(column));
 
 // The columns to map: each a list of the entity's fields, or left out.
 function Mapping({ headers, fields, mapping, onChange }) {
@@ -53,7 +68,7 @@ export function Import() {
 
   useEffect(() => {  // a dry run's unknown columns are offered for mapping
     if (job && job.dry_run && FINISHED.includes(job.status) && job.unknown_columns?.length) {
-      setHeaders((offered) => [...new Set([...offered, ...job.unknown_columns])]);
+      setHeaders((offered) => [...new Set([...offered, ...mappable(job.unknown_columns)])]);
     }
   }, [job]);
 

@@ -20,7 +20,7 @@ export function LeadList({ query }) {
       <h1>${t("leads.title")}</h1>
       <a class="button" href="#/leads/new">${t("leads.new")}</a>
     </div>
-    <${SearchBox} list="leads" q=${q} label=${t("leads.search")} />
+    <${SearchBox} list="leads" params=${{ q }} label=${t("leads.search")} />
     <${Status} state=${state} />
     ${state.data && html`
       ${state.data.items.length === 0 ? html`<p>${t("leads.none")}</p>` : html`
@@ -32,7 +32,7 @@ export function LeadList({ query }) {
           <td>${lead.company || t("none")}</td><td>${t(`lead.status.${lead.status}`)}</td>
           <td>${formatDateTime(lead.created_at)}</td></tr>`)}</tbody>
       </table></div>`}
-      <${Pager} list="leads" q=${q} page=${page} total=${state.data.total} />`}
+      <${Pager} list="leads" params=${{ q }} page=${page} total=${state.data.total} />`}
   </section>`;
 }
 

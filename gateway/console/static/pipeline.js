@@ -1,6 +1,7 @@
-// The pipeline board: a column per stage with its deals, totals and weighted totals; a deal
-// moves by dragging its card to a column, or with the card's "Move to" list (keyboard and
-// touch). Won asks for the amount when the deal has none; lost asks why.
+// The pipeline board: a column per stage with its count, totals and weighted totals (of
+// every deal, from the API's board) and its most recently changed deals; a deal moves by
+// dragging its card to a column, or with the card's "Move to" list (keyboard and touch). Won
+// asks for the amount when the deal has none; lost asks why.
 import { html, useEffect, useRef, useState } from "./vendor/htm-3.1.1/preact-standalone.module.js";
 import { api } from "./api.js";
 import { formatMoney, t } from "./i18n.js";
@@ -9,16 +10,7 @@ import { problemText } from "./ui.js";
 const WON = "won";
 const LOST = "lost";
 
-function totals(deals, probability) {
-  const sums = {};
-  for (const deal of deals) {
-    const amount = Number(deal.amount || 0);
-    const sum = (sums[deal.currency] ??= { total: 0, weighted: 0 });
-    sum.total += amount;
-    sum.weighted += (amount * probability) / 100;
-  }
-  return Object.entries(sums);
-}
+const PER_STAGE = 50;
 
 function Question({ ask, onAnswer, onCancel }) {
   const input = useRef(null);
@@ -79,10 +71,8 @@ export function Pipeline() {
   const [ask, setAsk] = useState(null);
   async function load() {
     try {
-      const [pipeline, deals] = await Promise.all([
-        api.get("/pipeline/stages"), api.get("/deals", { per_page: 200, sort: "-updated_at" }),
-      ]);
-      setBoard({ stages: pipeline.stages, deals: deals.items });
+      const answer = await api.get("/pipeline/board", { per_stage: PER_STAGE });
+      setBoard({ stages: answer.stages, deals: answer.stages.flatMap((stage) => stage.deals) });
     } catch (failed) {
       setError(failed);
     }
@@ -121,7 +111,7 @@ export function Pipeline() {
     ${error && html`<p class="error" role="alert">${problemText(error)}</p>`}
     <div class="board" tabindex="0" role="region" aria-label=${t("pipeline.title")}>
       ${board.stages.map((stage) => {
-        const deals = board.deals.filter((deal) => deal.stage === stage.key);
+        const { deals } = stage;
         return html`<section class="column" data-stage=${stage.key}
             aria-labelledby=${`stage-${stage.key}`}
             onDragOver=${(event) => event.preventDefault()}
@@ -130,13 +120,15 @@ export function Pipeline() {
               const deal = board.deals.find((d) => d.id === event.dataTransfer.getData("text/plain"));
               if (deal && deal.stage !== stage.key) request(deal, stage.key);
             }}>
-          <h2 id=${`stage-${stage.key}`}>${stage.name} <span class="muted">(${deals.length})</span></h2>
-          <p class="muted totals">${totals(deals, stage.probability).map(([currency, sum]) => html`
-            <span>${t("pipeline.total")} ${formatMoney(sum.total, currency)}</span>
-            <span>${t("pipeline.weighted", { probability: stage.probability })} ${formatMoney(sum.weighted, currency)}</span>`)}
+          <h2 id=${`stage-${stage.key}`}>${stage.name} <span class="muted">(${stage.count})</span></h2>
+          <p class="muted totals">${stage.totals.map((sum) => html`
+            <span>${t("pipeline.total")} ${formatMoney(sum.amount, sum.currency)}</span>
+            <span>${t("pipeline.weighted", { probability: stage.probability })} ${formatMoney(sum.weighted_amount, sum.currency)}</span>`)}
           </p>
           <ul>${deals.map((deal) => html`<${Card} key=${deal.id} deal=${deal}
             stages=${board.stages} onMove=${request} />`)}</ul>
+          ${stage.count > deals.length && html`<p class="muted">
+            ${t("pipeline.more", { count: stage.count - deals.length })}</p>`}
         </section>`;
       })}
     </div>

@@ -7,7 +7,8 @@ import { Duplicates } from "./duplicates.js";
 import { History } from "./history.js";
 import { formatDateTime, formatMoney, t } from "./i18n.js";
 import {
-  Field, fieldErrors, FormErrors, Pager, PER_PAGE, problemText, SearchBox, Status, useLoad,
+  Field, fieldErrors, FormErrors, listUrl, Pager, PER_PAGE, problemText, SearchBox, Status,
+  useLoad,
 } from "./ui.js";
 
 const TIERS = ["A", "B", "C"];
@@ -60,6 +61,7 @@ function reminderGroups(reminders) {
 }
 
 const optional = (promise) => promise.catch(() => null);  // a tile the role may not read
+const CLOSED_STAGES = ["won", "lost"];
 // The console's page of what a reminder is about (a contract has none of its own).
 const ENTITY_PAGES = { customer: "customers", deal: "deals", lead: "leads" };
 
@@ -69,13 +71,13 @@ export function Home() {
   const from = monthStart.toISOString().slice(0, 10);
   const [state] = useLoad(() => Promise.all([
     api.get("/reminders", { status: "pending", per_page: 50, sort: "due_at" }),
-    optional(api.get("/deals", { status: "open", per_page: 200 })),
-    optional(api.get("/pipeline/stages")),
+    optional(api.get("/pipeline/board", { per_stage: 1 })),
     optional(api.get("/reports/revenue", { from, period: "month" })),
     optional(api.get("/reports/win-rate", { from })),
   ]), []);
   if (!state.data) return html`<section><h1>${t("home.title")}</h1><${Status} state=${state} /></section>`;
-  const [reminders, deals, pipeline, revenue, winRate] = state.data;
+  const [reminders, board, revenue, winRate] = state.data;
+  const open = board?.stages.filter((stage) => !CLOSED_STAGES.includes(stage.key) && stage.count);
   const groups = reminderGroups(reminders.items);
   const wonThisMonth = revenue?.totals?.won_amount;
   const rate = winRate?.totals?.win_rate;
@@ -101,38 +103,60 @@ export function Home() {
           <span class="muted"> ${t("home.due")} ${formatDateTime(reminder.due_at)}</span>
         </li>`;
       })}</ul>`)}
-    ${deals && pipeline && html`
+    ${open && html`
       <h2>${t("home.deals")}</h2>
-      <ul class="stages">${pipeline.stages.map((stage) => {
-        const inStage = deals.items.filter((deal) => deal.stage === stage.key);
-        if (inStage.length === 0) return null;
-        const total = inStage.reduce((sum, deal) => sum + Number(deal.amount || 0), 0);
-        return html`<li><a href="#/pipeline">${stage.name}</a>
-          <span>${inStage.length}</span>
-          <span class="muted">${formatMoney(total, inStage[0].currency)}</span></li>`;
-      })}</ul>
-      ${deals.items.length === 0 && html`<p class="muted">${t("home.no_deals")}</p>`}`}
+      <ul class="stages">${open.map((stage) => html`<li><a href="#/pipeline">${stage.name}</a>
+          <span>${stage.count}</span>
+          <span class="muted">${stage.totals.map((sum) => formatMoney(sum.amount, sum.currency))
+            .join(" · ")}</span></li>`)}</ul>
+      ${open.length === 0 && html`<p class="muted">${t("home.no_deals")}</p>`}`}
   </section>`;
 }
 
+// The list's order choices (the API's sort) and filters, kept in the address.
+const SORTS = ["-updated_at", "name", "-created_at", "city"];
+const FILTERS = { status: STATUSES, tier: TIERS };
+
+function CustomerFilters({ params }) {
+  const choose = (name) => (event) => {
+    location.hash = listUrl("customers", { ...params, [name]: event.target.value, page: "" });
+  };
+  return html`<div class="inline-form filters">
+    ${Object.entries(FILTERS).map(([name, values]) => html`<div class="field">
+      <label for=${`filter-${name}`}>${t(`field.${name}`)}</label>
+      <select id=${`filter-${name}`} value=${params[name] || ""} onChange=${choose(name)}>
+        <option value="">${t("customers.any")}</option>
+        ${values.map((value) => html`<option value=${value}>
+          ${name === "status" ? t(`status.${value}`) : value}</option>`)}
+      </select></div>`)}
+    <div class="field"><label for="sort">${t("customers.sort")}</label>
+      <select id="sort" value=${params.sort || SORTS[0]} onChange=${choose("sort")}>
+        ${SORTS.map((sort) => html`<option value=${sort}>${t(`customers.sort.${sort}`)}</option>`)}
+      </select></div>
+  </div>`;
+}
+
 export function CustomerList({ query }) {
-  const q = query.get("q") || "";
+  const params = Object.fromEntries(["q", "status", "tier", "sort"].map((name) =>
+    [name, query.get(name) || ""]));
   const page = Number(query.get("page") || 1);
+  const filters = { q: params.q, status: params.status, tier: params.tier };
   const [state] = useLoad(() => api.get("/customers", {
-    q, page, per_page: PER_PAGE, sort: "-updated_at",
-  }), [q, page]);
+    ...filters, page, per_page: PER_PAGE, sort: params.sort || SORTS[0],
+  }), [query.toString()]);
   return html`<section>
     <div class="title-row">
       <h1>${t("customers.title")}</h1>
       <div class="actions">
         <a href="#/customers/trash">${t("customer.trash")}</a>
         <button type="button" class="link"
-          onClick=${() => download("/customers/export", { ...(q && { q }), format: "csv" })}>
+          onClick=${() => download("/customers/export", { ...filters, format: "csv" })}>
           ${t("customers.export")}</button>
         <a class="button" href="#/customers/new">${t("customers.new")}</a>
       </div>
     </div>
-    <${SearchBox} list="customers" q=${q} label=${t("customers.search")} />
+    <${SearchBox} list="customers" params=${params} label=${t("customers.search")} />
+    <${CustomerFilters} params=${params} />
     <${Status} state=${state} />
     ${state.data && html`
       <p class="muted" aria-live="polite">${t("customers.count", { total: state.data.total })}</p>
@@ -150,7 +174,7 @@ export function CustomerList({ query }) {
           <td>${formatDateTime(customer.updated_at)}</td>
         </tr>`)}</tbody>
       </table></div>`}
-      <${Pager} list="customers" q=${q} page=${page} total=${state.data.total} />`}
+      <${Pager} list="customers" params=${params} page=${page} total=${state.data.total} />`}
   </section>`;
 }
 
@@ -340,7 +364,7 @@ export function CustomerDetail({ id }) {
           <div>${formatMoney(deal.amount, deal.currency)}</div>
         </li>`)}</ul>`}
     <${NewDeal} customerId=${id} />
-    <${Duplicates} customer=${customer} onMerged=${reload} />
+    <${Duplicates} customer=${customer} contacts=${contacts.items} onMerged=${reload} />
     <h2>${t("customer.timeline")}</h2>
     <${LogActivity} customerId=${id} onLogged=${reload} />
     ${activities.items.length === 0 ? html`<p class="muted">${t("customer.no_activities")}</p>`

@@ -171,8 +171,10 @@ function AssignmentRule({ team, rule, members, onSaved }) {
             <input id=${id(`region-${index}`)} value=${region} required
               onInput=${(event) => edit(index, [event.target.value, userId])} /></div>
           <div class="field"><label for=${id(`member-${index}`)}>${t("rules.member")}</label>
-            <select id=${id(`member-${index}`)} value=${userId}
+            <select id=${id(`member-${index}`)} required
+              value=${members.some((user) => user.id === userId) ? userId : ""}
               onChange=${(event) => edit(index, [region, event.target.value])}>
+              <option value="" disabled>${t("rules.choose_member")}</option>
               ${members.map((user) => html`<option value=${user.id}>${user.display_name}</option>`)}
             </select></div>
           <button type="button" class="link" aria-label=${t("rules.remove_region", { region })}

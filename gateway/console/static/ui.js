@@ -74,24 +74,31 @@ export function Field({ id, label, errors, children }) {
 
 export const PER_PAGE = 20;
 
-// A list's search box: searching shows the list's first page for the words given.
-export function SearchBox({ list, q, label }) {
+// A list's address with its filters, search and page (those given).
+export function listUrl(list, params) {
+  const given = Object.entries(params).filter(([, value]) => value);
+  return `#/${list}${given.length ? `?${new URLSearchParams(given)}` : ""}`;
+}
+
+// A list's search box: searching shows the list's first page for the words given (its other
+// filters kept).
+export function SearchBox({ list, params, label }) {
   function search(event) {
     event.preventDefault();
     const text = new FormData(event.target).get("q").trim();
-    location.hash = `#/${list}${text ? `?${new URLSearchParams({ q: text })}` : ""}`;
+    location.hash = listUrl(list, { ...params, q: text, page: "" });
   }
   return html`<form class="search" role="search" onSubmit=${search}>
     <label for="q" class="visually-hidden">${label}</label>
-    <input id="q" name="q" type="search" value=${q} placeholder=${label} />
+    <input id="q" name="q" type="search" value=${params.q || ""} placeholder=${label} />
     <button type="submit">${t("customers.search_button")}</button>
   </form>`;
 }
 
-// A list's pages: previous, where we are, next (the search kept).
-export function Pager({ list, q, page, total }) {
+// A list's pages: previous, where we are, next (the search and filters kept).
+export function Pager({ list, params, page, total }) {
   const pages = Math.max(1, Math.ceil(total / PER_PAGE));
-  const goTo = (target) => `#/${list}?${new URLSearchParams({ ...(q && { q }), page: target })}`;
+  const goTo = (target) => listUrl(list, { ...params, page: target });
   return html`<nav class="pager" aria-label=${t("page", { page, pages })}>
     ${page > 1 && html`<a href=${goTo(page - 1)}>${t("previous")}</a>`}
     <span>${t("page", { page, pages })}</span>

@@ -76,7 +76,7 @@ export function Webhooks() {
       <button type="button" onClick=${() => setSecret(null)}>${t("admin.key_saved")}</button>
     </div>`}
     ${webhooks && (webhooks.length === 0 ? html`<p class="muted">${t("webhooks.none")}</p>`
-      : html`<ul class="cards">${webhooks.map((webhook) => html`<li>
+      : html`<ul class="cards">${webhooks.map((webhook) => html`<li key=${webhook.id}>
           <strong class="url">${webhook.url}</strong>
           <span class="muted"> ${webhook.active ? t("webhooks.active") : t("webhooks.paused")}</span>
           <div class="muted">${webhook.event_types.join(", ")}</div>
