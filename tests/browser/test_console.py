@@ -554,15 +554,20 @@ def test_an_edit_over_a_newer_version_is_explained_and_a_customer_goes_to_trash_
     assert sam.get(f"/customers/{customer['id']}").json()["deleted_at"] is None
 
 
+def choose_import_file(page, base_url: str, name: str, rows: str) -> None:
+    """Sam on the import screen with a CSV file of ``rows`` chosen."""
+    sign_in(page, base_url)
+    page.get_by_role("link", name="Import", exact=True).click()
+    page.get_by_label("File (CSV or XLSX)").set_input_files(files=[{
+        "name": name, "mimeType": "text/csv", "buffer": rows.encode()}])
+
+
 def test_a_rep_imports_customers_after_a_dry_run_and_downloads_the_failed_rows(
         stack, users, watched):
     tag = uuid.uuid4().hex[:8]
     rows = f"name,city,tier\nImported A {tag},杭州,A\nImported B {tag},Ningbo,B\nBad {tag},X,Z\n"
     page = watched.page
-    sign_in(page, stack.base_url)
-    page.get_by_role("link", name="Import", exact=True).click()
-    page.get_by_label("File (CSV or XLSX)").set_input_files(files=[{
-        "name": "customers.csv", "mimeType": "text/csv", "buffer": rows.encode()}])
+    choose_import_file(page, stack.base_url, "customers.csv", rows)
     page.get_by_label("All or nothing").uncheck()
     page.get_by_role("button", name="Check (dry run)").click()
     expect(page.get_by_role("heading", name="Dry run: done")).to_be_visible(
@@ -597,10 +602,7 @@ def test_a_file_with_other_column_names_is_mapped_and_imported(stack, users, wat
     tag = uuid.uuid4().hex[:8]
     rows = f"Company,Town,Remark\nMapped {tag},Suzhou,hello\n"
     page = watched.page
-    sign_in(page, stack.base_url)
-    page.get_by_role("link", name="Import", exact=True).click()
-    page.get_by_label("File (CSV or XLSX)").set_input_files(files=[{
-        "name": "from-another-crm.csv", "mimeType": "text/csv", "buffer": rows.encode()}])
+    choose_import_file(page, stack.base_url, "from-another-crm.csv", rows)
     page.get_by_role("button", name="Check (dry run)").click()
     mapping = page.get_by_role("group", name="Columns to map")
     expect(mapping).to_be_visible(timeout=DEADLINE_MS)
