@@ -8,7 +8,7 @@ A translator's round, with Babel (``babel.cfg`` beside this file says where the 
     .venv/bin/pybabel extract -F gateway/translations/babel.cfg -k N_ --no-location \
         -o gateway/translations/messages.pot .
     .venv/bin/pybabel update -i gateway/translations/messages.pot -d gateway/translations \
-        --no-fuzzy-matching
+        --no-fuzzy-matching --ignore-obsolete
     (translate the new entries of the .po; tests/gateway/test_translations.py lists any left)
     make install      # compiles each .po newer than its .mo
 """

@@ -187,6 +187,18 @@ def test_the_rep_tour_in_chinese_on_a_desktop(stack, watched):
     checked(watched, "desktop-pipeline-zh")
 
 
+def test_the_admin_page_on_a_phone(stack, watched_phone):
+    """The admin's screen at 390 pixels: its tables scroll inside their regions, the page
+    never sideways."""
+    page = watched_phone.page
+    sign_in_as_admin(page, stack.base_url)
+    page.wait_for_load_state("networkidle")
+    expect(page.get_by_role("heading", name="Audit trail")).to_be_visible(timeout=DEADLINE_MS)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the admin page scrolls sideways: {width} px"
+    checked(watched_phone, "phone-admin")
+
+
 def test_every_console_string_has_its_chinese(stack, watched):
     watched.page.goto(f"{stack.base_url}/")
     missing = watched.page.evaluate("""async () => {
@@ -518,6 +530,12 @@ def test_a_manager_captures_a_lead_gives_it_to_a_rep_and_converts_it(stack, user
     expect(page.get_by_role("heading", name=company)).to_be_visible(timeout=DEADLINE_MS)
     checked(watched, "lead-converted-customer")
     assert sam.get(f"/leads/{lead_id}").json()["status"] == "converted"
+
+    page.get_by_role("link", name="Leads", exact=True).click()  # and out, as CSV
+    with page.expect_download() as downloading:
+        page.get_by_role("button", name="Export CSV").click()
+    exported = open(downloading.value.path(), encoding="utf-8-sig").read()
+    assert company in exported
 
 
 def test_an_edit_over_a_newer_version_is_explained_and_a_customer_goes_to_trash_and_back(

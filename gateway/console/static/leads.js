@@ -2,7 +2,7 @@
 // its status, its owner (a manager gives it to a member of the team), and its conversion
 // into a customer, its primary contact and a deal in one step.
 import { html, useEffect, useState } from "./vendor/htm-3.1.1/preact-standalone.module.js";
-import { api, ApiError } from "./api.js";
+import { api, ApiError, download } from "./api.js";
 import { formatDateTime, t } from "./i18n.js";
 import {
   Field, fieldErrors, FormErrors, OtherErrors, Pager, PER_PAGE, problemText, SearchBox, Status,
@@ -18,7 +18,12 @@ export function LeadList({ query }) {
   return html`<section>
     <div class="title-row">
       <h1>${t("leads.title")}</h1>
-      <a class="button" href="#/leads/new">${t("leads.new")}</a>
+      <div class="actions">
+        <button type="button" class="link"
+          onClick=${() => download("/leads/export", { ...(q && { q }), format: "csv" })}>
+          ${t("customers.export")}</button>
+        <a class="button" href="#/leads/new">${t("leads.new")}</a>
+      </div>
     </div>
     <${SearchBox} list="leads" params=${{ q }} label=${t("leads.search")} />
     <${Status} state=${state} />
