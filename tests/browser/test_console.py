@@ -388,6 +388,16 @@ def test_an_admin_creates_a_user_and_an_api_key_shown_once(stack, watched):
     signed_in = requests.post(f"{stack.base_url}/api/v1/auth/login", json={
         "username": username, "password": "a-long-enough-password"}, timeout=30)
     assert signed_in.status_code == 200
+    # Promoted and moved to a team from the list.
+    page.get_by_role("button", name=f"Edit role and team of {username}").click()
+    change = page.get_by_role("form", name=f"Edit role and team of {username}")
+    change.get_by_label("Role").select_option("manager")
+    change.get_by_label("Team").select_option(label="East")
+    change.get_by_role("button", name="Save").click()
+    expect(change).to_have_count(0, timeout=DEADLINE_MS)
+    admin = stack.login("admin")
+    (stored,) = admin.get("/users", params={"q": username}).json()["items"]
+    assert stored["role"] == "manager" and stored["team_id"]
 
     new_key = page.get_by_role("group", name="New API key")
     new_key.get_by_label("Name").fill("ERP sync")

@@ -19,10 +19,35 @@ function Errors({ error, field }) {
   return messages.map((text) => html`<p class="field-error">${text}</p>`);
 }
 
+// A user's role and team, changed together and saved at once.
+function RoleAndTeam({ user, teams, onSaved, onFailed }) {
+  async function save(event) {
+    event.preventDefault();
+    const form = new FormData(event.target);
+    try {
+      await api.patch(`/users/${encodeURIComponent(user.id)}`, { role: form.get("role"),
+        team_id: form.get("team_id") || null, version: user.version });
+      onSaved();
+    } catch (failed) {
+      onFailed(failed);
+    }
+  }
+  return html`<form class="inline-form" onSubmit=${save}
+      aria-label=${t("admin.change_named", { name: user.username })}>
+    <select name="role" aria-label=${t("admin.role")} value=${user.role}>
+      ${ROLES.map((role) => html`<option value=${role}>${t(`role.${role}`)}</option>`)}</select>
+    <select name="team_id" aria-label=${t("admin.team")} value=${user.team_id || ""}>
+      <option value="">${t("none")}</option>
+      ${teams.map((team) => html`<option value=${team.id}>${team.name}</option>`)}</select>
+    <button type="submit">${t("save")}</button>
+  </form>`;
+}
+
 function Users() {
   const [state, setState] = useState({ loading: true });
   const [error, setError] = useState(null);
   const [created, setCreated] = useState(null);
+  const [editing, setEditing] = useState(null);  // the user whose role and team are open
   const load = () => Promise.all([api.get("/users", { per_page: 200 }), api.get("/teams", { per_page: 200 })])
     .then(([users, teams]) => setState({ users: users.items, teams: teams.items }),
       (failed) => setState({ error: failed }));
@@ -63,7 +88,13 @@ function Users() {
         <th scope="col">${t("admin.active")}</th></tr></thead>
       <tbody>${state.users.map((user) => html`<tr>
         <td>${user.username}<div class="muted">${user.display_name}</div></td>
-        <td>${t(`role.${user.role}`)}</td><td>${teamName[user.team_id] || t("none")}</td>
+        ${editing === user.id ? html`<td colspan="2"><${RoleAndTeam} user=${user}
+            teams=${state.teams} onFailed=${setError}
+            onSaved=${() => { setEditing(null); setError(null); load(); }} /></td>`
+          : html`<td>${t(`role.${user.role}`)}</td><td>${teamName[user.team_id] || t("none")}
+            <button type="button" class="link" onClick=${() => setEditing(user.id)}
+              aria-label=${t("admin.change_named", { name: user.username })}>
+              ${t("customer.edit")}</button></td>`}
         <td>${formatDateTime(user.last_login_at)}</td>
         <td><button type="button" class="link" onClick=${() => deactivate(user)}
           aria-label=${t(user.active ? "admin.deactivate" : "admin.activate", { name: user.username })}>

@@ -192,7 +192,7 @@ const STRINGS = {
     "rules.region_label": "Region", "rules.member": "Member",
     "rules.remove_region": "Remove {region}", "rules.add_region": "Add a region",
     "rules.saved": "Rule saved.", "rules.save": "Save the rule of {team}",
-    "rules.choose_member": "Choose a member",
+    "rules.choose_member": "Choose a member", "admin.change_named": "Edit role and team of {name}",
   },
 };
 Object.assign(STRINGS, TRANSLATED);
