@@ -5,7 +5,7 @@ import { html } from "./vendor/htm-3.1.1/preact-standalone.module.js";
 import { api } from "./api.js";
 import { formatDateTime, formatMoney, formatNumber, t } from "./i18n.js";
 import {
-  Field, fieldErrors, FormErrors, problemText, Status, useChange, useLoad,
+  Field, fieldErrors, FormErrors, problemText, StaleVersion, Status, useChange, useLoad,
 } from "./ui.js";
 
 const at = (id) => `/deals/${encodeURIComponent(id)}`;
@@ -50,10 +50,7 @@ export function DealDetail({ id }) {
 function ChangeError({ error, onReload }) {
   if (!error) return null;
   if (error.status === 409 || error.status === 412) {
-    return html`<div class="error" role="alert">
-      <p>${problemText(error)} ${t("customer.stale")}</p>
-      <button type="button" onClick=${onReload}>${t("customer.reload")}</button>
-    </div>`;
+    return html`<${StaleVersion} error=${error} onReload=${onReload} />`;
   }
   return html`<p class="error" role="alert">${problemText(error)}</p>`;
 }

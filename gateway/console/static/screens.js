@@ -7,8 +7,8 @@ import { Duplicates } from "./duplicates.js";
 import { History } from "./history.js";
 import { formatDateTime, formatMoney, t } from "./i18n.js";
 import {
-  Field, fieldErrors, FormErrors, listUrl, Pager, PER_PAGE, problemText, SearchBox, Status,
-  useLoad,
+  Field, fieldErrors, FormErrors, listUrl, Pager, PER_PAGE, problemText, SearchBox,
+  StaleVersion, Status, useLoad,
 } from "./ui.js";
 
 const TIERS = ["A", "B", "C"];
@@ -250,11 +250,8 @@ function CustomerForm({ initial = {}, title, save, cancel, onReload }) {
           <a href=${`#/customers/${match.id}`}>${match.name}</a></li>`)}</ul>
         <label class="check"><input type="checkbox" name="allow_duplicate" value="1" /> ${t("duplicate.anyway")}</label>
       </div>`}
-      ${stale && html`<div class="warning" role="alert">
-        <p>${problemText(error)}</p>
-        <p>${t("customer.stale")}</p>
-        <button type="button" onClick=${() => { setError(null); onReload(); }}>${t("customer.reload")}</button>
-      </div>`}
+      ${stale && html`<${StaleVersion} error=${error}
+        onReload=${() => { setError(null); onReload(); }} />`}
       <${FormErrors} error=${matches || stale ? null : error}
         shown=${["name", "type", "industry", "city", "tier", "status", "tags", "notes"]} />
       <div class="actions">

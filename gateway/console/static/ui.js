@@ -40,6 +40,15 @@ export function useChange(onChanged) {
   return [error, change];
 }
 
+// A change refused because the record changed meanwhile: said, with the way on (a reload).
+export function StaleVersion({ error, onReload }) {
+  return html`<div class="warning" role="alert">
+    <p>${problemText(error)}</p>
+    <p>${t("customer.stale")}</p>
+    <button type="button" onClick=${onReload}>${t("customer.reload")}</button>
+  </div>`;
+}
+
 export function Status({ state }) {
   if (state.loading) return html`<p class="muted" role="status">${t("loading")}</p>`;
   if (state.error) return html`<p class="error" role="alert">${problemText(state.error)}</p>`;
