@@ -44,7 +44,7 @@ class Refused(Exception):
 
 def outbox_rows(messages: list[tuple[str, str, dict]]) -> list[dict]:
     """The outbox rows of ``(exchange, routing key, message)`` (event envelopes, or dead
-    letters), for one INSERT: their ``created_at`` a microsecond apart in the order given,
+    letters), for one statement: their ``created_at`` a microsecond apart in the order given,
     which is the order the relay publishes them in."""
     now = utcnow()
     return [{"id": uuid.UUID(message["id"]) if "id" in message else uuid.uuid4(),

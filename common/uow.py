@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from typing import Callable, Iterable
 
-import sqlalchemy as sa
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from common.actor import Actor
-from common.db import PlatformModels
+from common.db import PlatformModels, insert_many
 from common.errors import Conflict
 from common.events import envelope, exchange_name
 from common.outbox import outbox_rows
@@ -83,8 +82,8 @@ class UnitOfWork:
     def commit(self) -> None:
         self.session.flush()
         rows = outbox_rows(self._pending)
-        if rows:  # one INSERT for them all (an import's batch holds thousands)
-            self.session.execute(sa.insert(self.platform.Outbox.__table__), rows)
+        # one statement for them all (an import's batch holds thousands)
+        insert_many(self.session, self.platform.Outbox.__table__, rows)
         self._pending = []
         if self._held:
             self._held_ids += [row["id"] for row in rows]

@@ -1,10 +1,9 @@
 """Field history: every change to a customer, contact or activity, with its actor."""
 from __future__ import annotations
 
-import sqlalchemy as sa
 
 from common.actor import Actor
-from common.db import new_id, utcnow
+from common.db import insert_many, new_id, utcnow
 from services.customers.models import FieldChange
 
 # Fields that change as a side effect of every write and tell a reader nothing.
@@ -30,10 +29,10 @@ def record(session, actor: Actor, *, customer_id, entity_type: str, entity_id,
 
 def record_created(session, actor: Actor, created: list[tuple]) -> None:
     """What :func:`record` writes of each ``(customer id, entity type, entity, snapshot)``
-    created, in one INSERT (an import's batch)."""
+    created, in one statement (``insert_many``: an import's batch)."""
     if created:
         now = utcnow()
-        session.execute(sa.insert(FieldChange.__table__), [
+        insert_many(session, FieldChange.__table__, [
             {**_common(actor, customer_id=customer_id, entity_type=entity_type,
                        entity_id=entity.id, entity_version=entity.version, action="created"),
              "id": new_id(), "field": None, "old_value": None, "new_value": snapshot,

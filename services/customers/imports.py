@@ -1,8 +1,8 @@
 """Customers from a file (``common.import_jobs`` runs the job): each row is checked by the
 API's own create schemas, the customer's and, when the row names one, its primary contact's
 (the pair ``create_customer_with_contact`` takes), and by its placement rule. A batch's new
-customers are added together by the create's own path (``operations.add_customers``: an
-INSERT per table, their history and events), after one duplicate query for the batch
+customers are added together by the create's own path (``operations.add_customers``: a
+statement per table, their history and events), after one duplicate query for the batch
 (``duplicates.find_many``, as a create would find them); a row that duplicates a customer the
 importer may see, or an earlier row, is skipped, updated by the API's own use cases (only the
 file's columns, with history and events) or created all the same, as the job says."""
@@ -68,7 +68,7 @@ class CustomerRows:
     def store(self, uow: UnitOfWork, checked: list[dict], on_duplicate: str,
               services: dict) -> list[tuple[str, object] | CrmError]:
         """The batch's new customers added together (``operations.add_customers``: one
-        INSERT per table) after one duplicate query for the batch (another after each
+        statement per table) after one duplicate query for the batch (another after each
         update, which may change what the rows after it match); a row that duplicates a
         stored customer or an earlier row is skipped, or updated by the API's own use case."""
         outcomes: list = [None] * len(checked)

@@ -14,7 +14,7 @@ from typing import NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
-from common.db import new_id, new_row, utcnow
+from common.db import insert_many, new_id, new_row, utcnow
 from common.errors import NotFound, ValidationError
 from common.listing import order_by, paginate, where_equal
 from common import normalize, snapshots
@@ -123,9 +123,9 @@ CONTACT_FIELDS = frozenset(Contact.__table__.columns.keys()) - {
 
 def add_customers(uow: UnitOfWork, new: list[NewCustomer]) -> list[tuple]:
     """Customers, each with its primary contact if it has one, created, recorded and
-    announced (not committed): every create's path, one customer or an import's batch, an
-    INSERT per table for them all (SQLAlchemy Core: the ORM's bookkeeping of thousands of new
-    objects was most of an import's time). Access, placement and duplicates are the
+    announced (not committed): every create's path, one customer or an import's batch, one
+    statement per table for them all (``common.db.insert_many``, not the ORM, whose
+    bookkeeping of thousands of new objects was most of an import's time). Access, placement and duplicates are the
     caller's, checked before. Answers ``(customer, contact or None)`` per customer: the
     rows as written, read as the models are (``customer.id``, ``customer.tags``)."""
     started, actor_id = utcnow(), uow.actor.user_uuid
@@ -156,8 +156,7 @@ def add_customers(uow: UnitOfWork, new: list[NewCustomer]) -> list[tuple]:
             contact = SimpleNamespace(**contact_row)
         made.append((customer, contact))
     for table, rows in ((Customer, customers), (CustomerTag, tags), (Contact, contacts)):
-        if rows:
-            uow.session.execute(sa.insert(table.__table__), rows)
+        insert_many(uow.session, table.__table__, rows)
     created = []
     for customer, contact in made:
         snapshot = customer_out.dump(customer)

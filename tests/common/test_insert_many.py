@@ -1,0 +1,131 @@
+"""``common.db.insert_many``: rows written by COPY on PostgreSQL read back exactly as an
+INSERT writes them (every type the models use, the text format's escapes, model defaults),
+a taken key is the INSERT's ``IntegrityError``, and COPY works beside a wait callback (what
+psycogreen sets in a service), which it puts back."""
+import datetime as dt
+import decimal
+import secrets
+import uuid
+
+import psycopg2.extensions
+import psycopg2.extras
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from common.db import (COPY_FROM_ROWS, UTCDateTime, create_db_engine, ensure_database,
+                       insert_many, make_session_factory, new_id, sqlalchemy_url)
+from tests.support.stack import PG_SERVER
+
+metadata = sa.MetaData()
+
+
+def shaped(name: str) -> sa.Table:
+    return sa.Table(
+        name, metadata,
+        sa.Column("id", sa.Uuid, primary_key=True, default=new_id),
+        sa.Column("name", sa.String(200)),
+        sa.Column("notes", sa.Text),
+        sa.Column("data", sa.JSON),
+        sa.Column("at", UTCDateTime),
+        sa.Column("flag", sa.Boolean),
+        sa.Column("count", sa.Integer, default=7),
+        sa.Column("amount", sa.Numeric(12, 2)),
+        sa.Column("owner_id", sa.Uuid),
+    )
+
+
+BY_COPY, BY_INSERT = shaped("by_copy"), shaped("by_insert")
+TEXTS = ["plain", "", "tab\there", "line\nbreak", "carriage\rreturn", "back\\slash",
+         "\\N", "\\.", "杭州 有限公司, \"quoted\"", "=1+2", " spaced "]
+
+
+def rows(count: int) -> list[dict]:
+    at = dt.datetime(2026, 12, 6, 22, 15, 30, 123456, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    return [{
+        "id": uuid.UUID(int=number + 1),
+        "name": TEXTS[number % len(TEXTS)],
+        "notes": None if number % 3 == 0 else f"{TEXTS[(number + 1) % len(TEXTS)]}\n{number}",
+        "data": None if number % 4 == 0 else {
+            "tags": ["vip", "重点"], "text": TEXTS[number % len(TEXTS)], "n": number,
+            "nested": {"none": None, "yes": True}},
+        "at": None if number % 5 == 0 else at + dt.timedelta(seconds=number),
+        "flag": [True, False, None][number % 3],
+        "amount": None if number % 2 else decimal.Decimal(f"{number}.25"),
+        "owner_id": None if number % 2 else uuid.UUID(int=10_000 + number),
+    } for number in range(count)]
+
+
+@pytest.fixture(scope="module")
+def postgres_engine():
+    url = f"{PG_SERVER}/crmt_{secrets.token_hex(4)}_insert_many"
+    ensure_database(url)
+    engine = create_db_engine(url)
+    yield engine
+    engine.dispose()
+    server = sa.create_engine(sqlalchemy_url(f"{PG_SERVER}/postgres"),
+                              isolation_level="AUTOCOMMIT")
+    with server.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+    server.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def factory(request):
+    engine = (create_db_engine("sqlite://") if request.param == "sqlite"
+              else request.getfixturevalue("postgres_engine"))
+    metadata.drop_all(engine)
+    metadata.create_all(engine)
+    yield make_session_factory(engine)
+    metadata.drop_all(engine)
+
+
+def read(session, table) -> list[tuple]:
+    return [tuple(row) for row in session.execute(
+        sa.select(table).order_by(table.c.id)).all()]
+
+
+@pytest.mark.parametrize("count", [COPY_FROM_ROWS - 1, COPY_FROM_ROWS + 40])
+def test_rows_read_back_as_an_insert_writes_them(factory, count):
+    written = rows(count)
+    # the model default filled for a column left out
+    given = [{key: value for key, value in row.items() if key != "count"} for row in written]
+    with factory() as session, session.begin():
+        insert_many(session, BY_COPY, given)
+        session.execute(sa.insert(BY_INSERT), given)
+    with factory() as session:
+        copied, inserted = read(session, BY_COPY), read(session, BY_INSERT)
+    assert len(copied) == count
+    assert copied == inserted
+    first = dict(zip(BY_COPY.c.keys(), copied[1]))
+    assert first["name"] == TEXTS[1] and first["notes"] == f"{TEXTS[2]}\n1"
+    assert first["count"] == 7 and first["flag"] is False
+    assert first["data"]["nested"] == {"none": None, "yes": True}
+    assert first["at"] == written[1]["at"] and first["at"].tzinfo is not None
+
+
+def test_a_taken_key_is_the_inserts_integrity_error_and_nothing_is_kept(factory):
+    given = rows(COPY_FROM_ROWS + 1)
+    given[-1]["id"] = given[0]["id"]
+    with pytest.raises(sa.exc.IntegrityError), factory() as session, session.begin():
+        insert_many(session, BY_COPY, given)
+    with factory() as session:
+        assert read(session, BY_COPY) == []
+
+
+def test_copy_beside_a_wait_callback_puts_it_back(postgres_engine):
+    metadata.drop_all(postgres_engine)
+    metadata.create_all(postgres_engine)
+    psycopg2.extensions.set_wait_callback(psycopg2.extras.wait_select)
+    # a new engine: its connections made in green mode
+    green = create_db_engine(postgres_engine.url.render_as_string(hide_password=False))
+    try:
+        with make_session_factory(green)() as session, session.begin():
+            insert_many(session, BY_COPY, rows(COPY_FROM_ROWS + 10))
+            assert (session.scalar(sa.select(sa.func.count()).select_from(BY_COPY))
+                    == COPY_FROM_ROWS + 10)
+        assert psycopg2.extensions.get_wait_callback() is psycopg2.extras.wait_select
+    finally:
+        psycopg2.extensions.set_wait_callback(None)
+        green.dispose()
+        metadata.drop_all(postgres_engine)
