@@ -463,7 +463,12 @@ def test_an_admin_sets_up_teams_stages_lead_rules_and_webhooks_and_reads_the_aud
         page.get_by_label("Team name").fill(team)
         page.get_by_label("Manager", exact=True).select_option(label="Maria Manager")
         page.get_by_role("button", name="Create the team").click()
-        expect(page.get_by_text(team)).to_be_visible(timeout=DEADLINE_MS)
+        teams = page.get_by_role("region", name="Teams")
+        expect(teams.get_by_role("strong").filter(has_text=team)).to_be_visible(
+            timeout=DEADLINE_MS)
+        # the other sections see the new team at once: a lead rule, a user's team
+        expect(page.get_by_role("group", name=team)).to_be_visible(timeout=DEADLINE_MS)
+        expect(page.locator("#team_id option", has_text=team)).to_have_count(1)
 
         page.get_by_label("Key", exact=True).fill("legal_review")
         page.locator("#stage-name").fill("Legal review")

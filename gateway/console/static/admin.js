@@ -43,15 +43,23 @@ function RoleAndTeam({ user, teams, onSaved, onFailed }) {
   </form>`;
 }
 
-function Users() {
-  const [state, setState] = useState({ loading: true });
+// The users and teams the page's sections share (users, teams, assignment rules): fetched
+// once, and again after any section changes one, so that a team just made is offered for a
+// user, and a user just made a manager for a team.
+function useDirectory() {
+  const [directory, setDirectory] = useState(null);
+  const reload = () => Promise.all([api.get("/users", { per_page: 200 }),
+    api.get("/teams", { per_page: 200 })])
+    .then(([users, teams]) => setDirectory({ users: users.items, teams: teams.items }),
+      (failed) => setDirectory({ error: failed }));
+  useEffect(() => { reload(); }, []);
+  return [directory, reload];
+}
+
+function Users({ directory: state, onChanged: load }) {
   const [error, setError] = useState(null);
   const [created, setCreated] = useState(null);
   const [editing, setEditing] = useState(null);  // the user whose role and team are open
-  const load = () => Promise.all([api.get("/users", { per_page: 200 }), api.get("/teams", { per_page: 200 })])
-    .then(([users, teams]) => setState({ users: users.items, teams: teams.items }),
-      (failed) => setState({ error: failed }));
-  useEffect(() => { load(); }, []);
   async function create(event) {
     event.preventDefault();
     const formElement = event.target;
@@ -77,8 +85,8 @@ function Users() {
       setError(failed);
     }
   }
+  if (!state) return html`<p class="muted" role="status">${t("loading")}</p>`;
   if (state.error) return html`<p class="error" role="alert">${problemText(state.error)}</p>`;
-  if (state.loading) return html`<p class="muted" role="status">${t("loading")}</p>`;
   const teamName = Object.fromEntries(state.teams.map((team) => [team.id, team.name]));
   return html`<section aria-labelledby="users-title">
     <h2 id="users-title">${t("admin.users")}</h2>
@@ -185,12 +193,13 @@ function ApiKeys() {
 }
 
 export function Admin() {
+  const [directory, reloadDirectory] = useDirectory();
   return html`<section>
     <h1>${t("admin.title")}</h1>
-    <${Users} />
-    <${Teams} />
+    <${Users} directory=${directory} onChanged=${reloadDirectory} />
+    <${Teams} directory=${directory} onChanged=${reloadDirectory} />
     <${PipelineStages} />
-    <${AssignmentRules} />
+    <${AssignmentRules} directory=${directory} />
     <${ApiKeys} />
     <${Webhooks} />
     <${AuditTrail} />

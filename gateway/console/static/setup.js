@@ -8,14 +8,10 @@ import { Field, fieldErrors, FormErrors, problemText, useChange } from "./ui.js"
 
 const CLOSING = ["won", "lost"];
 
-export function Teams() {
-  const [state, setState] = useState(null);
-  const load = () => Promise.all([api.get("/teams", { per_page: 200 }),
-    api.get("/users", { per_page: 200 })])
-    .then(([teams, users]) => setState({ teams: teams.items, users: users.items }),
-      (failed) => setState({ error: failed }));
-  useEffect(() => { load(); }, []);
-  const [error, change] = useChange(load);
+// ``directory``: the users and teams (admin.js fetches them for the page); ``onChanged``
+// fetches them again.
+export function Teams({ directory: state, onChanged }) {
+  const [error, change] = useChange(onChanged);
   async function create(event) {
     event.preventDefault();
     const formElement = event.target;
@@ -190,15 +186,16 @@ function AssignmentRule({ team, rule, members, onSaved }) {
   </form>`;
 }
 
-export function AssignmentRules() {
-  const [state, setState] = useState(null);
-  const load = () => Promise.all([api.get("/assignment-rules", { per_page: 200 }),
-    api.get("/teams", { per_page: 200 }), api.get("/users", { per_page: 200 })])
-    .then(([rules, teams, users]) => setState({ rules: rules.items, teams: teams.items,
-      users: users.items }), (failed) => setState({ error: failed }));
+// Each team's rule; ``directory``: the users and teams, as for ``Teams``.
+export function AssignmentRules({ directory }) {
+  const [rules, setRules] = useState(null);
+  const load = () => api.get("/assignment-rules", { per_page: 200 })
+    .then((page) => setRules({ items: page.items }), (failed) => setRules({ error: failed }));
   useEffect(() => { load(); }, []);
-  if (!state) return html`<p class="muted" role="status">${t("loading")}</p>`;
-  if (state.error) return html`<p class="error" role="alert">${problemText(state.error)}</p>`;
+  const failed = rules?.error || directory?.error;
+  if (failed) return html`<p class="error" role="alert">${problemText(failed)}</p>`;
+  if (!rules || !directory) return html`<p class="muted" role="status">${t("loading")}</p>`;
+  const state = { rules: rules.items, teams: directory.teams, users: directory.users };
   return html`<section aria-labelledby="rules-title">
     <h2 id="rules-title">${t("rules.title")}</h2>
     <p class="muted">${t("rules.hint")}</p>
