@@ -1,7 +1,7 @@
-"""``common.db.insert_many``: rows written by COPY on PostgreSQL read back exactly as an
-INSERT writes them (every type the models use, the text format's escapes, model defaults),
-a taken key is the INSERT's ``IntegrityError``, and COPY works beside a wait callback (what
-psycogreen sets in a service), which it puts back."""
+"""``common.db.insert_many``: rows written as one JSON recordset on PostgreSQL read back
+exactly as an INSERT writes them (every type the models use, text that JSON escapes, model
+defaults), a taken key is the INSERT's ``IntegrityError``, and it works beside a wait
+callback (what psycogreen sets in a service)."""
 import datetime as dt
 import decimal
 import secrets
@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from common.db import (COPY_FROM_ROWS, UTCDateTime, create_db_engine, ensure_database,
+from common.db import (RECORDSET_FROM_ROWS, UTCDateTime, create_db_engine, ensure_database,
                        insert_many, make_session_factory, new_id, sqlalchemy_url)
 from tests.support.stack import PG_SERVER
 
@@ -35,7 +35,7 @@ def shaped(name: str) -> sa.Table:
     )
 
 
-BY_COPY, BY_INSERT = shaped("by_copy"), shaped("by_insert")
+BY_RECORDSET, BY_INSERT = shaped("by_recordset"), shaped("by_insert")
 TEXTS = ["plain", "", "tab\there", "line\nbreak", "carriage\rreturn", "back\\slash",
          "\\N", "\\.", "杭州 有限公司, \"quoted\"", "=1+2", " spaced "]
 
@@ -85,19 +85,19 @@ def read(session, table) -> list[tuple]:
         sa.select(table).order_by(table.c.id)).all()]
 
 
-@pytest.mark.parametrize("count", [COPY_FROM_ROWS - 1, COPY_FROM_ROWS + 40])
+@pytest.mark.parametrize("count", [RECORDSET_FROM_ROWS - 1, RECORDSET_FROM_ROWS + 40])
 def test_rows_read_back_as_an_insert_writes_them(factory, count):
     written = rows(count)
     # the model default filled for a column left out
     given = [{key: value for key, value in row.items() if key != "count"} for row in written]
     with factory() as session, session.begin():
-        insert_many(session, BY_COPY, given)
+        insert_many(session, BY_RECORDSET, given)
         session.execute(sa.insert(BY_INSERT), given)
     with factory() as session:
-        copied, inserted = read(session, BY_COPY), read(session, BY_INSERT)
-    assert len(copied) == count
-    assert copied == inserted
-    first = dict(zip(BY_COPY.c.keys(), copied[1]))
+        recordset, inserted = read(session, BY_RECORDSET), read(session, BY_INSERT)
+    assert len(recordset) == count
+    assert recordset == inserted
+    first = dict(zip(BY_RECORDSET.c.keys(), recordset[1]))
     assert first["name"] == TEXTS[1] and first["notes"] == f"{TEXTS[2]}\n1"
     assert first["count"] == 7 and first["flag"] is False
     assert first["data"]["nested"] == {"none": None, "yes": True}
@@ -105,15 +105,15 @@ def test_rows_read_back_as_an_insert_writes_them(factory, count):
 
 
 def test_a_taken_key_is_the_inserts_integrity_error_and_nothing_is_kept(factory):
-    given = rows(COPY_FROM_ROWS + 1)
+    given = rows(RECORDSET_FROM_ROWS + 1)
     given[-1]["id"] = given[0]["id"]
     with pytest.raises(sa.exc.IntegrityError), factory() as session, session.begin():
-        insert_many(session, BY_COPY, given)
+        insert_many(session, BY_RECORDSET, given)
     with factory() as session:
-        assert read(session, BY_COPY) == []
+        assert read(session, BY_RECORDSET) == []
 
 
-def test_copy_beside_a_wait_callback_puts_it_back(postgres_engine):
+def test_rows_are_written_beside_a_wait_callback(postgres_engine):
     metadata.drop_all(postgres_engine)
     metadata.create_all(postgres_engine)
     psycopg2.extensions.set_wait_callback(psycopg2.extras.wait_select)
@@ -121,10 +121,9 @@ def test_copy_beside_a_wait_callback_puts_it_back(postgres_engine):
     green = create_db_engine(postgres_engine.url.render_as_string(hide_password=False))
     try:
         with make_session_factory(green)() as session, session.begin():
-            insert_many(session, BY_COPY, rows(COPY_FROM_ROWS + 10))
-            assert (session.scalar(sa.select(sa.func.count()).select_from(BY_COPY))
-                    == COPY_FROM_ROWS + 10)
-        assert psycopg2.extensions.get_wait_callback() is psycopg2.extras.wait_select
+            insert_many(session, BY_RECORDSET, rows(RECORDSET_FROM_ROWS + 10))
+            assert (session.scalar(sa.select(sa.func.count()).select_from(BY_RECORDSET))
+                    == RECORDSET_FROM_ROWS + 10)
     finally:
         psycopg2.extensions.set_wait_callback(None)
         green.dispose()
