@@ -227,8 +227,8 @@ def copy_rows(connection, table: sa.Table, rows: list[dict]) -> None:
 
 def run_import(client: Client, path: Path, deadline: float) -> tuple[float, float, float, dict]:
     """Seconds from the first byte of the upload until the job finished (by the job's own
-    ``finished_at``: the stack runs on this machine's clock, and the client's polls, up to
-    2 s apart, would add their lag), until the upload was answered (202) and until the job
+    ``finished_at``: the client's polls, up to 2 s apart, would add their lag; so with
+    ``--url`` the gateway's services must share this machine's clock), until the upload was answered (202) and until the job
     started, and the finished job."""
     started = time.time()
     job = submit(client, path, {"entity": "customers", "on_duplicate": "skip",

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Callable, Iterable
 
-
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError

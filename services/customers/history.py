@@ -1,7 +1,6 @@
 """Field history: every change to a customer, contact or activity, with its actor."""
 from __future__ import annotations
 
-
 from common.actor import Actor
 from common.db import insert_many, new_id, utcnow
 from services.customers.models import FieldChange

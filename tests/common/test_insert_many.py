@@ -116,15 +116,18 @@ def test_a_taken_key_is_the_inserts_integrity_error_and_nothing_is_kept(factory)
 def test_rows_are_written_beside_a_wait_callback(postgres_engine):
     metadata.drop_all(postgres_engine)
     metadata.create_all(postgres_engine)
+    before = psycopg2.extensions.get_wait_callback()
     psycopg2.extensions.set_wait_callback(psycopg2.extras.wait_select)
-    # a new engine: its connections made in green mode
-    green = create_db_engine(postgres_engine.url.render_as_string(hide_password=False))
+    green = None
     try:
+        # a new engine: its connections made in green mode
+        green = create_db_engine(postgres_engine.url.render_as_string(hide_password=False))
         with make_session_factory(green)() as session, session.begin():
             insert_many(session, BY_RECORDSET, rows(RECORDSET_FROM_ROWS + 10))
             assert (session.scalar(sa.select(sa.func.count()).select_from(BY_RECORDSET))
                     == RECORDSET_FROM_ROWS + 10)
     finally:
-        psycopg2.extensions.set_wait_callback(None)
-        green.dispose()
+        psycopg2.extensions.set_wait_callback(before)
+        if green is not None:
+            green.dispose()
         metadata.drop_all(postgres_engine)
