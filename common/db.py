@@ -189,6 +189,32 @@ def insert_many(session, table: sa.Table, rows: list[dict]) -> None:
         {"rows": _recordset(columns, rows, dialect)})
 
 
+def update_many(session, model, rows: list[dict]) -> None:
+    """Stored rows of ``model`` given new values: each of ``rows`` names one by its primary
+    key and holds the columns to set (every row the same keys). On PostgreSQL, from
+    ``RECORDSET_FROM_ROWS`` rows on, one ``UPDATE ... FROM json_populate_recordset(...)``,
+    the values bound as :func:`insert_many` binds them (an executemany UPDATE is a round trip
+    per row there); otherwise SQLAlchemy's UPDATE by primary key."""
+    if not rows:
+        return
+    table = model.__table__
+    dialect = session.get_bind().dialect
+    if dialect.name != "postgresql" or len(rows) < RECORDSET_FROM_ROWS:
+        session.execute(sa.update(model), rows)
+        return
+    columns = [column for column in table.columns if column.key in rows[0]]
+    quote = dialect.identifier_preparer
+    table_name = quote.format_table(table)
+    matched = " AND ".join(f"stored.{name} = given.{name}" for name in (
+        quote.format_column(column) for column in table.primary_key.columns))
+    changed = ", ".join(f"{name} = given.{name}" for name in (
+        quote.format_column(column) for column in columns if not column.primary_key))
+    session.execute(sa.text(
+        f"UPDATE {table_name} AS stored SET {changed} "
+        f"FROM json_populate_recordset(CAST(NULL AS {table_name}), :rows) AS given "
+        f"WHERE {matched}"), {"rows": _recordset(columns, rows, dialect)})
+
+
 def _recordset(columns: list[sa.Column], rows: list[dict], dialect) -> str:
     """``rows`` as the JSON array ``json_populate_recordset`` reads: a JSON column's value as
     it is, every other bound by its type's own processor (a TypeDecorator's too), then

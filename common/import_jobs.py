@@ -24,7 +24,6 @@ row is checked and stored: by its own use cases, the API's), makes the tables wi
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import uuid
 from dataclasses import dataclass, replace
@@ -37,7 +36,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from common import importing
 from common.actor import INTEGRATION, Actor
-from common.db import insert_many, new_id, utcnow
+from common.db import insert_many, new_id, update_many, utcnow
 from common.errors import Conflict, CrmError, NotFound, ValidationError
 from common.listing import PageQuerySchema, paginate
 from common.records import as_uuid
@@ -629,29 +628,11 @@ class ImportJobs:
         return errors
 
     def _record(self, session, job, outcomes: list[Outcome]) -> None:
-        """The rows' outcomes and the job's counts: on PostgreSQL in one UPDATE from arrays
-        (an executemany UPDATE is a round trip per row there), elsewhere an executemany."""
-        if outcomes and session.bind.dialect.name == "postgresql":
-            table = session.bind.dialect.identifier_preparer.format_table(self.Row.__table__)
-            session.execute(sa.text(
-                f"UPDATE {table} AS stored SET outcome = given.outcome,"
-                " errors = CAST(given.errors AS JSON), record_id = CAST(given.record_id AS UUID)"
-                " FROM unnest(CAST(:numbers AS INTEGER[]), CAST(:outcomes AS TEXT[]),"
-                " CAST(:errors AS TEXT[]), CAST(:record_ids AS TEXT[]))"
-                " AS given(number, outcome, errors, record_id)"
-                " WHERE stored.job_id = CAST(:job_id AS UUID) AND stored.number = given.number"), {
-                "job_id": str(job.id),
-                "numbers": [outcome.number for outcome in outcomes],
-                "outcomes": [outcome.outcome for outcome in outcomes],
-                "errors": [None if outcome.errors is None else json.dumps(outcome.errors)
-                           for outcome in outcomes],
-                "record_ids": [None if outcome.record_id is None else str(outcome.record_id)
-                               for outcome in outcomes]})
-        elif outcomes:
-            session.execute(sa.update(self.Row), [
-                {"job_id": job.id, "number": outcome.number, "outcome": outcome.outcome,
-                 "errors": outcome.errors, "record_id": outcome.record_id}
-                for outcome in outcomes])
+        """The rows' outcomes (one statement: ``update_many``) and the job's counts."""
+        update_many(session, self.Row, [
+            {"job_id": job.id, "number": outcome.number, "outcome": outcome.outcome,
+             "errors": outcome.errors, "record_id": outcome.record_id}
+            for outcome in outcomes])
         for outcome in outcomes:
             setattr(job, outcome.outcome, getattr(job, outcome.outcome) + 1)
         job.processed = job.created + job.updated + job.skipped + job.failed

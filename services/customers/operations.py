@@ -126,8 +126,9 @@ def add_customers(uow: UnitOfWork, new: list[NewCustomer]) -> list[tuple]:
     announced (not committed): every create's path, one customer or an import's batch, one
     statement per table for them all (``common.db.insert_many``, not the ORM, whose
     bookkeeping of thousands of new objects was most of an import's time). Access,
-    placement and duplicates are the caller's, checked before. Answers ``(customer, contact or None)`` per customer: the
-    rows as written, read as the models are (``customer.id``, ``customer.tags``)."""
+    placement and duplicates are the caller's, checked before. Answers ``(customer, contact
+    or None)`` per customer: the rows as written, read as the models are (``customer.id``,
+    ``customer.tags``)."""
     started, actor_id = utcnow(), uow.actor.user_uuid
     customers, tags, contacts, made = [], [], [], []
     for position, one in enumerate(new):

@@ -12,9 +12,10 @@ import psycopg2.extras
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from common.db import (RECORDSET_FROM_ROWS, UTCDateTime, create_db_engine, ensure_database,
-                       insert_many, make_session_factory, new_id, sqlalchemy_url)
+                       insert_many, make_session_factory, new_id, sqlalchemy_url, update_many)
 from tests.support.stack import PG_SERVER
 
 metadata = sa.MetaData()
@@ -36,6 +37,21 @@ def shaped(name: str) -> sa.Table:
 
 
 BY_RECORDSET, BY_INSERT = shaped("by_recordset"), shaped("by_insert")
+
+
+class Base(DeclarativeBase):
+    metadata = metadata
+
+
+class Outcome(Base):
+    """Rows updated by their primary key (as an import's rows get their outcomes)."""
+
+    __tablename__ = "outcomes"
+    job_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
+    number: Mapped[int] = mapped_column(primary_key=True)
+    outcome: Mapped[str | None] = mapped_column(sa.String(8))
+    errors: Mapped[list | None] = mapped_column(sa.JSON)
+    record_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
 TEXTS = ["plain", "", "tab\there", "line\nbreak", "carriage\rreturn", "back\\slash",
          "\\N", "\\.", "杭州 有限公司, \"quoted\"", "=1+2", " spaced "]
 
@@ -102,6 +118,28 @@ def test_rows_read_back_as_an_insert_writes_them(factory, count):
     assert first["count"] == 7 and first["flag"] is False
     assert first["data"]["nested"] == {"none": None, "yes": True}
     assert first["at"] == written[1]["at"] and first["at"].tzinfo is not None
+
+
+@pytest.mark.parametrize("count", [RECORDSET_FROM_ROWS - 1, RECORDSET_FROM_ROWS + 40])
+def test_rows_are_updated_by_their_primary_key(factory, count):
+    job, other = uuid.uuid4(), uuid.uuid4()
+    with factory() as session, session.begin():
+        insert_many(session, Outcome.__table__, [
+            {"job_id": owner, "number": number} for owner in (job, other)
+            for number in range(1, count + 1)])
+    given = [{"job_id": job, "number": number, "outcome": "failed" if number % 2 else "created",
+              "errors": [{"column": "名称", "message": "tab\there"}] if number % 2 else None,
+              "record_id": None if number % 2 else uuid.UUID(int=number)}
+             for number in range(1, count + 1)]
+    with factory() as session, session.begin():
+        update_many(session, Outcome, given)
+    with factory() as session:
+        stored = {(row.job_id, row.number): row for row in session.scalars(sa.select(Outcome))}
+    for row in given:
+        kept = stored[(job, row["number"])]
+        assert (kept.outcome, kept.errors, kept.record_id) == (
+            row["outcome"], row["errors"], row["record_id"])
+    assert all(stored[(other, number)].outcome is None for number in range(1, count + 1))
 
 
 def test_a_taken_key_is_the_inserts_integrity_error_and_nothing_is_kept(factory):
