@@ -17,7 +17,7 @@ import traceback
 import sqlalchemy as sa
 from nameko.events import EventHandler
 from nameko.extensions import DependencyProvider
-from nameko.timer import Timer, timer
+from nameko.timer import Timer
 
 from common import config, directory, idempotency, metrics, retention
 from common.actor import Actor
@@ -31,6 +31,7 @@ from common.db import (
     utcnow,
 )
 from common.outbox import OutboxRelay
+from common.timers import timer
 from common.queues import DEAD_LETTER_EXCHANGE, QuorumRpc, event_handler
 from common.uow import UnitOfWork
 

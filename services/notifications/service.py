@@ -8,11 +8,11 @@ scheduler sends what is due (``scheduler``); the in-app inbox and preferences (`
 and webhook deliveries (``delivery``, ``webhooks``).
 """
 import eventlet
-from nameko.timer import timer
 
 from common import config
 from common.actor import Actor
 from common.service import Database, PlatformService, consumes, rpc_method
+from common.timers import timer
 from common.uow import UnitOfWork
 from services.notifications import consumers, delivery, inbox, reminders, scheduler, webhooks
 from services.notifications.models import platform

@@ -4,10 +4,9 @@ model from the other services' events, and rebuild it on request.
 Answering a report never calls another service; only a rebuild asks the owners (paged
 ``snapshot`` calls), and it runs on a timer, not inside a request.
 """
-from nameko.timer import timer
-
 from common.remote import TimedRpcProxy
 from common.service import Database, PlatformService, handles, rpc_method
+from common.timers import timer
 from services.reports import answers, projection, rebuild
 from services.reports.models import platform
 

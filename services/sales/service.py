@@ -7,10 +7,9 @@ outbox. Who is in which team is the platform's directory of people (``common.dir
 customers are asked by RPC (with a deadline) and their deletion, restoration and merging are
 learnt from their events.
 """
-from nameko.timer import timer
-
 from common.remote import TimedRpcProxy
 from common.service import Database, ImportEntrypoints, PlatformService, handles, rpc_method
+from common.timers import timer
 from services.sales import (assignment, catalogue, deals, documents, exports, imports, leads,
                             snapshots)
 from services.sales.models import platform
