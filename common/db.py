@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import json
 import logging
 import uuid
 
@@ -234,11 +235,18 @@ def _recordset(columns: list[sa.Column], rows: list[dict], dialect) -> str:
     # orjson: a quarter of the json module's time on an import's batch, and UTF-8 as it
     # is where json escapes every Chinese character (times in ISO 8601 and ids as text,
     # as isoformat() and str() write them; decimals as text, by _json_text).
-    return orjson.dumps(rows, default=_json_text, option=orjson.OPT_NON_STR_KEYS).decode()
+    try:
+        return orjson.dumps(rows, default=_json_text, option=orjson.OPT_NON_STR_KEYS).decode()
+    except orjson.JSONEncodeError:
+        # An integer past 64 bits (a long account number in custom fields), which orjson
+        # refuses and json writes as it is.
+        return json.dumps(rows, default=_json_text, ensure_ascii=False)
 
 
 def _json_text(value) -> str:
-    if isinstance(value, decimal.Decimal):
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, (uuid.UUID, decimal.Decimal)):
         return str(value)
     raise TypeError(f"{type(value).__name__} is not written by insert_many")
 
