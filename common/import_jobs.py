@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
+from contextlib import closing
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -557,13 +558,14 @@ class ImportJobs:
             atomic, dry_run, writing = job.atomic, job.dry_run, True
             uow.hold_commits()
             outcomes: list[Outcome] = []
-            for rows, checks in self._checked_batches(db, uow, job_id, Layout.of(job)):
-                batch = self._stored(uow, job, rows, checks, services, write=writing)
-                outcomes += batch
-                if writing and atomic and any(one.outcome == "failed" for one in batch):
-                    writing = False
-                    uow.rollback()
-                tell(len(outcomes))
+            with closing(self._checked_batches(db, uow, job_id, Layout.of(job))) as batches:
+                for rows, checks in batches:
+                    batch = self._stored(uow, job, rows, checks, services, write=writing)
+                    outcomes += batch
+                    if writing and atomic and any(one.outcome == "failed" for one in batch):
+                        writing = False
+                        uow.rollback()
+                    tell(len(outcomes))
             if atomic and not writing:
                 outcomes = [outcome if outcome.outcome == "failed"
                             else replace(outcome, outcome="skipped", record_id=None)
@@ -620,6 +622,7 @@ class ImportJobs:
                     yield batch
             finally:
                 coming.kill()  # the caller stopped (an error): the reader's session closes
+                # (at once: the caller closes this generator)
 
     def _outcomes(self, uow: UnitOfWork, job, rows, services: dict, *,
                   write: bool) -> list[Outcome]:

@@ -29,7 +29,8 @@ class SteadyTimer(Timer):
             self.worker_complete.wait()
             self.worker_complete.reset()
             # The next beat; or, when beats passed while it ran, the last of them: at once.
-            due += self.interval * max(1, math.floor((time.time() - due) / self.interval))
+            passed = math.floor((time.time() - due) / self.interval) if self.interval > 0 else 0
+            due += self.interval * max(1, passed)
 
 
 timer = SteadyTimer.decorator
