@@ -9,6 +9,7 @@ from common.db import create_db_engine, make_session_factory
 from common.uow import UnitOfWork
 from services.customers.models import Base, platform
 from tests.support.directory import know
+from tests.support.stack import scratch_database
 
 EAST, WEST = str(uuid.uuid4()), str(uuid.uuid4())
 SAM = Actor(user_id=str(uuid.uuid4()), role="sales", team_id=EAST)
@@ -19,10 +20,9 @@ ALEX = Actor(user_id=str(uuid.uuid4()), role="analyst")
 ADMIN = Actor(user_id=str(uuid.uuid4()), role="admin")
 
 
-@pytest.fixture
-def run():
-    engine = create_db_engine("sqlite://")
-    Base.metadata.create_all(engine)
+def runner(engine):
+    """``run(actor, use case, *args)``: the use case in a unit of work of ``actor``, on a
+    customers database of ``engine`` that knows the test's actors."""
     factory = make_session_factory(engine)
     know(factory, platform, "customers", SAM, SARA, MARIA, LONER, ALEX, ADMIN)
 
@@ -31,8 +31,34 @@ def run():
             return operation(uow, *args)
 
     run.factory = factory
-    yield run
+    return run
+
+
+@pytest.fixture
+def run():
+    engine = create_db_engine("sqlite://")
+    Base.metadata.create_all(engine)
+    yield runner(engine)
     engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def customers_postgres():
+    """A customers database on the test PostgreSQL for the session (emptied per test)."""
+    with scratch_database("customers_unit") as engine:
+        Base.metadata.create_all(engine)
+        yield engine
+
+
+@pytest.fixture
+def run_postgres(customers_postgres):
+    """``run`` on PostgreSQL: what differs there (locks, a whole-file import's second
+    session) runs as in the service."""
+    with customers_postgres.begin() as conn:
+        conn.execute(sa.text("TRUNCATE " + ", ".join(
+            f'"{table.name}"' for table in Base.metadata.sorted_tables)))
+    yield runner(customers_postgres)
+    assert customers_postgres.pool.checkedout() == 0, "a connection was not given back"
 
 
 def outbox_types(factory):

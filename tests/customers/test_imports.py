@@ -1,6 +1,6 @@
-"""Import jobs of customers driven without a broker (SQLite in memory): the rows of a file
-received in chunks, a job run by the timer's use case, and what it stores, counts and
-announces, atomic or not, dry or not, interrupted or not."""
+"""Import jobs of customers driven without a broker (SQLite in memory and PostgreSQL): the
+rows of a file received in chunks, a job run by the timer's use case, and what it stores,
+counts and announces, atomic or not, dry or not, interrupted or not."""
 import datetime as dt
 import uuid
 
@@ -16,6 +16,13 @@ from tests.customers.conftest import ADMIN, ALEX, MARIA, SAM, SARA, outbox_types
 from tests.support.imports import TimerDatabase
 
 HEADER = ["Name", "城市", "tier", "contact_name", "contact_phone", "Fax"]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def run(request, run):
+    """Every import test on SQLite in memory and on PostgreSQL, where a whole-file job
+    checks its next batch in a second session."""
+    return run if request.param == "sqlite" else request.getfixturevalue("run_postgres")
 
 
 def timer(run) -> TimerDatabase:
@@ -276,6 +283,32 @@ def test_a_job_whose_worker_died_is_resumed_never_half_counted(run, monkeypatch,
     assert done["status"] == "succeeded" and counts(done) == (10, 0, 0, 0)
     assert names(run) == sorted(row[0] for row in rows)
     assert outbox_types(run.factory).count("customer.created") == 10
+
+
+@pytest.mark.parametrize("atomic", [False, True])
+def test_an_unexpected_error_in_a_check_stops_the_job_never_half_counted(run, monkeypatch,
+                                                                          atomic):
+    """A check that fails otherwise than by refusing its row (a bug, a lost connection) ends
+    the job as failed, the rows not stored failed, whichever session checked them."""
+    monkeypatch.setattr(import_jobs, "BATCH", 3)
+    target = IMPORTER.target
+    original = target.check
+
+    def check(uow, cells):
+        if cells["name"] == "Customer 07":
+            raise RuntimeError("lost")
+        return original(uow, cells)
+
+    monkeypatch.setattr(target, "check", check)
+    job = send(run, SAM, [[f"Customer {n:02}", "C"] for n in range(10)],
+               header=["name", "city"], atomic=atomic)
+    assert IMPORTER.run_queued(timer(run))
+    failed = run(SAM, IMPORTER.get, job["id"])
+    assert failed["status"] == "failed" and "(RuntimeError)" in failed["message"]
+    kept = 0 if atomic else 6  # the batches before the row's: one transaction each
+    assert counts(failed) == (kept, 0, 0, 10 - kept)
+    assert stored(run, Customer) == kept
+    assert outbox_types(run.factory).count("customer.created") == kept
 
 
 def test_a_job_interrupted_too_often_fails_its_remaining_rows(run, monkeypatch):

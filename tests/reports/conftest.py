@@ -1,17 +1,15 @@
 """The reports' read model and reports driven directly, without a broker (SQLite in memory):
 events go in through the projection, reports come out of ``services.reports.reports``."""
 import datetime as dt
-import secrets
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 from common.actor import Actor
-from common.db import create_db_engine, ensure_database, make_session_factory, sqlalchemy_url
+from common.db import create_db_engine, make_session_factory
 from services.reports import projection, query, reports
 from services.reports.models import Base
-from tests.support.stack import PG_SERVER
+from tests.support.stack import scratch_database
 
 ADMIN = Actor(user_id=None, role="admin")
 
@@ -35,16 +33,9 @@ class ReadModel:
 @pytest.fixture(scope="session")
 def postgres_read_model():
     """A read-model database on the test PostgreSQL for the session (emptied per test)."""
-    url = f"{PG_SERVER}/crmt_{secrets.token_hex(4)}_reports_unit"
-    ensure_database(url)
-    engine = create_db_engine(url)
-    Base.metadata.create_all(engine)
-    yield engine
-    engine.dispose()
-    server = sa.create_engine(sqlalchemy_url(f"{PG_SERVER}/postgres"), isolation_level="AUTOCOMMIT")
-    with server.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
-    server.dispose()
+    with scratch_database("reports_unit") as engine:
+        Base.metadata.create_all(engine)
+        yield engine
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -13,6 +13,7 @@ from common.errors import NotFound
 from common.normalize import name_key
 from common.uow import UnitOfWork
 from services.sales.models import platform
+from tests.support.stack import scratch_database
 
 EAST, WEST = str(uuid.uuid4()), str(uuid.uuid4())
 SAM = Actor(user_id=str(uuid.uuid4()), role="sales", team_id=EAST)
@@ -71,11 +72,9 @@ def migrated_template(tmp_path_factory):
     return path
 
 
-@pytest.fixture
-def run(migrated_template, tmp_path):
-    path = tmp_path / "sales.db"
-    shutil.copy(migrated_template, path)
-    engine = create_db_engine(f"sqlite:///{path}")
+def runner(engine):
+    """``run(actor, use case, *args)``: the use case in a unit of work of ``actor`` on the
+    sales database of ``engine``; ``run.customers`` answers for the customers service."""
     factory = make_session_factory(engine)
 
     def run(actor, operation, *args):
@@ -84,8 +83,34 @@ def run(migrated_template, tmp_path):
 
     run.factory = factory
     run.customers = FakeCustomers()
-    yield run
+    return run
+
+
+@pytest.fixture
+def run(migrated_template, tmp_path):
+    path = tmp_path / "sales.db"
+    shutil.copy(migrated_template, path)
+    engine = create_db_engine(f"sqlite:///{path}")
+    yield runner(engine)
     engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated_postgres_template():
+    """The name of a sales database migrated on the test PostgreSQL, copied by each test."""
+    with scratch_database("sales_template") as engine:
+        migrations.upgrade("sales", engine.url.render_as_string(hide_password=False))
+        engine.dispose()
+        yield engine.url.database
+
+
+@pytest.fixture
+def run_postgres(migrated_postgres_template):
+    """``run`` on PostgreSQL: what differs there (locks, a whole-file import's second
+    session) runs as in the service."""
+    with scratch_database("sales_unit", template=migrated_postgres_template) as engine:
+        yield runner(engine)
+        assert engine.pool.checkedout() == 0, "a connection was not given back"
 
 
 def outbox(factory, event_type=None) -> list[dict]:

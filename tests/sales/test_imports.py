@@ -1,7 +1,10 @@
-"""Import jobs of leads driven without a broker (the sales database migrated on SQLite): a
-team's assignment rule, the duplicate rule of leads, owners as for captured leads."""
+"""Import jobs of leads driven without a broker (the sales database migrated, on SQLite and on
+PostgreSQL): a team's assignment rule, the duplicate rule of leads, owners as for captured
+leads."""
 import collections
 import uuid
+
+import pytest
 
 from common import directory
 from services.sales import leads
@@ -10,6 +13,13 @@ from services.sales.models import platform
 from tests.sales.conftest import ADMIN, EAST, SAM, SARA, SYSTEM, outbox
 from tests.support.directory import user_event
 from tests.support.imports import TimerDatabase
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def run(request, run):
+    """Every import test on SQLite and on PostgreSQL, where a whole-file job checks its next
+    batch in a second session."""
+    return run if request.param == "sqlite" else request.getfixturevalue("run_postgres")
 
 
 def timer(run) -> TimerDatabase:

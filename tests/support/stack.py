@@ -12,14 +12,16 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
 import requests
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
 from common import broker_users, components
-from common.db import sqlalchemy_url
+from common.db import create_db_engine, ensure_database, sqlalchemy_url
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -43,6 +45,40 @@ def wait_until(predicate, timeout: float = 30.0, interval: float = 0.1, message:
             last_error = exc
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s: {message or predicate} ({last_error})")
+
+
+def on_server(*statements: str) -> None:
+    """``statements`` run on the test PostgreSQL server, each outside a transaction."""
+    engine = sa.create_engine(sqlalchemy_url(f"{PG_SERVER}/postgres"),
+                              isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        for statement in statements:
+            conn.execute(sa.text(statement))
+    engine.dispose()
+
+
+def drop_databases(*names: str) -> None:
+    """The PostgreSQL databases ``names`` dropped, connections or not."""
+    on_server(*(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)' for name in names))
+
+
+@contextmanager
+def scratch_database(purpose: str, template: str | None = None):
+    """An engine on a new PostgreSQL database of its own (``crmt_<random>_<purpose>``: the
+    name the cleanup of test leftovers knows), a copy of the database ``template`` if one is
+    named (no one may be connected to it), dropped afterwards."""
+    url = f"{PG_SERVER}/crmt_{secrets.token_hex(4)}_{purpose}"
+    name = make_url(url).database
+    if template is None:
+        ensure_database(url)
+    else:
+        on_server(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    engine = create_db_engine(url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        drop_databases(name)
 
 
 def free_port() -> int:
@@ -198,12 +234,7 @@ class Stack:
                     proc.wait(timeout=15)
             self.processes.pop(name)
         if self.backend == "postgresql":
-            engine = sa.create_engine(sqlalchemy_url(f"{PG_SERVER}/postgres"),
-                                      isolation_level="AUTOCOMMIT")
-            with engine.connect() as conn:
-                for component in components.names():
-                    conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{self.tag}_{component}" WITH (FORCE)'))
-            engine.dispose()
+            drop_databases(*(f"{self.tag}_{component}" for component in components.names()))
         if self.vhost:
             rabbitmqctl("delete_vhost", self.vhost)
             for component in broker_users.every_component():
