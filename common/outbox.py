@@ -208,17 +208,19 @@ class OutboxRelay:
     def publish_ids(self, ids) -> int:
         """Publish the given rows now (right after their commit), :data:`SWEEP_BATCH` at a
         time (a commit may hold a large import's events); a broker that fails leaves the
-        rest to the sweep. Never raises."""
+        rest to the sweep. Rows are locked as the sweep locks them, skip-locked: once a
+        large commit's publishing outlasts the sweep's grace, the sweep takes the rows after
+        those held here, and each goes out once (unlocked, both published every row). Never
+        raises."""
         ids, published = list(ids), 0
         for start in range(0, len(ids), SWEEP_BATCH):
             part = ids[start:start + SWEEP_BATCH]
             try:
                 with self.session_factory() as session:
-                    rows = session.scalars(
-                        sa.select(self.Outbox)
-                        .where(self.Outbox.id.in_(part), self.Outbox.published_at.is_(None))
-                        .order_by(self.Outbox.created_at)
-                    ).all()
+                    query = (sa.select(self.Outbox)
+                             .where(self.Outbox.id.in_(part), self.Outbox.published_at.is_(None))
+                             .order_by(self.Outbox.created_at))
+                    rows = session.scalars(self._skip_locked(session, query)).all()
                     count, broken = self._publish_and_mark(session, rows)
             except Exception:  # noqa: BLE001 - the change is committed; the sweep publishes it
                 log.exception("outbox: publishing after commit failed; left to the sweep")
@@ -246,9 +248,7 @@ class OutboxRelay:
                 )
                 if after is not None:
                     query = query.where(self.Outbox.created_at > after)
-                if session.bind.dialect.name == "postgresql":
-                    query = query.with_for_update(skip_locked=True)
-                rows = session.scalars(query).all()
+                rows = session.scalars(self._skip_locked(session, query)).all()
                 if not rows:
                     return published
                 after = rows[-1].created_at
@@ -256,6 +256,14 @@ class OutboxRelay:
                 published += count
                 if broken or len(rows) < SWEEP_BATCH:
                     return published
+
+    @staticmethod
+    def _skip_locked(session, query):
+        """``query`` locking the rows it reads, passing those another publisher holds
+        (PostgreSQL; SQLite, one process, has no row locks)."""
+        if session.bind.dialect.name == "postgresql":
+            return query.with_for_update(skip_locked=True)
+        return query
 
     def pending_count(self) -> int:
         with self.session_factory() as session:

@@ -2,7 +2,9 @@
 service; consumers apply a repeated delivery once and park a failing event, never drop it."""
 import datetime as dt
 import subprocess
+import threading
 import uuid
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -20,7 +22,7 @@ from services.customers import operations
 from services.customers.models import platform
 from tests.support import probe_service
 from tests.support.broker import EventTap
-from tests.support.stack import BIN, ROOT, free_port, wait_until
+from tests.support.stack import BIN, ROOT, free_port, scratch_database, wait_until
 
 SAM = Actor(user_id=str(uuid.uuid4()), role="sales", team_id=str(uuid.uuid4()))
 
@@ -309,3 +311,59 @@ def test_a_message_no_queue_takes_is_not_marked_sent_and_holds_back_nothing(
         with customers_db() as session:  # not left for the service's sweep to retry for ever
             session.execute(sa.delete(platform.Outbox).where(platform.Outbox.id == ids[0]))
             session.commit()
+
+
+@pytest.fixture
+def own_postgres_outbox():
+    """``(session factory, relay factory)`` of an outbox table of this test alone, on a
+    PostgreSQL database of its own (row locks, as in production)."""
+    with scratch_database("outbox") as engine:
+        platform.Outbox.__table__.create(engine)
+        session_factory = make_session_factory(engine)
+        relays = []
+
+        def relay(amqp_uri):
+            relays.append(OutboxRelay(session_factory, platform.Outbox, amqp_uri))
+            return relays[-1]
+
+        try:
+            yield session_factory, relay
+        finally:
+            for made in relays:
+                made.close()
+
+
+def test_a_commit_published_while_a_sweep_passes_over_it_is_published_once(
+        stack, own_postgres_outbox, routed):
+    """A large commit's events, published after it (``publish_ids``, taking longer than the
+    sweep's grace) while the timer's sweep takes the same unpublished rows: each row goes
+    out once (each publisher skips the rows the other holds)."""
+    session_factory, make_relay = own_postgres_outbox
+    name, take, _ = routed
+    rows = outbox_rows([outbox_event(name, "many.events") for _ in range(4 * SWEEP_BATCH)])
+    for row in rows:  # older than the sweep's grace, as a long publish makes them
+        row["created_at"] -= dt.timedelta(minutes=5)
+    with session_factory() as session:
+        session.execute(sa.insert(platform.Outbox.__table__), rows)
+        session.commit()
+    relay = make_relay(stack.amqp_uri)
+    published = []
+    publishers = [threading.Thread(target=lambda: published.append(relay.publish_ids(
+                      [row["id"] for row in rows]))),
+                  threading.Thread(target=lambda: published.append(relay.sweep()))]
+    for publisher in publishers:
+        publisher.start()
+    for publisher in publishers:
+        publisher.join(timeout=120)
+    assert sum(published) == len(rows)
+    received = Counter()
+    wait_until(lambda: received.update(
+        [message.payload["id"] for message in iter(take, None)]) or sum(
+        received.values()) >= len(rows), timeout=30, message="every row, published")
+    for message in iter(take, None):  # anything more that came
+        received[message.payload["id"]] += 1
+    assert set(received) == {row["payload"]["id"] for row in rows}
+    assert [count for count in received.values() if count > 1] == []
+    with session_factory() as session:
+        assert session.scalar(sa.select(sa.func.count()).where(
+            platform.Outbox.published_at.is_(None))) == 0
