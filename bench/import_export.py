@@ -17,6 +17,9 @@ needs the customers service's database (--customers-db), and is skipped without 
   (so duplicate detection stores them all), written by the export's own cell encoding.
 - **import**: ``POST /api/v1/imports`` (atomic, on_duplicate=skip), timed from the first
   byte of the upload until the job says it finished; rows/s is the file's rows over that.
+- **events**: how long after the job finished the relay had published the import's events
+  (the outbox of the customers database; needs the baseline's database), waited for before
+  the exports so they do not run against the publishing.
 - **export**: ``GET /api/v1/customers/export`` of exactly those rows (by their tag), CSV and
   XLSX, timed until the last byte; with its own stack, the peak memory (RSS) of the gateway's
   workers and of the customers service during each export.
@@ -244,6 +247,24 @@ def run_import(client: Client, path: Path, deadline: float) -> tuple[float, floa
     return after("finished_at"), uploaded, after("started_at"), job
 
 
+def events_published(database_url: str, since: dt.datetime, deadline: float) -> tuple[float, int]:
+    """``(when the last of them was marked published, how many)`` of the outbox events
+    written since ``since`` (the import's), once none is left unpublished."""
+    engine = create_db_engine(database_url)
+    table = platform.Outbox.__table__
+    try:
+        while True:
+            with engine.connect() as connection:
+                left, count, last = connection.execute(sa.select(
+                    sa.func.count().filter(table.c.published_at.is_(None)), sa.func.count(),
+                    sa.func.max(table.c.published_at)).where(table.c.created_at >= since)).one()
+            if not left or time.monotonic() > deadline:
+                return (last.timestamp() if last else float("nan")), count
+            time.sleep(0.2)
+    finally:
+        engine.dispose()
+
+
 def run_export(client: Client, tag: str, file_format: str,
                pids: list[int]) -> tuple[float, int, int, str]:
     """Seconds, bytes, data rows and the memory note of one export of the rows tagged ``tag``."""
@@ -329,6 +350,13 @@ def main(argv=None) -> None:
             say(f"{'  of which upload':<22}{upload_seconds:10.2f} s until the 202, "
                 f"{start_seconds - upload_seconds:.2f} s queued, "
                 f"{import_seconds - start_seconds:.2f} s running")
+            if database_url:
+                started_at = dt.datetime.fromisoformat(job["started_at"])
+                last, events = events_published(database_url, started_at,
+                                                time.monotonic() + args.deadline)
+                finished = dt.datetime.fromisoformat(job["finished_at"]).timestamp()
+                say(f"{'  events published':<22}{last - finished:10.2f} s after the job "
+                    f"finished ({events:,} events; the exports below run after them)")
             if sql_seconds:
                 say(f"{'  ratio import/SQL':<22}{sql_seconds / import_seconds:10.3f}  "
                     f"(the API path at {100 * sql_seconds / import_seconds:.1f} % of "
