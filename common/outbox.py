@@ -275,7 +275,7 @@ class OutboxRelay:
         """Publish ``rows`` in order, each marked published or its failed attempt counted on
         its own, so one bad row (say, one no queue takes) never holds back the others; the
         marks are committed together (an UPDATE per outcome, not per row), while the
-        sweep's row locks hold. A broken connection fails every row not confirmed: the
+        caller's row locks hold. A broken connection fails every row not confirmed: the
         sweep comes back. Answers how many were published and whether the connection
         broke."""
         published, given_up, failed, broken = [], {}, {}, False

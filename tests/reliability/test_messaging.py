@@ -2,9 +2,10 @@
 service; consumers apply a repeated delivery once and park a failing event, never drop it."""
 import datetime as dt
 import subprocess
-import threading
 import uuid
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -173,11 +174,10 @@ def test_a_message_that_is_no_event_is_dead_lettered_once_and_the_consumer_goes_
     assert "not an event envelope" in letter["cause"] and "'id'" in letter["cause"]
 
 
-@pytest.fixture
-def own_outbox(tmp_path):
-    """``(session factory, relay factory)`` of an outbox table of this test alone (SQLite):
-    no running service's relay sweeps it."""
-    engine = create_db_engine(f"sqlite:///{tmp_path / 'outbox.db'}")
+@contextmanager
+def outbox_of(engine):
+    """``(session factory, relay factory)`` of an outbox table made on ``engine``; the
+    relays made are closed afterwards."""
     platform.Outbox.__table__.create(engine)
     session_factory = make_session_factory(engine)
     relays = []
@@ -186,9 +186,19 @@ def own_outbox(tmp_path):
         relays.append(OutboxRelay(session_factory, platform.Outbox, amqp_uri))
         return relays[-1]
 
-    yield session_factory, relay
-    for made in relays:
-        made.close()
+    try:
+        yield session_factory, relay
+    finally:
+        for made in relays:
+            made.close()
+
+
+@pytest.fixture
+def own_outbox(tmp_path):
+    """An outbox of this test alone (SQLite): no running service's relay sweeps it."""
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'outbox.db'}")
+    with outbox_of(engine) as outbox:
+        yield outbox
     engine.dispose()
 
 
@@ -315,29 +325,18 @@ def test_a_message_no_queue_takes_is_not_marked_sent_and_holds_back_nothing(
 
 @pytest.fixture
 def own_postgres_outbox():
-    """``(session factory, relay factory)`` of an outbox table of this test alone, on a
-    PostgreSQL database of its own (row locks, as in production)."""
-    with scratch_database("outbox") as engine:
-        platform.Outbox.__table__.create(engine)
-        session_factory = make_session_factory(engine)
-        relays = []
-
-        def relay(amqp_uri):
-            relays.append(OutboxRelay(session_factory, platform.Outbox, amqp_uri))
-            return relays[-1]
-
-        try:
-            yield session_factory, relay
-        finally:
-            for made in relays:
-                made.close()
+    """An outbox of this test alone on a PostgreSQL database of its own (row locks, as in
+    production)."""
+    with scratch_database("outbox") as engine, outbox_of(engine) as outbox:
+        yield outbox
 
 
+@pytest.mark.parametrize("instances", [1, 2])
 def test_a_commit_published_while_a_sweep_passes_over_it_is_published_once(
-        stack, own_postgres_outbox, routed):
+        stack, own_postgres_outbox, routed, instances):
     """A large commit's events, published after it (``publish_ids``, taking longer than the
-    sweep's grace) while the timer's sweep takes the same unpublished rows: each row goes
-    out once (each publisher skips the rows the other holds)."""
+    sweep's grace) while a sweep takes the same unpublished rows, in the same process or
+    another's: each row goes out once (each publisher skips the rows the other holds)."""
     session_factory, make_relay = own_postgres_outbox
     name, take, _ = routed
     rows = outbox_rows([outbox_event(name, "many.events") for _ in range(4 * SWEEP_BATCH)])
@@ -346,16 +345,12 @@ def test_a_commit_published_while_a_sweep_passes_over_it_is_published_once(
     with session_factory() as session:
         session.execute(sa.insert(platform.Outbox.__table__), rows)
         session.commit()
-    relay = make_relay(stack.amqp_uri)
-    published = []
-    publishers = [threading.Thread(target=lambda: published.append(relay.publish_ids(
-                      [row["id"] for row in rows]))),
-                  threading.Thread(target=lambda: published.append(relay.sweep()))]
-    for publisher in publishers:
-        publisher.start()
-    for publisher in publishers:
-        publisher.join(timeout=120)
-    assert sum(published) == len(rows)
+    after_commit = make_relay(stack.amqp_uri)
+    sweeping = after_commit if instances == 1 else make_relay(stack.amqp_uri)
+    with ThreadPoolExecutor(2) as pool:
+        published = [pool.submit(after_commit.publish_ids, [row["id"] for row in rows]),
+                     pool.submit(sweeping.sweep)]
+        assert sum(done.result(timeout=120) for done in published) == len(rows)
     received = Counter()
     wait_until(lambda: received.update(
         [message.payload["id"] for message in iter(take, None)]) or sum(
