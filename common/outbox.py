@@ -210,8 +210,8 @@ class OutboxRelay:
         time (a commit may hold a large import's events); a broker that fails leaves the
         rest to the sweep. Rows are locked as the sweep locks them, skip-locked: once a
         large commit's publishing outlasts the sweep's grace, the sweep takes the rows after
-        those held here, and each goes out once (unlocked, both published every row). Never
-        raises."""
+        those held here, and neither publishes a row the other has taken (unlocked, both
+        published every row). Never raises."""
         ids, published = list(ids), 0
         for start in range(0, len(ids), SWEEP_BATCH):
             part = ids[start:start + SWEEP_BATCH]

@@ -31,8 +31,8 @@ from common.db import (
     utcnow,
 )
 from common.outbox import OutboxRelay
-from common.timers import timer
 from common.queues import DEAD_LETTER_EXCHANGE, QuorumRpc, event_handler
+from common.timers import timer
 from common.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
