@@ -24,6 +24,7 @@ from services.customers.models import platform
 from tests.support import probe_service
 from tests.support.broker import EventTap
 from tests.support.stack import BIN, ROOT, free_port, scratch_database, wait_until
+from tests.support.stalling_proxy import StallingProxy
 
 SAM = Actor(user_id=str(uuid.uuid4()), role="sales", team_id=str(uuid.uuid4()))
 
@@ -362,3 +363,51 @@ def test_a_commit_published_while_a_sweep_passes_over_it_is_published_once(
     with session_factory() as session:
         assert session.scalar(sa.select(sa.func.count()).where(
             platform.Outbox.published_at.is_(None))) == 0
+
+
+def test_a_broker_that_stops_reading_fails_the_publish_in_time_and_the_sweep_sends_the_rest(
+        stack, own_postgres_outbox, routed):
+    """A broker that stops reading its publishers (a resource alarm; a peer gone silent)
+    blocks the relay's socket writes once the buffers are full. The write fails within
+    seconds (py-amqp sets ``TCP_USER_TIMEOUT`` to 1 s on its sockets: data unacknowledged
+    that long fails the connection), not after the kernel's retries (about 15 minutes):
+    the connection is dropped, the rows not confirmed are marked failed and unlocked, and
+    the sweep publishes them once the broker reads again."""
+    session_factory, make_relay = own_postgres_outbox
+    name, take, _ = routed
+    proxy = StallingProxy(stack.amqp_uri)
+    try:
+        relay = make_relay(proxy.uri)
+        first, *heavy = outbox_rows(
+            [outbox_event(name, "before.stall")]
+            + [outbox_event(name, "heavy.event") for _ in range(SWEEP_BATCH)])
+        for row in heavy:  # 200 rows of 64 KiB: more than the socket buffers hold
+            row["payload"]["data"] = {"filler": "x" * 65536}
+            row["created_at"] -= dt.timedelta(minutes=5)  # the sweep takes them at once
+        with session_factory() as session:
+            session.execute(sa.insert(platform.Outbox.__table__), [first, *heavy])
+            session.commit()
+        assert relay.publish_ids([first["id"]]) == 1  # connected through the proxy
+        proxy.stall()
+        with ThreadPoolExecutor(1) as pool:
+            publishing = pool.submit(relay.publish_ids, [row["id"] for row in heavy])
+            try:
+                published = publishing.result(timeout=60)
+            finally:
+                proxy.resume() if publishing.done() else proxy.close()  # never left hanging
+        assert published < len(heavy), "the stalled broker took every row"
+        with session_factory() as session:
+            # Not held: another publisher may lock every row left.
+            left = session.scalars(sa.select(platform.Outbox).where(
+                platform.Outbox.published_at.is_(None)).with_for_update(skip_locked=True)).all()
+            assert len(left) == len(heavy) - published
+            assert {row.attempts for row in left} == {1}
+            assert all("timed out" in row.last_error for row in left), left[0].last_error
+        assert relay.sweep() == len(left)
+        received = set()
+        wait_until(lambda: received.update(
+            message.payload["id"] for message in iter(take, None)) or len(received) > len(heavy),
+            timeout=60, message="every row, published")
+        assert received == {row["payload"]["id"] for row in [first, *heavy]}
+    finally:
+        proxy.close()
