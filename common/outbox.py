@@ -15,10 +15,11 @@ import threading
 import time
 import uuid
 
+import amqp
 import amqp.exceptions
 import kombu.exceptions
 import sqlalchemy as sa
-from kombu import Connection, Exchange, Producer
+from kombu import Connection, Exchange
 
 from common import config
 from common.db import utcnow
@@ -156,24 +157,19 @@ class OutboxRelay:
         return outcomes
 
     def _publish_one(self, channel, row) -> None:
-        exchange = Exchange(row.exchange, type="topic", durable=True)
+        """``row`` (of :meth:`_publishable`) published: its payload as stored, JSON text,
+        with no decoding and encoding again on the way."""
         if row.exchange not in self._declared:
             # What is in flight confirmed first: a declare the broker refuses closes the
             # channel, and those would go again (twice, if they had been routed).
             self._await_confirms()
-            exchange(channel).declare()
+            Exchange(row.exchange, type="topic", durable=True)(channel).declare()
             self._declared.add(row.exchange)
-        Producer(channel).publish(
-            row.payload,
-            exchange=exchange,
-            routing_key=row.routing_key,
-            serializer="json",
-            delivery_mode=2,
-            mandatory=True,
-            message_id=str(row.id),
-            headers={"crm-event-type": row.routing_key},
-            retry=False,
-        )
+        channel.basic_publish(
+            amqp.Message(row.body, content_type="application/json", content_encoding="utf-8",
+                         delivery_mode=2, message_id=str(row.id),
+                         application_headers={"crm-event-type": row.routing_key}),
+            exchange=row.exchange, routing_key=row.routing_key, mandatory=True)
 
     def _await_confirms(self) -> None:
         deadline = time.monotonic() + CONFIRM_TIMEOUT
@@ -217,10 +213,10 @@ class OutboxRelay:
             part = ids[start:start + SWEEP_BATCH]
             try:
                 with self.session_factory() as session:
-                    query = (sa.select(self.Outbox)
+                    query = (self._publishable()
                              .where(self.Outbox.id.in_(part), self.Outbox.published_at.is_(None))
                              .order_by(self.Outbox.created_at))
-                    rows = session.scalars(self._skip_locked(session, query)).all()
+                    rows = session.execute(self._skip_locked(session, query)).all()
                     count, broken = self._publish_and_mark(session, rows)
             except Exception:  # noqa: BLE001 - the change is committed; the sweep publishes it
                 log.exception("outbox: publishing after commit failed; left to the sweep")
@@ -238,7 +234,7 @@ class OutboxRelay:
         while True:
             with self.session_factory() as session:
                 query = (
-                    sa.select(self.Outbox)
+                    self._publishable()
                     .where(
                         self.Outbox.published_at.is_(None),
                         self.Outbox.created_at < utcnow() - SWEEP_GRACE,
@@ -248,7 +244,7 @@ class OutboxRelay:
                 )
                 if after is not None:
                     query = query.where(self.Outbox.created_at > after)
-                rows = session.scalars(self._skip_locked(session, query)).all()
+                rows = session.execute(self._skip_locked(session, query)).all()
                 if not rows:
                     return published
                 after = rows[-1].created_at
@@ -256,6 +252,12 @@ class OutboxRelay:
                 published += count
                 if broken or len(rows) < SWEEP_BATCH:
                     return published
+
+    def _publishable(self):
+        """The columns a publish needs, the payload as its stored JSON text (``body``)."""
+        outbox = self.Outbox
+        return sa.select(outbox.id, outbox.exchange, outbox.routing_key,
+                         sa.cast(outbox.payload, sa.Text).label("body"), outbox.created_at)
 
     @staticmethod
     def _skip_locked(session, query):
