@@ -4,6 +4,7 @@ same tables in the same run. Prints figures; asserts nothing.
 
     .venv/bin/python bench/import_export.py                 # 100,000 rows, its own stack
     .venv/bin/python bench/import_export.py --rows 20000    # a quicker run
+    .venv/bin/python bench/import_export.py --import-only   # the import alone (A/B runs)
     .venv/bin/python bench/import_export.py --url http://127.0.0.1:8000 \\
         --username admin --password ... \\
         --customers-db postgresql://postgres@127.0.0.1:5432/crm_customers
@@ -298,6 +299,9 @@ def main(argv=None) -> None:
     parser.add_argument("--customers-db", help="with --url: the customers service's database")
     parser.add_argument("--deadline", type=float, default=1800,
                         help="seconds the import may take before the run gives up")
+    parser.add_argument("--import-only", action="store_true",
+                        help="stop after the import (no wait for its events, no export): "
+                             "A/B runs of the import path")
     args = parser.parse_args(argv)
 
     stack, pids = None, []
@@ -350,7 +354,7 @@ def main(argv=None) -> None:
             say(f"{'  of which upload':<22}{upload_seconds:10.2f} s until the 202, "
                 f"{start_seconds - upload_seconds:.2f} s queued, "
                 f"{import_seconds - start_seconds:.2f} s running")
-            if database_url:
+            if database_url and not args.import_only:
                 started_at = dt.datetime.fromisoformat(job["started_at"])
                 last, events = events_published(database_url, started_at,
                                                 time.monotonic() + args.deadline)
@@ -369,7 +373,7 @@ def main(argv=None) -> None:
             verdict = "met" if args.rows / import_seconds >= GOAL_PER_SECOND else "NOT met"
             say(f"  goal 100,000 rows/min through the whole path: {verdict}")
 
-        for file_format in ("csv", "xlsx"):
+        for file_format in () if args.import_only else ("csv", "xlsx"):
             seconds, size, count, memory = run_export(client, exported_tag, file_format, pids)
             say(f"{'export ' + file_format:<22}{rate(count, seconds)}  "
                 f"{size / 1e6:,.1f} MB, {count:,} rows{memory}")
