@@ -1,10 +1,10 @@
 """Leads from a file (``common.import_jobs`` runs the job): each row is checked by the API's
-own create schema and placement rule and captured by the API's own use case in the job's unit
-of work, so a team named without an owner goes through its assignment rule and a new owner
-hears of it; a row that duplicates a lead or a customer the importer may see (company, email
-or phone, as a lead's capture compares them) is skipped, updated (a lead, only the file's
-columns; a row matching customers alone is refused) or created all the same, as the job
-says."""
+own create schema and placement rule, once, and stored by the create's own steps
+(``leads.new_lead``, ``leads.add_lead``) in the job's unit of work, so a team named without an
+owner goes through its assignment rule and a new owner hears of it; a row that duplicates a
+lead or a customer the importer may see (company, email or phone, as a lead's capture
+compares them) is skipped, updated (a lead, only the file's columns; a row matching
+customers alone is refused) or created all the same, as the job says."""
 from __future__ import annotations
 
 from common import importing
@@ -29,14 +29,15 @@ class LeadRows:
     entity = "leads"
     columns = s.TRANSFER_COLUMNS
     create_schema = s.LeadCreateSchema
+    compared = ("leads",)
 
     def require_write(self, actor: Actor) -> None:
         access.can_write(actor)
 
     def check(self, uow: UnitOfWork, cells: dict[str, str]) -> dict:
+        """``lead``: the create payload of the row; ``placement``: its owner and team."""
         lead, _ = importing.load_row(LEAD_IN, cells)
-        leads.check_placement(uow, lead)
-        return {"lead": lead}
+        return {"lead": lead, "placement": leads.placement(uow, lead)}
 
     def store(self, uow: UnitOfWork, checked: list[dict], on_duplicate: str,
               services: dict) -> list[tuple[str, object] | CrmError]:
@@ -61,13 +62,17 @@ class LeadRows:
                 outcomes.append(self._store(uow, row, on_duplicate, matching_customers))
             except CrmError as exc:
                 outcomes.append(exc)
+        uow.commit()  # held: the batch's events join its transaction, in one statement
         return outcomes
 
     @staticmethod
     def _store(uow: UnitOfWork, checked: dict, on_duplicate: str,
                customers: list) -> tuple[str, object]:
+        """The row stored as ``create_lead`` stores a lead, from what its check made (the
+        payload loaded and placed once, not again)."""
         lead = checked["lead"]
-        similar = leads.similar_to_new(uow, lead) if on_duplicate != "create" else []
+        new = leads.new_lead(uow, lead)
+        similar = leads.similar_leads(uow, new) if on_duplicate != "create" else []
         if on_duplicate != "create" and (similar or customers):
             if on_duplicate == "skip":
                 return "skipped", similar[0][0].id if similar else None
@@ -79,8 +84,8 @@ class LeadRows:
             version = found.version
             after = leads.update_lead(uow, str(found.id), {**lead, "version": version})
             return ("updated" if after["version"] != version else "skipped"), found.id
-        made = leads.create_lead(uow, None, {**lead, "allow_duplicate": True})
-        return "created", made["id"]
+        leads.add_lead(uow, new, *checked["placement"])
+        return "created", new.id
 
 
 IMPORTER = ImportJobs(LeadRows(), ImportJob, ImportRow)

@@ -67,9 +67,9 @@ REFUSED = ("Leads or customers you may see have the same company, email or phone
            "matches, or send allow_duplicate: true to create it all the same.")
 
 
-def _similar_leads(uow: UnitOfWork, lead: Lead) -> list[tuple[Lead, list[str]]]:
+def similar_leads(uow: UnitOfWork, lead: Lead) -> list[tuple[Lead, list[str]]]:
     """Leads the caller may see with the same company, email or phone as ``lead`` (not yet
-    stored), oldest first, each with what matched."""
+    stored: of :func:`new_lead`), oldest first, each with what matched."""
     wanted = [(field, column, getattr(lead, column)) for field, column in KEYS
               if getattr(lead, column)]
     if not wanted:
@@ -101,19 +101,30 @@ def _refuse_duplicates(customers, lead: Lead, similar) -> None:
         raise Duplicate(REFUSED, matches=matches)
 
 
-def check_placement(uow: UnitOfWork, payload: dict) -> None:
-    """Refuse, as :func:`create_lead` would, a lead of ``payload`` (a create payload, valid)
-    placed where the caller may not place it."""
-    _placement(uow, payload.get("owner_id"), payload.get("team_id"))
+def placement(uow: UnitOfWork, payload: dict):
+    """``(owner_id, team_id)`` of a new lead of ``payload`` (a create payload, valid) by the
+    placement rule, as :func:`create_lead` places it (an owner of ``None`` with a team: the
+    team's assignment rule chooses when it is stored); refused where the caller may not."""
+    return _placement(uow, payload.get("owner_id"), payload.get("team_id"))
 
 
-def similar_to_new(uow: UnitOfWork, payload: dict) -> list[tuple[Lead, list[str]]]:
-    """The leads creating one of ``payload`` (a create payload, valid) would duplicate, with
-    what matched, without creating it (an import's ``on_duplicate`` follows them)."""
-    lead = Lead()
+def new_lead(uow: UnitOfWork, payload: dict) -> Lead:
+    """A lead of ``payload`` (a create payload, valid), not stored yet: its duplicate keys
+    made, so :func:`similar_leads` can compare it, and :func:`add_lead` store it."""
+    lead = Lead(created_by=uow.actor.user_uuid)
     _apply_fields(lead, {field: value for field, value in payload.items()
                          if field != "allow_duplicate"})
-    return _similar_leads(uow, lead)
+    return lead
+
+
+def add_lead(uow: UnitOfWork, lead: Lead, owner_id, team_id) -> None:
+    """Store ``lead`` (of :func:`new_lead`) with the owner and team of :func:`placement`,
+    and announce it: what every lead's capture does once its duplicates are dealt with."""
+    _place(uow, lead, owner_id, team_id)
+    uow.session.add(lead)
+    uow.session.flush()
+    emit_lead(uow, "lead.created", lead)
+    _announce_owner(uow, lead, None)
 
 
 # -- use cases -------------------------------------------------------------------------------
@@ -122,18 +133,12 @@ def create_lead(uow: UnitOfWork, customers, payload) -> dict:
     ``duplicate``) unless the payload says ``allow_duplicate``, and then answered with the
     matching leads as ``duplicates``."""
     data = load(s.LeadCreateSchema(), payload)
-    allow_duplicate = data.pop("allow_duplicate")
-    owner_id, team_id = _placement(uow, data.get("owner_id"), data.get("team_id"))
-    lead = Lead(created_by=uow.actor.user_uuid)
-    _apply_fields(lead, data)
-    similar = _similar_leads(uow, lead)
-    if not allow_duplicate:
+    owner_id, team_id = placement(uow, data)
+    lead = new_lead(uow, data)
+    similar = similar_leads(uow, lead)
+    if not data["allow_duplicate"]:
         _refuse_duplicates(customers, lead, similar)
-    _place(uow, lead, owner_id, team_id)
-    uow.session.add(lead)
-    uow.session.flush()
-    emit_lead(uow, "lead.created", lead)
-    _announce_owner(uow, lead, None)
+    add_lead(uow, lead, owner_id, team_id)
     result = {**lead_out.dump(lead), "duplicates": [
         {**duplicate_out.dump(other), "matched_on": matched} for other, matched in similar]}
     uow.commit()
