@@ -283,6 +283,7 @@ class Target(Protocol):
     entity: str
     columns: importing.Columns
     create_schema: type[Schema]  # its required fields are the columns every file needs
+    compared: tuple[str, ...]  # the tables a batch's duplicates are looked up in
 
     def require_write(self, actor: Actor) -> None: ...
 
@@ -471,6 +472,7 @@ class ImportJobs:
             return False
         job_id, claim, actor, whole = claimed
         db.act_as(actor)  # its units of work, and its calls to other services
+        self._refresh_statistics(db.session_factory)
         run = self._run_whole if whole else self._run_batches
         try:
             run(db, job_id, claim, services or {})
@@ -480,6 +482,24 @@ class ImportJobs:
             log.exception("import %s stopped", job_id)
             self._stop(db.session_factory, job_id, claim, STOPPED.format(error=type(exc).__name__))
         return True
+
+    def _refresh_statistics(self, session_factory) -> None:
+        """``ANALYZE`` the tables a job's duplicates are looked up in (PostgreSQL), in a
+        short transaction of its own before the job's. Right after a bulk change (another
+        import, a restore) the planner's statistics can describe a far smaller table, and
+        each batch's lookup then reads every row instead of its indexes: 88 ms a batch
+        against 8 ms on 150,000 customers. A failure only leaves the statistics as they
+        were."""
+        with session_factory() as session:
+            if session.bind.dialect.name != "postgresql":
+                return
+            try:
+                for table in self.target.compared:
+                    session.execute(sa.text(f'ANALYZE "{table}"'))
+                session.commit()
+            except sa.exc.DBAPIError:
+                log.warning("import: ANALYZE of %s failed; statistics left as they were",
+                            ", ".join(self.target.compared), exc_info=True)
 
     def _stop(self, session_factory, job_id, claim, message: str) -> None:
         try:

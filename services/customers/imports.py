@@ -32,6 +32,7 @@ class CustomerRows:
     entity = "customers"
     columns = s.TRANSFER_COLUMNS
     create_schema = s.CustomerCreateSchema
+    compared = ("customers", "contacts")
 
     def require_write(self, actor: Actor) -> None:
         access.require_write(actor)

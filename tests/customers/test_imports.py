@@ -14,6 +14,7 @@ from services.customers.imports import IMPORTER
 from services.customers.models import Contact, Customer, FieldChange, ImportJob, platform
 from tests.customers.conftest import ADMIN, ALEX, MARIA, SAM, SARA, outbox_types
 from tests.support.imports import TimerDatabase
+from tests.support.stack import wait_until
 
 HEADER = ["Name", "城市", "tier", "contact_name", "contact_phone", "Fax"]
 
@@ -333,3 +334,21 @@ def test_contacts_and_history_of_an_update(run):
         contacts = session.scalars(sa.select(Contact).where(
             Contact.customer_id == uuid.UUID(made["customer_id"]))).all()
     assert [(c.name, c.phone, c.is_primary) for c in contacts] == [("Li Lei", "13800001111", True)]
+
+
+def test_a_job_on_postgresql_first_refreshes_the_statistics_of_the_tables_it_compares(
+        run_postgres):
+    """Right after a bulk change the planner may think the customers table small, and each
+    batch's duplicate lookup would then read every row: a job ANALYZEs first."""
+    def analyzed():
+        with run_postgres.factory() as session:
+            return dict(session.execute(sa.text(
+                "SELECT relname, coalesce(analyze_count, 0) FROM pg_stat_user_tables "
+                "WHERE relname IN ('customers', 'contacts')")).all())
+
+    before = analyzed()
+    assert imported(run_postgres, SAM, [["Fresh statistics Ltd", "", "", "", "", ""]])[
+        "counts"]["created"] == 1
+    wait_until(lambda: all(analyzed().get(table, 0) > before.get(table, 0)
+                           for table in ("customers", "contacts")),
+               timeout=10, message="customers and contacts analysed")
