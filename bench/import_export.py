@@ -4,7 +4,7 @@ same tables in the same run. Prints figures; asserts nothing.
 
     .venv/bin/python bench/import_export.py                 # 100,000 rows, its own stack
     .venv/bin/python bench/import_export.py --rows 20000    # a quicker run
-    .venv/bin/python bench/import_export.py --import-only   # the import alone (A/B runs)
+    .venv/bin/python bench/import_export.py --import-only   # stop after the import (A/B runs)
     .venv/bin/python bench/import_export.py --url http://127.0.0.1:8000 \\
         --username admin --password ... \\
         --customers-db postgresql://postgres@127.0.0.1:5432/crm_customers

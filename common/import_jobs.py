@@ -283,7 +283,7 @@ class Target(Protocol):
     entity: str
     columns: importing.Columns
     create_schema: type[Schema]  # its required fields are the columns every file needs
-    compared: tuple[str, ...]  # the tables a batch's duplicates are looked up in
+    compared: tuple[sa.Table, ...]  # the tables a batch's duplicates are looked up in
 
     def require_write(self, actor: Actor) -> None: ...
 
@@ -484,22 +484,31 @@ class ImportJobs:
         return True
 
     def _refresh_statistics(self, session_factory) -> None:
-        """``ANALYZE`` the tables a job's duplicates are looked up in (PostgreSQL), in a
-        short transaction of its own before the job's. Right after a bulk change (another
-        import, a restore) the planner's statistics can describe a far smaller table, and
-        each batch's lookup then reads every row instead of its indexes: 88 ms a batch
-        against 8 ms on 150,000 customers. A failure only leaves the statistics as they
-        were."""
-        with session_factory() as session:
-            if session.bind.dialect.name != "postgresql":
-                return
-            try:
+        """``ANALYZE`` the tables a job's duplicates are looked up in (PostgreSQL) when their
+        statistics are stale as autovacuum counts it (more rows changed since the last
+        analysis than 50 and a tenth of the table), at once rather than up to a minute
+        later, in a transaction of its own before the job's. Right after a bulk change
+        (another import, a restore) stale statistics make each batch's lookup read the
+        whole table instead of its indexes: 88 ms a batch against 8 ms on 150,000
+        customers. ``SKIP_LOCKED``: a table another holds (a VACUUM, a migration) is passed
+        over, never waited for. A failure only leaves the statistics as they were."""
+        try:
+            with session_factory() as session:
+                if session.bind.dialect.name != "postgresql":
+                    return
+                stale = session.scalars(sa.text(
+                    "SELECT relname FROM pg_stat_user_tables WHERE relname = ANY(:names) "
+                    "AND n_mod_since_analyze > 50 + 0.1 * n_live_tup"),
+                    {"names": [table.name for table in self.target.compared]}).all()
+                preparer = session.bind.dialect.identifier_preparer
                 for table in self.target.compared:
-                    session.execute(sa.text(f'ANALYZE "{table}"'))
+                    if table.name in stale:
+                        session.execute(sa.text(
+                            f"ANALYZE (SKIP_LOCKED) {preparer.format_table(table)}"))
                 session.commit()
-            except sa.exc.DBAPIError:
-                log.warning("import: ANALYZE of %s failed; statistics left as they were",
-                            ", ".join(self.target.compared), exc_info=True)
+        except Exception:  # noqa: BLE001 - the job runs all the same
+            log.warning("import: refreshing the statistics of %s failed",
+                        ", ".join(table.name for table in self.target.compared), exc_info=True)
 
     def _stop(self, session_factory, job_id, claim, message: str) -> None:
         try:

@@ -32,7 +32,7 @@ class CustomerRows:
     entity = "customers"
     columns = s.TRANSFER_COLUMNS
     create_schema = s.CustomerCreateSchema
-    compared = ("customers", "contacts")
+    compared = (Customer.__table__, Contact.__table__)
 
     def require_write(self, actor: Actor) -> None:
         access.require_write(actor)

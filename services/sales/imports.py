@@ -14,7 +14,7 @@ from common.import_jobs import ImportJobs
 from common.uow import UnitOfWork
 from services.sales import access, leads
 from services.sales import schemas as s
-from services.sales.models import ImportJob, ImportRow
+from services.sales.models import ImportJob, ImportRow, Lead
 
 LEAD_IN = s.LeadCreateSchema()
 CUSTOMERS_MATCH = ("The row matches {count} customers you may see and no lead: a lead import "
@@ -29,7 +29,7 @@ class LeadRows:
     entity = "leads"
     columns = s.TRANSFER_COLUMNS
     create_schema = s.LeadCreateSchema
-    compared = ("leads",)
+    compared = (Lead.__table__,)
 
     def require_write(self, actor: Actor) -> None:
         access.can_write(actor)

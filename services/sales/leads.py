@@ -182,10 +182,12 @@ def update_lead(uow: UnitOfWork, lead_id, payload) -> dict:
     def apply():
         if lead.status == "converted":
             raise PreconditionFailed("A converted lead cannot be changed.")
-        _apply_fields(lead, data)
-        if "owner_id" in data or "team_id" in data:
+        placed = "owner_id" in data or "team_id" in data
+        if placed:  # refused before any field changes: an import's failed row writes nothing
             owner_id, team_id = _placement(uow, data.get("owner_id", lead.owner_id),
                                            data.get("team_id", lead.team_id), previous_owner)
+        _apply_fields(lead, data)
+        if placed:
             _place(uow, lead, owner_id, team_id)
 
     change = update(uow, lead, data["version"], lead_out.dump, apply)

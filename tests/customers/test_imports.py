@@ -336,19 +336,32 @@ def test_contacts_and_history_of_an_update(run):
     assert [(c.name, c.phone, c.is_primary) for c in contacts] == [("Li Lei", "13800001111", True)]
 
 
-def test_a_job_on_postgresql_first_refreshes_the_statistics_of_the_tables_it_compares(
-        run_postgres):
+def test_a_job_on_postgresql_analyses_the_stale_tables_it_compares_rows_with(run_postgres):
     """Right after a bulk change the planner may think the customers table small, and each
-    batch's duplicate lookup would then read every row: a job ANALYZEs first."""
-    def analyzed():
+    batch's duplicate lookup would then read every row: a job first ANALYZEs the tables it
+    compares rows with once as many rows changed as autovacuum waits for, and not else."""
+    def stats():
         with run_postgres.factory() as session:
-            return dict(session.execute(sa.text(
-                "SELECT relname, coalesce(analyze_count, 0) FROM pg_stat_user_tables "
-                "WHERE relname IN ('customers', 'contacts')")).all())
+            return {name: (analyses, changed) for name, analyses, changed in session.execute(
+                sa.text("SELECT relname, analyze_count, n_mod_since_analyze "
+                        "FROM pg_stat_user_tables WHERE relname IN ('customers', 'contacts')"))}
 
-    before = analyzed()
-    assert imported(run_postgres, SAM, [["Fresh statistics Ltd", "", "", "", "", ""]])[
-        "counts"]["created"] == 1
-    wait_until(lambda: all(analyzed().get(table, 0) > before.get(table, 0)
-                           for table in ("customers", "contacts")),
-               timeout=10, message="customers and contacts analysed")
+    def reported(changed: int):  # the statistics collector tells a moment after a commit
+        return wait_until(lambda: (now := stats()) and all(
+            rows >= changed for _, rows in now.values()) and now, timeout=10,
+            message=f"{changed} changed rows reported")
+
+    def bulk(first: int, count: int):
+        rows = [[f"Bulk {n} Ltd", "", "", f"Contact {n}", f"+86 138 0000 {n:04d}", ""]
+                for n in range(first, first + count)]
+        assert imported(run_postgres, SAM, rows)["counts"]["created"] == count
+
+    bulk(0, 120)
+    stale = reported(120)
+    bulk(120, 1)  # its job found 120 changed rows: analysed first
+    analysed = wait_until(lambda: (now := stats()) and all(
+        now[table][0] > stale[table][0] for table in now) and now, timeout=10,
+        message="customers and contacts analysed")
+    bulk(121, 1)  # one row changed since: not analysed
+    assert {table: analyses for table, (analyses, _) in reported(2).items()} == {
+        table: analyses for table, (analyses, _) in analysed.items()}

@@ -7,6 +7,7 @@ import uuid
 import pytest
 
 from common import directory
+from common.actor import Actor
 from services.sales import leads
 from services.sales.imports import IMPORTER
 from services.sales.models import platform
@@ -100,3 +101,18 @@ def test_a_lead_matching_a_customer_follows_on_duplicate(run):
     assert counts(updated) == (0, 0, 1, 1)  # Beta: unchanged; Acme: a customer, not a lead
     assert "updates leads only" in updated["errors"][0]["message"]
     assert counts(imported(run, SAM, header, rows, on_duplicate="create")) == (2, 0, 0, 0)
+
+
+def test_an_update_the_placement_rule_refuses_changes_nothing_of_the_lead(run):
+    """A rep moved to another team since their lead was made may not keep it in the old team:
+    the row fails, and the lead keeps every field (a non-atomic import commits the rest)."""
+    stored = run(SAM, leads.create_lead, run.customers,
+                 {"name": "Li", "company": "Kept Co", "city": "Hangzhou"})
+    moved = Actor(user_id=SAM.user_id, role="sales", team_id=str(uuid.uuid4()))
+    job = imported(run, moved, ["name", "company", "city", "Owner ID"],
+                   [["Li Lei", "Kept Co", "Ningbo", SAM.user_id]], on_duplicate="update",
+                   atomic=False)
+    assert counts(job) == (0, 0, 0, 1)
+    lead = run(SAM, leads.get_lead, stored["id"])
+    assert (lead["name"], lead["city"], lead["version"]) == ("Li", "Hangzhou", stored["version"])
+    assert len(outbox(run.factory, "lead.updated")) == 0

@@ -42,9 +42,10 @@ class StallingProxy:
         self._flowing.set()
         for each in [self._listener, *self._sockets]:
             try:
-                each.close()
+                each.shutdown(socket.SHUT_RDWR)  # wakes a thread blocked in recv
             except OSError:
                 pass
+            each.close()
 
     def _accept(self) -> None:
         while True:
