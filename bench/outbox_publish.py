@@ -14,6 +14,7 @@ ratio relay/floor.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import time
@@ -31,7 +32,7 @@ from common.db import make_session_factory  # noqa: E402
 from common.events import envelope  # noqa: E402
 from common.outbox import SWEEP_BATCH, OutboxRelay, outbox_rows  # noqa: E402
 from services.customers.models import platform  # noqa: E402
-from tests.support.stack import rabbitmqctl, scratch_database  # noqa: E402
+from tests.support.stack import RABBIT_HOST, add_vhost, rabbitmqctl, scratch_database  # noqa: E402
 
 EXCHANGE = "customers.events"
 
@@ -72,9 +73,8 @@ def by_relay(session_factory, amqp_uri: str, count: int) -> float:
 def by_floor(vhost: str, count: int) -> float:
     """The same messages, JSON text made beforehand, on one confirming channel: a wait for
     the confirms every ``SWEEP_BATCH``, as the relay waits."""
-    import json
     bodies = [(str(row["id"]), json.dumps(row["payload"])) for row in events(count)]
-    with amqp.Connection("127.0.0.1:5672", userid="guest", password="guest",
+    with amqp.Connection(RABBIT_HOST, userid="guest", password="guest",
                          virtual_host=vhost) as conn:
         channel = conn.channel()
         channel.confirm_select()
@@ -100,24 +100,24 @@ def main(argv=None) -> None:
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args(argv)
     vhost = f"crmt_bench_outbox_{uuid.uuid4().hex[:8]}"
-    rabbitmqctl("add_vhost", vhost)
-    rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+    add_vhost(vhost)
     rates = {"relay": [], "floor": []}
     try:
-        with amqp.Connection("127.0.0.1:5672", userid="guest", password="guest",
+        with amqp.Connection(RABBIT_HOST, userid="guest", password="guest",
                              virtual_host=vhost) as conn:
             channel = conn.channel()
             channel.exchange_declare(EXCHANGE, "topic", durable=True, auto_delete=False)
             channel.queue_declare("bench-takes-all", durable=True, auto_delete=False,
                                   arguments={"x-max-length": 1})  # routed, not kept
             channel.queue_bind("bench-takes-all", EXCHANGE, "#")
+        relay_uri = f"amqp://guest:guest@{RABBIT_HOST}/{vhost}"
         with scratch_database("outbox") as engine:
             platform.Outbox.__table__.create(engine)
             session_factory = make_session_factory(engine)
             for _ in range(args.rounds):
                 for side in ("relay", "floor"):
-                    took = (by_relay(session_factory, f"amqp://guest:guest@127.0.0.1:5672/{vhost}",
-                                     args.events) if side == "relay" else by_floor(vhost, args.events))
+                    took = (by_relay(session_factory, relay_uri, args.events) if side == "relay"
+                            else by_floor(vhost, args.events))
                     rates[side].append(args.events / took)
                     print(f"{side:6} {args.events} events in {took:6.2f} s: "
                           f"{rates[side][-1]:8.1f} events/s", flush=True)

@@ -94,6 +94,14 @@ def rabbitmqctl(*args) -> bool:
         return False
 
 
+def add_vhost(name: str) -> bool:
+    """A RabbitMQ vhost ``name`` (``crmt_...``: the name the cleanup of test leftovers knows)
+    that the guest user may use; whether it was made."""
+    if not rabbitmqctl("add_vhost", name):
+        return False
+    return rabbitmqctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
+
+
 class Stack:
     """One isolated copy of the system. ``backend`` is ``postgresql`` or ``sqlite``."""
 
@@ -101,9 +109,7 @@ class Stack:
         self.tag = "crmt_" + secrets.token_hex(4)
         self.workdir = workdir
         self.backend = backend
-        self.vhost = self.tag if rabbitmqctl("add_vhost", self.tag) else None
-        if self.vhost:
-            rabbitmqctl("set_permissions", "-p", self.vhost, "guest", ".*", ".*", ".*")
+        self.vhost = self.tag if add_vhost(self.tag) else None
         self.vhost_path = quote(self.vhost, safe="") if self.vhost else ""
         self.amqp_uri = f"amqp://guest:guest@{RABBIT_HOST}/{self.vhost_path}"
         self.broker_password = secrets.token_hex(16)  # never begins with "-" (an option)
