@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from common.actor import Actor
-from common.db import insert_many, new_id, utcnow
+from common.db import new_id
 from services.customers.models import FieldChange
 
 # Fields that change as a side effect of every write and tell a reader nothing.
@@ -26,17 +26,14 @@ def record(session, actor: Actor, *, customer_id, entity_type: str, entity_id,
         )
 
 
-def record_created(session, actor: Actor, created: list[tuple]) -> None:
-    """What :func:`record` writes of each ``(customer id, entity type, entity, snapshot)``
-    created, in one statement (``insert_many``: an import's batch)."""
-    if created:
-        now = utcnow()
-        insert_many(session, FieldChange.__table__, [
-            {**_common(actor, customer_id=customer_id, entity_type=entity_type,
+def created_rows(actor: Actor, created: list[tuple], now) -> list[dict]:
+    """The rows :func:`record` writes of each ``(customer id, entity type, entity,
+    snapshot)`` created at ``now``, for one statement (``insert_many``: an import's batch)."""
+    return [{**_common(actor, customer_id=customer_id, entity_type=entity_type,
                        entity_id=entity.id, entity_version=entity.version, action="created"),
              "id": new_id(), "field": None, "old_value": None, "new_value": snapshot,
              "changed_at": now}
-            for customer_id, entity_type, entity, snapshot in created])
+            for customer_id, entity_type, entity, snapshot in created]
 
 
 def _common(actor: Actor, **about) -> dict:

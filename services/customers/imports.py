@@ -1,7 +1,8 @@
 """Customers from a file (``common.import_jobs`` runs the job): each row is checked by the
 API's own create schemas, the customer's and, when the row names one, its primary contact's
 (the pair ``create_customer_with_contact`` takes), and by its placement rule. A batch's new
-customers are added together by the create's own path (``operations.add_customers``: a
+customers are made ready when it is checked (``prepare``: while the batch before it is
+written) and added together by the create's own path (``operations.write_customers``: a
 statement per table, their history and events), after one duplicate query for the batch
 (``duplicates.find_many``, as a create would find them); a row that duplicates a customer the
 importer may see, or an earlier row, is skipped, updated by the API's own use cases (only the
@@ -68,7 +69,7 @@ class CustomerRows:
 
     def store(self, uow: UnitOfWork, checked: list[dict], on_duplicate: str,
               services: dict) -> list[tuple[str, object] | CrmError]:
-        """The batch's new customers added together (``operations.add_customers``: one
+        """The batch's new customers added together (``operations.write_customers``: one
         statement per table) after one duplicate query for the batch (another after each
         update, which may change what the rows after it match); a row that duplicates a
         stored customer or an earlier row is skipped, or updated by the API's own use case."""
@@ -109,8 +110,16 @@ class CustomerRows:
         return outcomes
 
     @staticmethod
+    def prepare(uow: UnitOfWork, checked: list[dict]) -> None:
+        """Each checked row's customer made ready to add (``operations.prepare_customers``:
+        ids, rows, snapshots, history), before its batch's turn to be stored."""
+        for row, prepared in zip(checked, operations.prepare_customers(
+                uow.actor, [row["new"] for row in checked])):
+            row["prepared"] = prepared
+
+    @staticmethod
     def _add(uow: UnitOfWork, checked: list[dict], adding: list[int], outcomes: list) -> None:
-        made = operations.add_customers(uow, [checked[index]["new"] for index in adding])
+        made = operations.write_customers(uow, [checked[index]["prepared"] for index in adding])
         uow.commit()  # held: their events join the batch's transaction
         for index, (customer, _) in zip(adding, made):
             outcomes[index] = ("created", customer.id)

@@ -123,17 +123,36 @@ CONTACT_FIELDS = frozenset(Contact.__table__.columns.keys()) - {
 
 def add_customers(uow: UnitOfWork, new: list[NewCustomer]) -> list[tuple]:
     """Customers, each with its primary contact if it has one, created, recorded and
-    announced (not committed): every create's path, one customer or an import's batch, one
-    statement per table for them all (``common.db.insert_many``, not the ORM, whose
-    bookkeeping of thousands of new objects was most of an import's time). Access,
-    placement and duplicates are the caller's, checked before. Answers ``(customer, contact
-    or None)`` per customer: the rows as written, read as the models are (``customer.id``,
+    announced (not committed): every create's path, one customer or an import's batch
+    (:func:`prepare_customers`, then :func:`write_customers`). Access, placement and
+    duplicates are the caller's, checked before. Answers ``(customer, contact or None)`` per
+    customer: the rows as written, read as the models are (``customer.id``,
     ``customer.tags``)."""
-    started, actor_id = utcnow(), uow.actor.user_uuid
-    customers, tags, contacts, made = [], [], [], []
+    return write_customers(uow, prepare_customers(uow.actor, new))
+
+
+class PreparedCustomer(NamedTuple):
+    """A new customer made ready to write (:func:`prepare_customers`): its rows, its
+    snapshot and its contact's (what its history and events carry), its history rows."""
+
+    row: dict
+    tags: list[dict]  # its customer_tags rows
+    contact_row: dict | None
+    customer: SimpleNamespace  # ``row`` read as a Customer is (with ``tags``)
+    contact: SimpleNamespace | None
+    snapshot: dict
+    contact_snapshot: dict | None
+    history: list[dict]  # its field_changes rows
+
+
+def prepare_customers(actor, new: list[NewCustomer]) -> list[PreparedCustomer]:
+    """What adding ``new`` writes, made without the database, so that an import prepares a
+    batch while the one before it is being written (``imports.CustomerRows.prepare``): ids,
+    times a microsecond apart in the order given (creation order, what lists and exports
+    sort by, is that order: an import's rows in the file's order), rows and snapshots."""
+    started, actor_id = utcnow(), actor.user_uuid
+    prepared = []
     for position, one in enumerate(new):
-        # A microsecond apart: creation order (what lists and exports sort by) is the order
-        # given, an import's rows in the file's order.
         now = started + dt.timedelta(microseconds=position)
         fields = {field: value for field, value in one.fields.items()
                   if field in CUSTOMER_FIELDS}
@@ -142,9 +161,10 @@ def add_customers(uow: UnitOfWork, new: list[NewCustomer]) -> list[tuple]:
             "owner_id": one.owner_id, "team_id": one.team_id, "created_by": actor_id,
             "created_at": now, "updated_at": now})
         wanted = _tags(one.fields.get("tags", ()))
-        customers.append(row)
-        tags += [{"customer_id": row["id"], "tag": tag} for tag in wanted]
-        customer, contact = SimpleNamespace(**row, tags=wanted), None
+        customer = SimpleNamespace(**row, tags=wanted)
+        snapshot = customer_out.dump(customer)
+        created = [(customer.id, "customer", customer, snapshot)]
+        contact_row = contact = contact_snapshot = None
         if one.contact is not None:
             # Primary from the start: a new customer has no other primary contact to step down.
             values = {field: _stripped(value) for field, value in one.contact.items()
@@ -153,23 +173,34 @@ def add_customers(uow: UnitOfWork, new: list[NewCustomer]) -> list[tuple]:
                 **values, **_contact_keys(values.get("phone"), values.get("email")),
                 "id": new_id(), "customer_id": row["id"], "is_primary": True,
                 "created_at": now, "updated_at": now})
-            contacts.append(contact_row)
             contact = SimpleNamespace(**contact_row)
-        made.append((customer, contact))
-    for table, rows in ((Customer, customers), (CustomerTag, tags), (Contact, contacts)):
+            contact_snapshot = contact_out.dump(contact)
+            created.append((customer.id, "contact", contact, contact_snapshot))
+        prepared.append(PreparedCustomer(
+            row, [{"customer_id": row["id"], "tag": tag} for tag in wanted], contact_row,
+            customer, contact, snapshot, contact_snapshot,
+            history.created_rows(actor, created, now)))
+    return prepared
+
+
+def write_customers(uow: UnitOfWork, prepared: list[PreparedCustomer]) -> list[tuple]:
+    """The ``prepared`` customers written with their history and events (not committed),
+    one statement per table for them all (``common.db.insert_many``, not the ORM, whose
+    bookkeeping of thousands of new objects was most of an import's time): ``(customer,
+    contact or None)`` per customer."""
+    for table, rows in ((Customer, [one.row for one in prepared]),
+                        (CustomerTag, [tag for one in prepared for tag in one.tags]),
+                        (Contact, [one.contact_row for one in prepared
+                                   if one.contact_row is not None])):
         insert_many(uow.session, table.__table__, rows)
-    created = []
-    for customer, contact in made:
-        snapshot = customer_out.dump(customer)
-        created.append((customer.id, "customer", customer, snapshot))
-        uow.emit("customer.created", customer.id, customer.version, snapshot)
-        if contact is not None:
-            snapshot = contact_out.dump(contact)
-            created.append((customer.id, "contact", contact, snapshot))
-            uow.emit("contact.created", contact.id, contact.version,
-                     {**snapshot, **_customer_ref(customer)})
-    history.record_created(uow.session, uow.actor, created)
-    return made
+    for one in prepared:
+        uow.emit("customer.created", one.customer.id, one.customer.version, one.snapshot)
+        if one.contact is not None:
+            uow.emit("contact.created", one.contact.id, one.contact.version,
+                     {**one.contact_snapshot, **_customer_ref(one.customer)})
+    insert_many(uow.session, FieldChange.__table__,
+                [change for one in prepared for change in one.history])
+    return [(one.customer, one.contact) for one in prepared]
 
 
 def create_customer_with_contact(uow: UnitOfWork, payload, idempotency_key) -> dict:
