@@ -277,40 +277,6 @@ job_out = ImportJobSchema()
 
 
 # -- what a service imports ------------------------------------------------------------------
-class OwnRowsStatistics:
-    """A whole-file run's transaction analysing, as it grows them, the tables its rows'
-    duplicates are looked up in (PostgreSQL). Its rows are uncommitted, so no other analysis
-    counts them, and a planner that believes a table empty reads all of it for each batch's
-    lookup: 37 ms a batch at 27,000 rows of a new table, and more with each batch. Each time
-    the run has added as many rows as the table held at its last analysis (at least
-    ``FIRST``), ``ANALYZE (SKIP_LOCKED)`` in the run's own transaction, which counts its own
-    rows: about 7 times in 100,000 rows into an empty table, never in a table that is large
-    already. The analysis holds its lock (SHARE UPDATE EXCLUSIVE) until the run ends, so
-    autovacuum passes those tables by meanwhile; reads and writes are not blocked."""
-
-    FIRST = 1000
-
-    def __init__(self, session, tables: tuple[sa.Table, ...]):
-        self.tables = tables
-        self.on = bool(tables) and session.bind.dialect.name == "postgresql"
-        self.size = max(session.scalar(sa.text(
-            "SELECT reltuples FROM pg_class WHERE oid = CAST(:table AS regclass)"),
-            {"table": tables[0].name}) or 0, 0) if self.on else 0
-        self.added = 0
-
-    def grown(self, session, created: int) -> None:
-        """``created`` more rows written by the run: analysed if they are enough."""
-        if not self.on:
-            return
-        self.added += created
-        if self.added < max(self.FIRST, self.size):
-            return
-        preparer = session.bind.dialect.identifier_preparer
-        for table in self.tables:
-            session.execute(sa.text(f"ANALYZE (SKIP_LOCKED) {preparer.format_table(table)}"))
-        self.size, self.added = self.size + self.added, 0
-
-
 class Target(Protocol):
     """How a service imports one entity; ``check`` and ``store`` run in the job's unit of work
     (held: a use case's commit joins the batch's transaction)."""
@@ -329,7 +295,7 @@ class Target(Protocol):
     # Optional: ``prepare(uow, checked)``, called with a batch's valid rows once they are
     # checked, makes ready what ``store`` will write of them without the database (ids, rows,
     # snapshots); in a whole-file run on PostgreSQL it runs with the checks, while the batch
-    # before is being written.
+    # before is being written. It must not raise: a row's refusal belongs in ``check``.
 
     def store(self, uow: UnitOfWork, checked: list[dict], on_duplicate: str,
               services: dict) -> list[tuple[str, object] | CrmError]:
@@ -627,14 +593,10 @@ class ImportJobs:
             atomic, dry_run, writing = job.atomic, job.dry_run, True
             uow.hold_commits()
             outcomes: list[Outcome] = []
-            statistics = OwnRowsStatistics(uow.session, self.target.compared)
             with closing(self._checked_batches(db, uow, job_id, Layout.of(job))) as batches:
                 for rows, checks in batches:
                     batch = self._stored(uow, job, rows, checks, services, write=writing)
                     outcomes += batch
-                    if writing:
-                        statistics.grown(uow.session, sum(
-                            one.outcome == "created" for one in batch))
                     if writing and atomic and any(one.outcome == "failed" for one in batch):
                         writing = False
                         uow.rollback()
@@ -673,10 +635,10 @@ class ImportJobs:
 
     def _checked_batches(self, db, uow: UnitOfWork, job_id, layout: Layout):
         """The job's rows batch by batch, each with its rows checked: ``(rows, checks)``.
-        On PostgreSQL the next batch is read and checked in a green thread, with a session
-        of its own (the rows and the directory it reads are committed), while the caller
-        stores this one and waits on the database: the checking (a fifth of an import's
-        time) is done in those waits. On SQLite, the one writer, in turn in ``uow``."""
+        On PostgreSQL the next batch is read, checked and prepared (``_checked``) in a green
+        thread, with a session of its own (the rows and the directory it reads are
+        committed), while the caller stores this one and waits on the database: the checking
+        and preparing (about half of an import's Python) is done in those waits. On SQLite, the one writer, in turn in ``uow``."""
         def batch_after(reader: UnitOfWork, after: int):
             rows = self._rows_after(reader.session, job_id, after)
             return rows and (rows, self._checked(reader, layout, rows,

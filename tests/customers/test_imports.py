@@ -367,40 +367,24 @@ def test_a_job_on_postgresql_analyses_the_stale_tables_it_compares_rows_with(run
         table: analyses for table, (analyses, _) in analysed.items()}
 
 
-def test_a_batch_checked_in_slices_keeps_each_rows_outcome_and_the_files_order(run, monkeypatch):
-    """A whole-file job checks a batch a slice at a time (beside the writes of the batch
-    before, on PostgreSQL): the outcomes, errors and creation order are the file's."""
+def test_batches_checked_in_slices_keep_each_rows_outcome_and_the_files_order(run, monkeypatch):
+    """A whole-file job checks and prepares a batch a slice at a time (on PostgreSQL beside
+    the writes of the batch before): outcomes, errors, skipped twins, creation order and
+    each customer's history are those of the file, across slices and batches."""
+    monkeypatch.setattr(import_jobs, "BATCH", 3)
     monkeypatch.setattr(import_jobs, "CHECK_SLICE", 2)
     rows = [[f"Slice {n}", "", "Z" if n in (2, 5) else "", "", "", ""] for n in range(7)]
+    rows.append(["slice 1", "", "", "", "", ""])  # a twin of row 3, two batches later
     dry = imported(run, SAM, rows, atomic=False, dry_run=True)
-    assert counts(dry) == (5, 0, 0, 2)
+    assert counts(dry) == (5, 0, 1, 2)
     assert [(e["row"], e["column"]) for e in dry["errors"]] == [(4, "tier"), (7, "tier")]
     valid = [row for n, row in enumerate(rows) if n not in (2, 5)]
-    assert counts(imported(run, SAM, valid)) == (5, 0, 0, 0)
+    assert counts(imported(run, SAM, valid)) == (5, 0, 1, 0)
     with run.factory() as session:
-        assert session.scalars(sa.select(Customer.name).order_by(Customer.created_at)).all() == [
-            row[0] for row in valid]
+        customers = session.execute(sa.select(Customer.id, Customer.name).order_by(
+            Customer.created_at)).all()
+        assert [name for _, name in customers] == [row[0] for row in valid[:5]]
+        created = dict(session.execute(sa.select(FieldChange.entity_id, FieldChange.customer_id)
+                                       .where(FieldChange.action == "created")).all())
+        assert created == {customer_id: customer_id for customer_id, _ in customers}
 
-
-def test_a_whole_file_job_on_postgresql_analyses_the_rows_it_adds(run_postgres, monkeypatch):
-    """A whole-file job's rows are uncommitted, so no analysis before or beside it counts
-    them, and the planner would believe the tables it compares rows with as small as they
-    were: the job analyses them in its own transaction as it grows them."""
-    monkeypatch.setattr(import_jobs.OwnRowsStatistics, "FIRST", 100)
-    monkeypatch.setattr(import_jobs.ImportJobs, "_refresh_statistics", lambda self, factory: None)
-
-    def analyses():
-        with run_postgres.factory() as session:
-            return dict(session.execute(sa.text(
-                "SELECT relname, analyze_count FROM pg_stat_user_tables "
-                "WHERE relname IN ('customers', 'contacts')")).all())
-
-    before = analyses()
-    rows = [[f"Grown {n} Ltd", "", "", f"Contact {n}", f"+86 139 0000 {n:04d}", ""]
-            for n in range(150)]
-    assert counts(imported(run_postgres, SAM, rows)) == (150, 0, 0, 0)  # atomic: whole file
-    wait_until(lambda: all(count > before[table] for table, count in analyses().items()),
-               timeout=10, message="customers and contacts analysed by the job")
-    with run_postgres.factory() as session:
-        assert session.scalar(sa.text(
-            "SELECT reltuples FROM pg_class WHERE relname = 'customers'")) == 150
