@@ -638,7 +638,8 @@ class ImportJobs:
         On PostgreSQL the next batch is read, checked and prepared (``_checked``) in a green
         thread, with a session of its own (the rows and the directory it reads are
         committed), while the caller stores this one and waits on the database: the checking
-        and preparing (about half of an import's Python) is done in those waits. On SQLite, the one writer, in turn in ``uow``."""
+        and preparing (about half of an import's Python) is done in those waits. On SQLite,
+        the one writer, in turn in ``uow``."""
         def batch_after(reader: UnitOfWork, after: int):
             rows = self._rows_after(reader.session, job_id, after)
             return rows and (rows, self._checked(reader, layout, rows,
