@@ -136,7 +136,6 @@ class PreparedCustomer(NamedTuple):
     snapshot and its contact's (what its history and events carry), its history rows."""
 
     row: dict
-    tags: list[dict]  # its customer_tags rows
     contact_row: dict | None
     customer: SimpleNamespace  # ``row`` read as a Customer is (with ``tags``)
     contact: SimpleNamespace | None
@@ -176,10 +175,9 @@ def prepare_customers(actor, new: list[NewCustomer]) -> list[PreparedCustomer]:
             contact = SimpleNamespace(**contact_row)
             contact_snapshot = contact_out.dump(contact)
             created.append((customer.id, "contact", contact, contact_snapshot))
-        prepared.append(PreparedCustomer(
-            row, [{"customer_id": row["id"], "tag": tag} for tag in wanted], contact_row,
-            customer, contact, snapshot, contact_snapshot,
-            history.created_rows(actor, created, now)))
+        prepared.append(PreparedCustomer(row, contact_row, customer, contact, snapshot,
+                                         contact_snapshot,
+                                         history.created_rows(actor, created, now)))
     return prepared
 
 
@@ -189,7 +187,8 @@ def write_customers(uow: UnitOfWork, prepared: list[PreparedCustomer]) -> list[t
     bookkeeping of thousands of new objects was most of an import's time): ``(customer,
     contact or None)`` per customer."""
     for table, rows in ((Customer, [one.row for one in prepared]),
-                        (CustomerTag, [tag for one in prepared for tag in one.tags]),
+                        (CustomerTag, [{"customer_id": one.row["id"], "tag": tag}
+                                       for one in prepared for tag in one.customer.tags]),
                         (Contact, [one.contact_row for one in prepared
                                    if one.contact_row is not None])):
         insert_many(uow.session, table.__table__, rows)
