@@ -127,6 +127,30 @@ def ensure_database(url: str) -> None:
         server.dispose()
 
 
+class _Untransacted:
+    """A psycopg2 connection switched to autocommit for one read, and switched back."""
+
+    def __init__(self, dbapi_connection):
+        self.dbapi_connection = dbapi_connection
+        dbapi_connection.autocommit = True
+
+    def restore(self) -> None:
+        if not self.dbapi_connection.closed:  # a connection found dead is closed: no pool
+            self.dbapi_connection.autocommit = False
+
+
+def without_transaction(session) -> _Untransacted | None:
+    """Check out ``session``'s PostgreSQL connection and run its statements without BEGIN and
+    ROLLBACK (psycopg2 autocommit; SQLAlchemy still sees a transaction, whose rollback then
+    sends nothing) until ``restore()``, which must come before the connection goes back to
+    its pool. Set on the driver's connection, not through SQLAlchemy's isolation level, which
+    would cost a ``SET`` round trip when the connection next serves a write. ``None`` on
+    SQLite, whose driver sends no BEGIN before a SELECT anyway."""
+    if session.get_bind().dialect.driver != "psycopg2":
+        return None
+    return _Untransacted(session.connection().connection.dbapi_connection)
+
+
 def make_session_factory(engine: sa.Engine) -> sessionmaker:
     return sessionmaker(bind=engine, expire_on_commit=False)
 

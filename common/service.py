@@ -108,14 +108,25 @@ class ServiceDatabase:
         """Run ``use_case(uow, *args)`` in a unit of work of the calling actor: what every
         RPC entrypoint does. A request whose caller has stopped waiting is not run at all; a
         write (it has a key) runs once, a repeat answering the first result."""
-        if self.deadline is not None and time.time() > self.deadline:
-            log.info("request %s expired before it ran; not run", self.actor.request_id)
-            raise RequestExpired(f"The request expired before the {self._provider.source} "
-                                 "service could run it; it was not run.")
+        self._refuse_expired()
         with self.unit_of_work() as uow:
             if self.request_key is None:
                 return use_case(uow, *args)
             return idempotency.run_once(uow, self.request_key, use_case, *args)
+
+    def read(self, use_case, *args):
+        """Run ``use_case(uow, *args)``, which only reads, in a read's unit of work of the
+        calling actor (``UnitOfWork(read_only=True)``: no transaction round trips); an
+        expired request is not run, as with :meth:`run`."""
+        self._refuse_expired()
+        with self.unit_of_work(read_only=True) as uow:
+            return use_case(uow, *args)
+
+    def _refuse_expired(self) -> None:
+        if self.deadline is not None and time.time() > self.deadline:
+            log.info("request %s expired before it ran; not run", self.actor.request_id)
+            raise RequestExpired(f"The request expired before the {self._provider.source} "
+                                 "service could run it; it was not run.")
 
     def act_as(self, actor: Actor) -> None:
         """Make ``actor`` the worker's actor, in the calls it makes to other services too: a
@@ -124,13 +135,14 @@ class ServiceDatabase:
         self._context.clear()
         self._context.update(actor.to_context())
 
-    def unit_of_work(self, actor: Actor | None = None) -> UnitOfWork:
+    def unit_of_work(self, actor: Actor | None = None, read_only: bool = False) -> UnitOfWork:
         return UnitOfWork(
             self._provider.session_factory,
             self._provider.platform,
             source=self._provider.source,
             actor=actor or self.actor,
             on_commit=self._provider.relay.publish_ids,
+            read_only=read_only,
         )
 
     # -- idempotent consumers ------------------------------------------------------------

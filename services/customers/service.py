@@ -26,11 +26,11 @@ class CustomersService(ImportEntrypoints, PlatformService):
 
     @rpc_method
     def get_customer(self, customer_id):
-        return self.db.run(operations.get_customer, customer_id)
+        return self.db.read(operations.get_customer, customer_id)
 
     @rpc_method
     def list_customers(self, query=None):
-        return self.db.run(operations.list_customers, query or {})
+        return self.db.read(operations.list_customers, query or {})
 
     @rpc_method
     def export_customers(self, query=None, after=None, limit=500):
