@@ -19,7 +19,8 @@ from nameko.events import EventHandler
 from nameko.extensions import DependencyProvider
 from nameko.timer import Timer
 
-from common import config, directory, garbage_collection, idempotency, metrics, retention
+from common import (amqp_reads, config, directory, garbage_collection, idempotency, metrics,
+                    retention)
 from common.actor import Actor
 from common.errors import CallerUnknown, CrmError, RequestExpired
 from common.events import envelope_problems
@@ -293,6 +294,7 @@ class Database(DependencyProvider):
     def setup(self):
         make_green()
         garbage_collection.tune()
+        amqp_reads.install()
         # One connection per worker (nameko's max_workers) and a few for the timers.
         self.engine = create_db_engine(config.database_url(self.source),
                                        pool_size=self.container.config.get("max_workers", 10),

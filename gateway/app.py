@@ -9,7 +9,7 @@ from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from common import config
+from common import amqp_reads, config
 from gateway import console, database, errors, metrics, outbox, request_context, translations
 from gateway.auth import callers, ratelimit
 from gateway.auth.access import API_KEY_HEADER, API_KEY_SCHEME, API_PREFIX, SECURITY_SCHEME
@@ -53,6 +53,7 @@ SWAGGER_UI = "swagger-ui-5.36.0"  # the vendored release's folder under gateway/
 def create_app(overrides: dict | None = None) -> Flask:
     for language in translations.LOCALES:  # a missing catalogue stops the start, not a request
         translations.catalogue(language)
+    amqp_reads.install()  # the RPC client's replies in one recv, not ten
     app = Flask(__name__)
     app.config.update(
         API_TITLE="CRM API",

@@ -35,7 +35,7 @@ from kombu.exceptions import OperationalError
 from nameko.constants import HEADER_PREFIX
 from nameko.exceptions import RemoteError, RpcTimeout, UnknownService, deserialize
 
-from common import config
+from common import amqp_reads, config
 from common.actor import Actor
 from common.errors import CrmError
 from common.service import DEADLINE, REQUEST_KEY
@@ -132,11 +132,13 @@ class _ThreadClient:
 
     def usable(self) -> bool:
         """Whether the connection is still open, found without a round trip: a connection
-        idle between calls has nothing to read unless the broker closed it (a restart) or a
-        reply came after its call gave up (read and dropped here)."""
+        idle between calls has nothing to read, on its socket or in its transport's buffer
+        (``common.amqp_reads``), unless the broker closed it (a restart) or a reply came
+        after its call gave up (read and dropped here)."""
         poller = select.poll()  # not select(): a process may hold more than 1024 files
         poller.register(self.connection.connection.sock, select.POLLIN)
-        if not poller.poll(0):
+        transport = self.connection.connection.transport
+        if not poller.poll(0) and not amqp_reads.has_buffered(transport):
             return True
         try:
             self.connection.drain_events(timeout=STALE_READ_TIMEOUT)
