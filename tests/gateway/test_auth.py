@@ -291,3 +291,19 @@ def test_behind_a_trusted_proxy_the_rate_limit_keys_on_the_client(make_app, monk
     other_client = client.post("/api/v1/auth/login", json={"username": "other", "password": "x" * 10},
                                headers={"X-Forwarded-For": "198.51.100.9"})
     assert other_client.status_code == 401
+
+
+def test_a_verified_token_is_refused_once_it_expires(client, make_user, monkeypatch):
+    """A token verified once is remembered by the worker, but only until its expiry."""
+    from gateway.auth import tokens
+
+    user = make_user("sam")
+    family = jwt.decode(login(client, "sam").get_json()["access_token"],
+                        options={"verify_signature": False})["sid"]
+    nearly = dt.datetime.now(dt.timezone.utc) - tokens.CLOCK_LEEWAY + dt.timedelta(seconds=5)
+    token = _token(user, sid=family, exp=nearly)
+    assert client.get(ME, headers=bearer(token)).status_code == 200  # verified, remembered
+    assert client.get(ME, headers=bearer(token)).status_code == 200
+    monkeypatch.setattr(tokens, "CLOCK_LEEWAY", dt.timedelta(0))  # its expiry now passed
+    body = assert_problem(client.get(ME, headers=bearer(token)), 401, "unauthorized")
+    assert body["detail"] == "Invalid or expired token."
