@@ -34,7 +34,7 @@ class CustomersService(ImportEntrypoints, PlatformService):
 
     @rpc_method
     def export_customers(self, query=None, after=None, limit=500):
-        return self.db.run(exports.export_page, query or {}, after, limit)
+        return self.db.read(exports.export_page, query or {}, after, limit)
 
     @rpc_method
     def update_customer(self, customer_id, payload):
@@ -50,11 +50,11 @@ class CustomersService(ImportEntrypoints, PlatformService):
 
     @rpc_method
     def find_duplicates(self, query=None):
-        return self.db.run(duplicates.list_duplicates, query or {})
+        return self.db.read(duplicates.list_duplicates, query or {})
 
     @rpc_method
     def find_duplicates_many(self, queries):
-        return self.db.run(duplicates.list_duplicates_many, queries)
+        return self.db.read(duplicates.list_duplicates_many, queries)
 
     @rpc_method
     def merge_customers(self, customer_id, payload):
@@ -62,7 +62,7 @@ class CustomersService(ImportEntrypoints, PlatformService):
 
     @rpc_method
     def list_trash(self, query=None):
-        return self.db.run(operations.list_trash, query or {})
+        return self.db.read(operations.list_trash, query or {})
 
     @rpc_method
     def customer_history(self, customer_id, query=None):
@@ -70,7 +70,7 @@ class CustomersService(ImportEntrypoints, PlatformService):
 
     @rpc_method
     def list_contacts(self, customer_id, query=None):
-        return self.db.run(operations.list_contacts, customer_id, query or {})
+        return self.db.read(operations.list_contacts, customer_id, query or {})
 
     @rpc_method
     def create_contact(self, customer_id, payload):
@@ -78,7 +78,7 @@ class CustomersService(ImportEntrypoints, PlatformService):
 
     @rpc_method
     def get_contact(self, contact_id):
-        return self.db.run(operations.get_contact, contact_id)
+        return self.db.read(operations.get_contact, contact_id)
 
     @rpc_method
     def update_contact(self, contact_id, payload):
@@ -90,7 +90,7 @@ class CustomersService(ImportEntrypoints, PlatformService):
 
     @rpc_method
     def list_activities(self, customer_id, query=None):
-        return self.db.run(operations.list_activities, customer_id, query or {})
+        return self.db.read(operations.list_activities, customer_id, query or {})
 
     @rpc_method
     def log_activity(self, customer_id, payload):
@@ -98,7 +98,7 @@ class CustomersService(ImportEntrypoints, PlatformService):
 
     @rpc_method
     def get_activity(self, activity_id):
-        return self.db.run(operations.get_activity, activity_id)
+        return self.db.read(operations.get_activity, activity_id)
 
     @rpc_method
     def update_activity(self, activity_id, payload):

@@ -32,11 +32,11 @@ class SalesService(ImportEntrypoints, PlatformService):
 
     @rpc_method
     def get_product(self, product_id):
-        return self.db.run(catalogue.get_product, product_id)
+        return self.db.read(catalogue.get_product, product_id)
 
     @rpc_method
     def list_products(self, query=None):
-        return self.db.run(catalogue.list_products, query or {})
+        return self.db.read(catalogue.list_products, query or {})
 
     @rpc_method
     def update_product(self, product_id, payload):
@@ -44,7 +44,7 @@ class SalesService(ImportEntrypoints, PlatformService):
 
     @rpc_method
     def get_pipeline(self):
-        return self.db.run(catalogue.get_pipeline)
+        return self.db.read(catalogue.get_pipeline)
 
     @rpc_method
     def set_pipeline(self, payload):
@@ -57,15 +57,15 @@ class SalesService(ImportEntrypoints, PlatformService):
 
     @rpc_method
     def get_lead(self, lead_id):
-        return self.db.run(leads.get_lead, lead_id)
+        return self.db.read(leads.get_lead, lead_id)
 
     @rpc_method
     def list_leads(self, query=None):
-        return self.db.run(leads.list_leads, query or {})
+        return self.db.read(leads.list_leads, query or {})
 
     @rpc_method
     def export_leads(self, query=None, after=None, limit=500):
-        return self.db.run(exports.export_page, query or {}, after, limit)
+        return self.db.read(exports.export_page, query or {}, after, limit)
 
     @rpc_method
     def update_lead(self, lead_id, payload):
@@ -77,7 +77,7 @@ class SalesService(ImportEntrypoints, PlatformService):
 
     @rpc_method
     def list_assignment_rules(self, query=None):
-        return self.db.run(assignment.list_rules, query or {})
+        return self.db.read(assignment.list_rules, query or {})
 
     @rpc_method
     def put_assignment_rule(self, team_id, payload):
@@ -90,11 +90,11 @@ class SalesService(ImportEntrypoints, PlatformService):
 
     @rpc_method
     def get_deal(self, deal_id):
-        return self.db.run(deals.get_deal, deal_id)
+        return self.db.read(deals.get_deal, deal_id)
 
     @rpc_method
     def list_deals(self, query=None):
-        return self.db.run(deals.list_deals, query or {})
+        return self.db.read(deals.list_deals, query or {})
 
     @rpc_method
     def pipeline_board(self, query=None):
@@ -119,11 +119,11 @@ class SalesService(ImportEntrypoints, PlatformService):
 
     @rpc_method
     def list_quotes(self, deal_id, query=None):
-        return self.db.run(documents.list_quotes, deal_id, query or {})
+        return self.db.read(documents.list_quotes, deal_id, query or {})
 
     @rpc_method
     def get_quote(self, quote_id):
-        return self.db.run(documents.get_quote, quote_id)
+        return self.db.read(documents.get_quote, quote_id)
 
     @rpc_method
     def update_quote(self, quote_id, payload):
@@ -135,11 +135,11 @@ class SalesService(ImportEntrypoints, PlatformService):
 
     @rpc_method
     def get_contract(self, contract_id):
-        return self.db.run(documents.get_contract, contract_id)
+        return self.db.read(documents.get_contract, contract_id)
 
     @rpc_method
     def list_contracts(self, query=None):
-        return self.db.run(documents.list_contracts, query or {})
+        return self.db.read(documents.list_contracts, query or {})
 
     @rpc_method
     def update_contract(self, contract_id, payload):
