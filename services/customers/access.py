@@ -21,6 +21,11 @@ def visible_customers(actor: Actor, query):
     return records.visible(actor, query, Customer)
 
 
+def may_see(actor: Actor, customer: Customer) -> bool:
+    """Whether ``actor`` may see ``customer``, loaded: :func:`visible_customers` in Python."""
+    return records.may_see(actor, customer)
+
+
 def require_write(actor: Actor) -> None:
     records.require_write(actor, NOUN)
 

@@ -39,15 +39,18 @@ change_out = s.FieldChangeSchema()
 
 
 # -- customers -------------------------------------------------------------------------------
+# A customer by id: built once (building a statement per read cost more than running it),
+# the caller's access checked on the row loaded (``access.may_see``).
+_BY_ID = sa.select(Customer).where(Customer.id == sa.bindparam("customer_id"))
+_BY_ID_WITH_TAGS = _BY_ID.options(joinedload(Customer.tag_rows))  # one query, not two
+
+
 def _customer(uow: UnitOfWork, customer_id, *, deleted: bool = False, with_tags: bool = False):
-    query = access.visible_customers(
-        uow.actor, sa.select(Customer).where(Customer.id == as_uuid(customer_id, "customer"))
-    )
-    query = query.where(Customer.deleted_at.is_not(None) if deleted else Customer.deleted_at.is_(None))
-    if with_tags:  # in the same query, not a second one
-        query = query.options(joinedload(Customer.tag_rows))
-    customer = uow.session.scalars(query).unique().first()
-    if customer is None:
+    statement = _BY_ID_WITH_TAGS if with_tags else _BY_ID
+    customer = uow.session.scalars(
+        statement, {"customer_id": as_uuid(customer_id, "customer")}).unique().first()
+    if (customer is None or (customer.deleted_at is not None) != deleted
+            or not access.may_see(uow.actor, customer)):
         where = "in the trash" if deleted else ""
         raise NotFound(f"No customer with id {customer_id} {where}".strip() + ".")
     return customer
