@@ -117,9 +117,19 @@ class ServiceDatabase:
 
     def read(self, use_case, *args):
         """Run ``use_case(uow, *args)``, which only reads, in a read's unit of work of the
-        calling actor (``UnitOfWork(read_only=True)``: no transaction round trips); an
-        expired request is not run, as with :meth:`run`."""
+        calling actor (``UnitOfWork(read_only=True)``: no transaction round trips), again
+        once if its database connection turns out to be closed; an expired request is not
+        run, as with :meth:`run`."""
         self._refuse_expired()
+        try:
+            with self.unit_of_work(read_only=True) as uow:
+                return use_case(uow, *args)
+        except sa.exc.DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+        # Its connection had died since it was last used (``common.db._ping_after_rest``):
+        # read again, on a new one (a read changed nothing).
+        log.info("a read found its database connection closed; reading again")
         with self.unit_of_work(read_only=True) as uow:
             return use_case(uow, *args)
 
