@@ -128,8 +128,7 @@ def _ping_after_rest(engine: sa.Engine) -> None:
         if since is None or time.monotonic() - since < PING_AFTER_REST:
             return
         try:
-            with dbapi_connection.cursor() as cursor:
-                cursor.execute("SELECT 1")
+            engine.dialect.do_ping(dbapi_connection)  # outside a transaction, as it found it
         except engine.dialect.loaded_dbapi.Error as exc:
             # The pool discards this connection and checks out another (three tries).
             raise sa.exc.DisconnectionError(f"a rested connection failed its ping: {exc}") from exc

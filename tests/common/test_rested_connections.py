@@ -46,11 +46,32 @@ def kill(engine, pid: int) -> None:
     server.dispose()
 
 
+def service_database(engine) -> ServiceDatabase:
+    provider = SimpleNamespace(session_factory=make_session_factory(engine), platform=platform,
+                               source="tests", relay=SimpleNamespace(publish_ids=None))
+    return ServiceDatabase(provider, SAM)
+
+
+def read_backend(database: ServiceDatabase) -> int:
+    return database.read(lambda uow: uow.session.scalar(sa.text("SELECT pg_backend_pid()")))
+
+
 def test_a_connection_that_rested_is_pinged_and_replaced_if_dead(engine, monkeypatch):
     monkeypatch.setattr(db, "PING_AFTER_REST", 0.0)
     dead = backend_of(engine)
     kill(engine, dead)
     assert backend_of(engine) != dead  # no error: the ping found it dead
+
+
+def test_a_pinged_connection_serves_a_read_and_a_write(engine, monkeypatch):
+    """The ping leaves no transaction open behind it (a read switches to autocommit)."""
+    monkeypatch.setattr(db, "PING_AFTER_REST", 0.0)
+    database = service_database(engine)
+    pid = read_backend(database)
+    assert read_backend(database) == pid  # pinged, alive, read without a transaction
+    with database.unit_of_work() as uow:
+        assert uow.session.scalar(sa.text("SELECT pg_backend_pid()")) == pid
+        assert uow.session.scalar(sa.text("SELECT now() <> statement_timestamp()"))
 
 
 def test_a_connection_used_a_moment_ago_is_not_pinged(engine, monkeypatch):
@@ -64,10 +85,7 @@ def test_a_connection_used_a_moment_ago_is_not_pinged(engine, monkeypatch):
 
 def test_a_read_on_a_connection_found_dead_is_read_again(engine, monkeypatch):
     monkeypatch.setattr(db, "PING_AFTER_REST", 60.0)
-    provider = SimpleNamespace(session_factory=make_session_factory(engine), platform=platform,
-                               source="tests", relay=SimpleNamespace(publish_ids=None))
-    database = ServiceDatabase(provider, SAM)
-    pid = database.read(lambda uow: uow.session.scalar(sa.text("SELECT pg_backend_pid()")))
+    database = service_database(engine)
+    pid = read_backend(database)
     kill(engine, pid)
-    again = database.read(lambda uow: uow.session.scalar(sa.text("SELECT pg_backend_pid()")))
-    assert again != pid
+    assert read_backend(database) != pid
