@@ -3,6 +3,7 @@ run. Prints figures; asserts nothing.
 
     .venv/bin/python bench/read_floor.py                       # PostgreSQL, 50 connections
     .venv/bin/python bench/read_floor.py --backend sqlite --connections 50 100 --rounds 3
+    .venv/bin/python bench/read_floor.py --list                # and a page of the list
 
 It starts its own stack (as the tests do) and, beside it, the floor (``bench/floor_app.py``: a
 bare Flask + SQLAlchemy app on gunicorn with the gateway's workers and threads, reading the
@@ -10,7 +11,8 @@ customers service's own table) and nameko's example shape (``bench/nameko_exampl
 nameko HTTP gateway calling a products service on Redis by RPC, no auth; --redis). Then for
 each --connections, --rounds times: ``GET /api/v1/customers/{id}`` through the gateway
 (signed in as sam, one of 200 customers at random) for --seconds, then the same on the
-floor, then ``GET /products/{id}`` on the nameko example (A, B, C, A, B, C ...). The load
+floor, then ``GET /products/{id}`` on the nameko example (A, B, C, A, B, C ...); with --list,
+then a page of ``GET /api/v1/customers`` and the floor's same page (count, page, tags). The load
 comes from --processes processes of keep-alive connections on this machine. Each run prints
 req/s and p50/p95/p99 latency; the summary, each side's median and the median ratios
 CRM/floor (target 0.35) and CRM/nameko example (target 1.2).
@@ -18,6 +20,7 @@ CRM/floor (target 0.35) and CRM/nameko example (target 1.2).
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import multiprocessing
 import os
@@ -38,58 +41,64 @@ from bench import nameko_example  # noqa: E402
 from bench.api_load import latencies_text  # noqa: E402
 from tests.support.stack import BIN, ROOT, Stack, free_port, wait_until  # noqa: E402
 
+PER_PAGE = 20  # the list's page in --list (200 customers: 10 pages)
 
-def _load(collection_url: str, headers: dict, ids: list[str], connections: int,
+
+def _load(collection_url: str, headers: dict, suffixes: list[str], connections: int,
           seconds: float, out) -> None:
-    """One process: ``connections`` threads, each a keep-alive session reading for ``seconds``."""
+    """One process: ``connections`` threads, each a keep-alive session reading for ``seconds``
+    ``collection_url`` followed by one of ``suffixes`` at random (``/<id>``, ``?page=<n>``)."""
     stop_at = time.monotonic() + seconds
-    latencies, errors, lock = [], [0], threading.Lock()
+    latencies, errors, lock = [], collections.Counter(), threading.Lock()
 
     def worker():
-        session, local, failed = requests.Session(), [], 0
+        session, local, failed = requests.Session(), [], collections.Counter()
         session.headers.update(headers)
         while time.monotonic() < stop_at:
             started = time.perf_counter()
             try:
-                ok = session.get(f"{collection_url}/{random.choice(ids)}", timeout=60).ok
-            except requests.RequestException:
-                ok = False
+                response = session.get(collection_url + random.choice(suffixes), timeout=60)
+                if response.status_code >= 400:
+                    failed[str(response.status_code)] += 1
+            except requests.RequestException as exc:
+                failed[type(exc).__name__] += 1
             local.append(time.perf_counter() - started)
-            failed += not ok
         with lock:
             latencies.extend(local)
-            errors[0] += failed
+            errors.update(failed)
 
     threads = [threading.Thread(target=worker) for _ in range(connections)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    out.put((latencies, errors[0]))
+    out.put((latencies, errors))
 
 
-def measure(label: str, collection_url: str, headers: dict, ids: list[str], connections: int,
-            seconds: float, processes: int) -> float:
+def measure(label: str, collection_url: str, headers: dict, suffixes: list[str],
+            connections: int, seconds: float, processes: int) -> float:
     queue = multiprocessing.Queue()
     shares = [connections // processes + (index < connections % processes)
               for index in range(processes)]
     started = time.monotonic()
-    workers = [multiprocessing.Process(target=_load, args=(collection_url, headers, ids, share,
-                                                           seconds, queue))
+    workers = [multiprocessing.Process(target=_load, args=(collection_url, headers, suffixes,
+                                                           share, seconds, queue))
                for share in shares if share]
     for worker in workers:
         worker.start()
-    latencies, errors = [], 0
+    latencies, errors = [], collections.Counter()
     for _ in workers:
         part, failed = queue.get()
         latencies += part
-        errors += failed
+        errors.update(failed)
     for worker in workers:
         worker.join()
     elapsed = time.monotonic() - started
     rate = len(latencies) / elapsed
     print(f"{label:<8} connections={connections:<5} {rate:8.1f} req/s  "
-          f"{latencies_text(latencies)}  errors={errors}", flush=True)
+          f"{latencies_text(latencies)}  errors={sum(errors.values())}"
+          + (f" ({', '.join(f'{kind}: {count}' for kind, count in errors.most_common())})"
+             if errors else ""), flush=True)
     return rate
 
 
@@ -130,6 +139,9 @@ def main(argv=None) -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--list", action="store_true",
+                        help="also a page of the customers list (20 of them, one of the 10 "
+                             "pages at random) through the CRM and on the floor")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0",
                         help="the nameko example's Redis (its keys are removed after)")
     args = parser.parse_args(argv)
@@ -151,11 +163,16 @@ def main(argv=None) -> None:
         helpers.append(floor)
         nameko_example.seed(args.redis, prefix, ids)
         example_url = start_nameko_example(stack.amqp_uri, args.redis, prefix, workdir, helpers)
-        sides = {"crm": (f"{stack.base_url}/api/v1/customers", headers),
-                 "floor": (f"{floor_url}/customers", {}),
-                 "nameko": (f"{example_url}/products", {})}
-        for collection_url, _ in sides.values():
-            wait_until(lambda: requests.get(f"{collection_url}/{ids[0]}", headers=headers,
+        by_id = [f"/{customer_id}" for customer_id in ids]
+        pages = [f"?page={number}&per_page={PER_PAGE}" for number in range(1, 11)]
+        sides = {"crm": (f"{stack.base_url}/api/v1/customers", headers, by_id),
+                 "floor": (f"{floor_url}/customers", {}, by_id),
+                 "nameko": (f"{example_url}/products", {}, by_id)}
+        if args.list:
+            sides["crm-list"] = (f"{stack.base_url}/api/v1/customers", headers, pages)
+            sides["floor-list"] = (f"{floor_url}/customers", {}, pages)
+        for collection_url, _, suffixes in sides.values():
+            wait_until(lambda: requests.get(collection_url + suffixes[0], headers=headers,
                                             timeout=5).ok,
                        timeout=60, message=f"{collection_url} answers")
         print(f"{args.backend}, {os.cpu_count()} CPUs, {args.processes} load processes, "
@@ -163,8 +180,8 @@ def main(argv=None) -> None:
         for connections in args.connections:
             rates = {side: [] for side in sides}
             for _ in range(args.rounds):
-                for side, (collection_url, side_headers) in sides.items():
-                    rates[side].append(measure(side, collection_url, side_headers, ids,
+                for side, (collection_url, side_headers, suffixes) in sides.items():
+                    rates[side].append(measure(side, collection_url, side_headers, suffixes,
                                                connections, args.seconds, args.processes))
             medians = {side: statistics.median(found) for side, found in rates.items()}
 
@@ -175,7 +192,9 @@ def main(argv=None) -> None:
                   + ", ".join(f"{side} {rate:.1f} req/s" for side, rate in medians.items())
                   + f"; median ratios crm/floor {ratio('crm', 'floor'):.2f}x (target 0.35), "
                   f"crm/nameko {ratio('crm', 'nameko'):.2f}x (target 1.2), "
-                  f"nameko/floor {ratio('nameko', 'floor'):.2f}x", flush=True)
+                  f"nameko/floor {ratio('nameko', 'floor'):.2f}x"
+                  + (f"; list: crm/floor {ratio('crm-list', 'floor-list'):.2f}x (target 0.35)"
+                     if args.list else ""), flush=True)
     finally:
         try:
             for helper in helpers:
