@@ -33,3 +33,4 @@ def test_the_filter_and_the_check_agree(run):
         return {row.id for row in rows if access.may_see(SAM, row)}
 
     assert run(ADMIN, agree) == {uuid.UUID(made["sam's"])}
+
