@@ -100,9 +100,17 @@ def create_db_engine(url: str, **kwargs) -> sa.Engine:
     # than an answer to nobody.
     kwargs.setdefault("pool_timeout", config.db_pool_timeout())
     engine = sa.create_engine(url, **kwargs)
+    sa_event.listen(engine, "checkin", _leave_autocommit)
     if not kwargs.get("pool_pre_ping"):
         _ping_after_rest(engine)
     return engine
+
+
+def _leave_autocommit(dbapi_connection, _record) -> None:
+    """A connection a read switched to autocommit (:func:`without_transaction`) goes back
+    into the pool out of it, so the next unit of work, a write perhaps, has its transaction."""
+    if dbapi_connection is not None and dbapi_connection.autocommit:
+        dbapi_connection.autocommit = False
 
 
 # A pooled PostgreSQL connection that rested longer than this is pinged before it serves.
@@ -111,9 +119,9 @@ PING_AFTER_REST = 1.0  # seconds
 
 def _ping_after_rest(engine: sa.Engine) -> None:
     """Ping a pooled connection (``SELECT 1``) when it comes out of the pool after resting
-    ``PING_AFTER_REST`` seconds or more, and replace it if the ping fails: what SQLAlchemy's
-    ``pool_pre_ping`` does on every checkout, which under load cost a round trip per unit of
-    work (a third of a read by id's). A connection used a moment ago is taken as alive; one
+    ``PING_AFTER_REST`` seconds or more, and replace the pool's connections if the ping
+    fails: what SQLAlchemy's ``pool_pre_ping`` does on every checkout, which under load cost a
+    round trip per unit of work (a third of a read by id's). A connection used a moment ago is taken as alive; one
     that died within that moment (a database restarted in under a second) fails its first
     statement, and SQLAlchemy then replaces every connection of the pool. A read is run
     again once on a new one (``common.service.ServiceDatabase.read``)."""
@@ -130,8 +138,9 @@ def _ping_after_rest(engine: sa.Engine) -> None:
         try:
             engine.dialect.do_ping(dbapi_connection)  # outside a transaction, as it found it
         except engine.dialect.loaded_dbapi.Error as exc:
-            # The pool discards this connection and checks out another (three tries).
-            raise sa.exc.DisconnectionError(f"a rested connection failed its ping: {exc}") from exc
+            # As pool_pre_ping: every connection of the pool is replaced (they went with
+            # the same server), this one at once.
+            raise sa.exc.InvalidatePoolError(f"a rested connection failed its ping: {exc}") from exc
 
 
 def ensure_database(url: str) -> None:
@@ -159,28 +168,15 @@ def ensure_database(url: str) -> None:
         server.dispose()
 
 
-class _Untransacted:
-    """A psycopg2 connection switched to autocommit for one read, and switched back."""
-
-    def __init__(self, dbapi_connection):
-        self.dbapi_connection = dbapi_connection
-        dbapi_connection.autocommit = True
-
-    def restore(self) -> None:
-        if not self.dbapi_connection.closed:  # a connection found dead is closed: no pool
-            self.dbapi_connection.autocommit = False
-
-
-def without_transaction(session) -> _Untransacted | None:
+def without_transaction(session) -> None:
     """Check out ``session``'s PostgreSQL connection and run its statements without BEGIN and
     ROLLBACK (psycopg2 autocommit; SQLAlchemy still sees a transaction, whose rollback then
-    sends nothing) until ``restore()``, which must come before the connection goes back to
-    its pool. Set on the driver's connection, not through SQLAlchemy's isolation level, which
-    would cost a ``SET`` round trip when the connection next serves a write. ``None`` on
-    SQLite, whose driver sends no BEGIN before a SELECT anyway."""
-    if session.get_bind().dialect.driver != "psycopg2":
-        return None
-    return _Untransacted(session.connection().connection.dbapi_connection)
+    sends nothing). Set on the driver's connection, not through SQLAlchemy's isolation level,
+    which would cost a ``SET`` round trip when the connection next serves a write; the pool
+    switches it back as the connection returns (:func:`_leave_autocommit`), whatever path
+    returns it. Nothing to do on SQLite, whose driver sends no BEGIN before a SELECT."""
+    if session.get_bind().dialect.driver == "psycopg2":
+        session.connection().connection.dbapi_connection.autocommit = True
 
 
 def make_session_factory(engine: sa.Engine) -> sessionmaker:

@@ -21,9 +21,11 @@ from common.outbox import outbox_rows
 
 
 class ReadSession(Session):
-    """The session of a read's unit of work: it has nothing to flush, so a use case that
-    adds or changes a record there fails at once rather than writing outside a
-    transaction."""
+    """The session of a read's unit of work: a use case that adds or changes a record there
+    fails at its next flush (or commit) rather than writing outside a transaction."""
+
+    def commit(self) -> None:
+        raise RuntimeError("A read's unit of work cannot commit; run the use case as a write.")
 
 
 @event.listens_for(ReadSession, "before_flush")
@@ -61,13 +63,12 @@ class UnitOfWork:
     def __enter__(self) -> "UnitOfWork":
         self._pending = []
         self._held, self._held_ids = False, []
-        self._untransacted = None
         if not self.read_only:
             self.session = self.session_factory()
             return self
         self.session = ReadSession(**self.session_factory.kw)
         try:
-            self._untransacted = without_transaction(self.session)
+            without_transaction(self.session)
         except BaseException:
             self.session.close()
             raise
@@ -78,11 +79,7 @@ class UnitOfWork:
             if self.session.in_transaction():
                 self.session.rollback()
         finally:
-            try:
-                if self._untransacted is not None:
-                    self._untransacted.restore()
-            finally:
-                self.session.close()
+            self.session.close()
         if exc_type is not None and issubclass(exc_type, StaleDataError):
             # Another writer bumped the version between our read and our UPDATE.
             raise Conflict(
@@ -112,7 +109,7 @@ class UnitOfWork:
 
     def commit(self) -> None:
         if self.read_only:
-            raise RuntimeError("A read's unit of work cannot commit; run the use case as a write.")
+            self.session.commit()  # refused (ReadSession)
         self.session.flush()
         rows = outbox_rows(self._pending)
         # one statement for them all (an import's batch holds thousands)

@@ -95,3 +95,14 @@ def test_a_read_on_sqlite():
     with unit(factory, read_only=True) as uow:
         assert [note.text for note in uow.session.scalars(sa.select(Note))] == ["stored"]
     engine.dispose()
+
+
+def test_a_read_that_gives_its_connection_back_early_leaves_it_for_a_write(factory):
+    """However a read's connection goes back to the pool (here its use case rolls back
+    half-way, which returns it), it goes back out of autocommit."""
+    with unit(factory, read_only=True) as uow:
+        assert not in_transaction(uow)
+        uow.rollback()
+        assert uow.session.scalars(sa.select(Note)).all() == []
+    with unit(factory, read_only=False) as uow:
+        assert in_transaction(uow)
