@@ -3,8 +3,9 @@ parked-event retry timer, a ping for readiness, idempotent event handlers, and t
 of people (``common.directory``) kept from the gateway's events.
 
 A service class derives from :class:`PlatformService` and declares ``db = Database(...)``;
-its RPC entrypoints run a use case with ``self.db.run(use_case, *args)``: plain Python over a
-unit of work of the calling actor.
+its RPC entrypoints run a use case with ``self.db.run(use_case, *args)`` (a write, or anything
+that needs a transaction) or ``self.db.read(use_case, *args)`` (a pure read): plain Python over
+a unit of work of the calling actor.
 """
 from __future__ import annotations
 
@@ -106,9 +107,10 @@ class ServiceDatabase:
         return self._provider.relay
 
     def run(self, use_case, *args):
-        """Run ``use_case(uow, *args)`` in a unit of work of the calling actor: what every
-        RPC entrypoint does. A request whose caller has stopped waiting is not run at all; a
-        write (it has a key) runs once, a repeat answering the first result."""
+        """Run ``use_case(uow, *args)`` in a unit of work of the calling actor: what an RPC
+        entrypoint does that writes (:meth:`read` for a pure read). A request whose caller
+        has stopped waiting is not run at all; a write (it has a key) runs once, a repeat
+        answering the first result."""
         self._refuse_expired()
         with self.unit_of_work() as uow:
             if self.request_key is None:
@@ -128,8 +130,9 @@ class ServiceDatabase:
             if not exc.connection_invalidated:
                 raise
         # Its connection had died since it was last used (``common.db._ping_after_rest``):
-        # read again, on a new one (a read changed nothing).
+        # read again, on a new one (a read changed nothing), if the caller still waits.
         log.info("a read found its database connection closed; reading again")
+        self._refuse_expired()
         with self.unit_of_work(read_only=True) as uow:
             return use_case(uow, *args)
 
