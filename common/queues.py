@@ -22,6 +22,7 @@ import sys
 import threading
 
 import amqp
+import eventlet.patcher
 import kombu.serialization
 from kombu import Connection, Queue
 from nameko.events import SERVICE_POOL, EventHandler
@@ -33,6 +34,7 @@ from common import config
 from common.outbox import CONNECTION_ERRORS
 
 log = logging.getLogger(__name__)
+_unpatched_select = eventlet.patcher.original("select")
 
 DEAD_LETTER_EXCHANGE = "crm.dead-letter"
 
@@ -106,14 +108,35 @@ class ReplyChannel:
         return result, exc_info
 
     def _channel(self):
+        """The channel to publish on: a new connection's when there is none, or when the
+        broker has said something on this one. It only publishes, so anything to read is
+        the broker closing it (a restart, a node lost) or its channel: a reply published
+        there would be lost without an error."""
+        if self._conn is not None and self._broker_spoke():
+            log.info("the broker closed the reply connection; opening a new one")
+            self._drop()
         if self._conn is None:
             conn = Connection(self.amqp_uri, ssl=config.amqp_ssl(self.amqp_uri),
                               connect_timeout=self.connect_timeout, heartbeat=0)
-            conn.ensure_connection(max_retries=1, timeout=self.connect_timeout)
-            conn.default_channel.exchange_declare(self.exchange, "topic", durable=True,
-                                                  auto_delete=False)
+            try:
+                conn.ensure_connection(max_retries=1, timeout=self.connect_timeout)
+                conn.default_channel.exchange_declare(self.exchange, "topic", durable=True,
+                                                      auto_delete=False)
+            except BaseException:
+                conn.release()
+                raise
             self._conn = conn
         return self._conn.default_channel
+
+    def _broker_spoke(self) -> bool:
+        """Whether the connection's socket has something to read, asked of the kernel at
+        once (not through eventlet's hub: nothing waits)."""
+        sock = self._conn.connection.sock
+        if sock is None or sock.fileno() < 0:
+            return True  # closed under it
+        poller = _unpatched_select.poll()  # not select(): a process may hold > 1024 files
+        poller.register(sock.fileno(), _unpatched_select.POLLIN)
+        return bool(poller.poll(0))
 
     def _drop(self) -> None:
         conn, self._conn = self._conn, None

@@ -2,11 +2,14 @@
 a result and a typed error reach the caller's reply queue with the request's correlation id,
 encoded as the request was; a result that cannot be encoded answers why; a connection that
 broke under it raises (so the request goes back to its queue) and the next reply opens a
-new one."""
+new one; one the broker closed (a restart, an operator) is replaced before a reply is lost
+on it."""
 from __future__ import annotations
 
 import json
 import secrets
+import select
+import subprocess
 import sys
 import time
 from types import SimpleNamespace
@@ -20,6 +23,7 @@ from common.errors import NotFound
 from common.outbox import CONNECTION_ERRORS
 from common.queues import ReplyChannel
 from common.topology import RPC_EXCHANGE
+from tests.support.stack import rabbitmqctl, wait_until
 
 
 @pytest.fixture
@@ -81,13 +85,39 @@ def test_a_result_that_cannot_be_encoded_answers_why(replies, caller):
     assert body["error"]["exc_type"] == "UnserializableValueError"
 
 
-def test_a_broken_connection_raises_and_the_next_reply_opens_a_new_one(replies, caller):
+def test_a_connection_broken_in_the_publish_raises_and_the_next_reply_opens_a_new_one(
+        replies, caller, monkeypatch):
     replies.send(request(caller.reply_to, "before"), 1, None)
     assert caller.reply().properties["correlation_id"] == "before"
-    replies._conn.connection.sock.close()  # the broker gone from under it
+    broken = replies._conn
+
+    def reset(*args, **kwargs):
+        raise ConnectionResetError(104, "Connection reset by peer")
+
+    monkeypatch.setattr(broken.default_channel, "basic_publish", reset)
     with pytest.raises(CONNECTION_ERRORS):
         replies.send(request(caller.reply_to, "lost"), 2, None)
+    assert replies._conn is None
     replies.send(request(caller.reply_to, "after"), 3, None)
+    assert replies._conn is not broken
     message = caller.reply()
     assert message.properties["correlation_id"] == "after"
     assert json.loads(message.body)["result"] == 3
+
+
+def test_a_connection_the_broker_closed_is_replaced_before_the_next_reply(replies, caller):
+    replies.send(request(caller.reply_to, "before"), 1, None)
+    assert caller.reply().properties["correlation_id"] == "before"
+    sock = replies._conn.connection.sock
+    port = sock.getsockname()[1]
+    listed = subprocess.run(
+        ["rabbitmqctl", "list_connections", "pid", "peer_port", "--quiet",
+         "--no-table-headers"], capture_output=True, text=True, timeout=60).stdout
+    pid = next(line.split()[0] for line in listed.splitlines()
+               if line.split()[1:] == [str(port)])
+    assert rabbitmqctl("close_connection", pid, "closed by test_reply_channel")
+    wait_until(lambda: select.select([sock], [], [], 0)[0], timeout=10,
+               message="the broker's close reached the reply connection")
+    replies.send(request(caller.reply_to, "after"), 2, None)  # not lost on the closed one
+    message = caller.reply()
+    assert message.properties["correlation_id"] == "after"
