@@ -15,6 +15,8 @@ import hashlib
 import secrets
 import time
 import uuid
+from collections.abc import Mapping
+from types import MappingProxyType
 
 import jwt
 import sqlalchemy as sa
@@ -56,7 +58,7 @@ def issue_access_token(user: User, family_id: uuid.UUID) -> str:
     return jwt.encode(claims, current_app.config["SECRET_KEY"], algorithm=ALGORITHM)
 
 
-def decode_access_token(token: str) -> dict:
+def decode_access_token(token: str) -> Mapping:
     """The verified claims; raises ``jwt.InvalidTokenError`` for anything not ours or expired.
 
     A client presents the same token on every request for its quarter of an hour, and
@@ -80,7 +82,7 @@ def decode_access_token(token: str) -> dict:
     )
     if len(verified) >= VERIFIED_TOKENS_KEPT:
         verified.clear()
-    verified[token] = claims
+    claims = verified[token] = MappingProxyType(claims)  # shared by requests: read-only
     return claims
 
 

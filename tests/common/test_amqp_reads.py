@@ -1,10 +1,13 @@
 """``common.amqp_reads``: py-amqp's transport reading whatever has come reads the same frames
 as its exact reads, however the bytes arrive (a frame split across reads, several frames in
-one), keeps what it did not need for the next read, and says so (``has_buffered``)."""
+one, a wait that runs out half-way through one), keeps what it did not need for the next
+read, and says so (``has_buffered``)."""
 import random
+import socket
 import struct
 
 import amqp.transport
+import pytest
 
 from common import amqp_reads
 
@@ -37,10 +40,12 @@ def transport(stream: bytes, pieces: list[int]):
 def test_the_frames_read_are_those_sent_however_they_arrive(monkeypatch):
     monkeypatch.setattr(amqp.transport.TCPTransport, "_read", amqp.transport.TCPTransport._read)
     amqp_reads.install()
-    payloads = [bytes(random.randrange(256) for _ in range(size))
+    chance = random.Random(11)
+    payloads = [bytes(chance.randrange(256) for _ in range(size))
                 for size in (0, 1, 7, 300, 70_000, 12)]
     stream = b"".join(frame(number, payload) for number, payload in enumerate(payloads))
-    for pieces in ([len(stream)], [1] * len(stream), [random.randrange(1, 9000) for _ in range(200)]):
+    for pieces in ([len(stream)], [1] * len(stream),
+                   [chance.randrange(1, 9000) for _ in range(200)]):
         reading = transport(stream, list(pieces))
         read = [reading.read_frame() for _ in payloads]
         assert [(channel, payload) for _, channel, payload in read] == list(enumerate(payloads))
@@ -57,4 +62,26 @@ def test_what_came_beyond_a_frame_waits_in_the_buffer(monkeypatch):
     assert amqp_reads.has_buffered(reading)
     assert [reading.read_frame()[2] for _ in range(2)] == [b"header", b"body"]
     assert reading._quick_recv.asked == [amqp_reads.READ_CHUNK]
+    assert not amqp_reads.has_buffered(reading)
+
+
+def test_a_read_that_times_out_half_way_through_a_frame_loses_nothing(monkeypatch):
+    """What a wait that ran out leaves (a frame's first bytes) is read again with the rest."""
+    monkeypatch.setattr(amqp.transport.TCPTransport, "_read", amqp.transport.TCPTransport._read)
+    amqp_reads.install()
+    whole = frame(3, b"a reply body")
+    reading = transport(whole, [])
+    pieces = [whole[:5], socket.timeout(), whole[5:9], socket.timeout(), whole[9:]]
+
+    def recv(_wanted):
+        piece = pieces.pop(0)
+        if isinstance(piece, Exception):
+            raise piece
+        return piece
+
+    reading._quick_recv = recv
+    for _ in range(2):
+        with pytest.raises(socket.timeout):
+            reading.read_frame()
+    assert reading.read_frame()[1:] == (3, b"a reply body")
     assert not amqp_reads.has_buffered(reading)

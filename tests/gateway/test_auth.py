@@ -293,17 +293,33 @@ def test_behind_a_trusted_proxy_the_rate_limit_keys_on_the_client(make_app, monk
     assert other_client.status_code == 401
 
 
-def test_a_verified_token_is_refused_once_it_expires(client, make_user, monkeypatch):
-    """A token verified once is remembered by the worker, but only until its expiry."""
+def test_a_verified_token_is_remembered_but_refused_once_it_expires(client, make_user,
+                                                                   monkeypatch):
+    """A token verified once is taken from the worker's memory on the next request, only
+    until its expiry."""
     from gateway.auth import tokens
 
     user = make_user("sam")
     family = jwt.decode(login(client, "sam").get_json()["access_token"],
                         options={"verify_signature": False})["sid"]
-    nearly = dt.datetime.now(dt.timezone.utc) - tokens.CLOCK_LEEWAY + dt.timedelta(seconds=5)
-    token = _token(user, sid=family, exp=nearly)
-    assert client.get(ME, headers=bearer(token)).status_code == 200  # verified, remembered
+    # Expired a moment ago: valid only through the leeway, for CLOCK_LEEWAY from now.
+    token = _token(user, sid=family, exp=dt.datetime.now(dt.timezone.utc))
+    verified = []
+    real_decode = tokens.jwt.decode
+    monkeypatch.setattr(tokens.jwt, "decode",
+                        lambda *args, **kwargs: verified.append(1) or real_decode(*args, **kwargs))
     assert client.get(ME, headers=bearer(token)).status_code == 200
+    assert client.get(ME, headers=bearer(token)).status_code == 200
+    assert len(verified) == 1  # the second time from memory
     monkeypatch.setattr(tokens, "CLOCK_LEEWAY", dt.timedelta(0))  # its expiry now passed
     body = assert_problem(client.get(ME, headers=bearer(token)), 401, "unauthorized")
     assert body["detail"] == "Invalid or expired token."
+
+
+def test_a_remembered_token_is_refused_after_logout(client, make_user):
+    make_user("sam")
+    tokens = login(client, "sam").get_json()
+    assert client.get(ME, headers=bearer(tokens["access_token"])).status_code == 200
+    response = client.post("/api/v1/auth/logout", json={"refresh_token": tokens["refresh_token"]})
+    assert response.status_code == 204
+    assert_problem(client.get(ME, headers=bearer(tokens["access_token"])), 401, "unauthorized")
