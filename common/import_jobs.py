@@ -348,7 +348,7 @@ class ImportJobs:
     def create(self, uow: UnitOfWork, payload) -> dict:
         """A job for the file's ``header`` with its first rows; queued when ``last``."""
         self.target.require_write(uow.actor)
-        data = load(ImportCreateSchema(), payload)
+        data = load(ImportCreateSchema, payload)
         if data["entity"] != self.target.entity:
             raise ValidationError("Invalid input.", {"entity": [
                 f"This service imports {self.target.entity}."]})
@@ -371,7 +371,7 @@ class ImportJobs:
     def add_rows(self, uow: UnitOfWork, job_id, payload) -> dict:
         """More rows of a file still arriving; the job is queued when ``last``."""
         self.target.require_write(uow.actor)
-        data = load(ImportRowsSchema(), payload)
+        data = load(ImportRowsSchema, payload)
         job = uow.session.scalars(sa.select(self.Job).where(
             self.Job.id == as_uuid(job_id, "import"),
             self.Job.created_by == uow.actor.user_uuid).with_for_update()).first()
@@ -417,7 +417,7 @@ class ImportJobs:
         return self._dump(uow.session, self._visible(uow, job_id))
 
     def list(self, uow: UnitOfWork, query_args) -> dict:
-        args = load(ImportListQuerySchema(), query_args)
+        args = load(ImportListQuerySchema, query_args)
         query = sa.select(self.Job).where(self.Job.status != UPLOADING,
                                           self.Job.entity == args.get("entity",
                                                                       self.target.entity))
@@ -431,7 +431,7 @@ class ImportJobs:
     def failed_rows(self, uow: UnitOfWork, job_id, query_args) -> dict:
         """``{"header", "items": [{"row", "cells", "errors"}], "next"}``: the failed rows
         after row ``after``, as they were in the file, for errors.csv."""
-        args = load(ImportErrorsQuerySchema(), query_args or {})
+        args = load(ImportErrorsQuerySchema, query_args or {})
         job = self._visible(uow, job_id)
         rows = uow.session.scalars(
             sa.select(self.Row).where(self.Row.job_id == job.id, self.Row.outcome == "failed",

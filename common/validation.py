@@ -13,7 +13,11 @@ from marshmallow import ValidationError as MarshmallowError
 from common.errors import ValidationError, flatten_marshmallow
 
 
-def load(schema: Schema, payload, *, partial: bool = False) -> dict:
+def load(schema: Schema | type[Schema], payload, *, partial: bool = False) -> dict:
+    """``payload`` loaded by ``schema``: an instance, or a class, whose one instance is kept
+    (building a schema, which copies its fields, cost more than most loads)."""
+    if isinstance(schema, type):
+        schema = _instance_of(schema)
     if not isinstance(payload, dict):
         raise ValidationError("Invalid input.", {"_schema": ["Invalid input type."]})
     problems = dict(unstorable(payload))
@@ -23,6 +27,11 @@ def load(schema: Schema, payload, *, partial: bool = False) -> dict:
         return schema.load(payload, partial=partial)
     except MarshmallowError as exc:
         raise ValidationError("Invalid input.", flatten_marshmallow(exc.messages)) from None
+
+
+@functools.cache
+def _instance_of(schema_class: type[Schema]) -> Schema:
+    return schema_class()
 
 
 def unstorable(value, path: str = ""):

@@ -89,7 +89,7 @@ def allow_file_bodies() -> None:
 
 def accept() -> Response:
     """``POST /imports``: the file read, its rows sent, 202 with the queued job."""
-    form = load(ImportFormSchema(), {**request.form.to_dict(), **request.files.to_dict()})
+    form = load(ImportFormSchema, {**request.form.to_dict(), **request.files.to_dict()})
     upload, entity = form.pop("file"), form.pop("entity")
     actor = current_actor()
     if actor.role == INTEGRATION and f"{entity}:write" not in actor.scopes:

@@ -16,13 +16,13 @@ from gateway.models import ApiKey
 def list_keys(uow: UnitOfWork, query_args) -> dict:
     """Every key, revoked ones included; never the keys themselves."""
     require_admin(uow.actor)
-    return API_KEY.page(uow, load(PageQuerySchema(), query_args))
+    return API_KEY.page(uow, load(PageQuerySchema, query_args))
 
 
 def create_key(uow: UnitOfWork, payload) -> dict:
     """A new key, answered with the key itself (``NewApiKeySchema``): this once, never again."""
     require_admin(uow.actor)
-    data = load(s.ApiKeyInputSchema(), payload)
+    data = load(s.ApiKeyInputSchema, payload)
     key = new_key()
     api_key = ApiKey(name=data["name"], scopes=sorted(set(data["scopes"])),
                      prefix=key[: len(PREFIX) + 6], key_hash=key_hash(key),

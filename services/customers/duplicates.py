@@ -144,7 +144,7 @@ def list_duplicates_many(uow: UnitOfWork, queries) -> list[dict]:
         raise ValidationError("Invalid input.", {"queries": [
             f"A list of at most {MAX_QUERIES} queries."]})
     wanted = []
-    for args in (load(s.DuplicateQuerySchema(), query) for query in queries):
+    for args in (load(s.DuplicateQuerySchema, query) for query in queries):
         wanted.append(Wanted.of(args.get("name"), [args["email"]] if args.get("email") else (),
                                 [args["phone"]] if args.get("phone") else ()))
     return [{"items": [{"customer": customer_out.dump(customer), "matched": matched}

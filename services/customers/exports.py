@@ -28,7 +28,7 @@ CUSTOMER_COLUMNS = [field for field, *_ in s.TRANSFER_COLUMNS
 def export_page(uow: UnitOfWork, query_args, after, limit) -> dict:
     """``{"items": [row, ...], "next": cursor}``: up to ``limit`` customers the caller may see
     (by the list's filters) after the cursor ``after``; ``next`` is ``None`` after the last."""
-    args = load(s.CustomerExportQuerySchema(), query_args)
+    args = load(s.CustomerExportQuerySchema, query_args)
     query = customers_query(uow, args).with_only_columns(
         Customer.id, Customer.created_at, *(getattr(Customer, field) for field in CUSTOMER_COLUMNS))
     customers, next_cursor = keyset_page(uow.session, query, Customer, after, limit)

@@ -37,7 +37,7 @@ def merge_customers(uow: UnitOfWork, customer_id, payload) -> dict:
     after the merge (see the module). Both must be customers the caller may see and change
     (404 otherwise); ``version`` is the kept one's (a stale one is 409)."""
     access.require_write(uow.actor)
-    data = load(s.MergeSchema(), payload)
+    data = load(s.MergeSchema, payload)
     kept = _customer(uow, customer_id)
     if data["from_id"] == kept.id:
         raise ValidationError("Invalid input.",

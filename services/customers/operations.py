@@ -87,7 +87,7 @@ def _tags(value) -> list[str]:
 def create_customer(uow: UnitOfWork, payload) -> dict:
     """A new customer; one with the name of others the caller may see is refused (409
     ``duplicate``, with them) unless the payload says ``allow_duplicate``."""
-    data = load(s.CustomerCreateSchema(), payload)
+    data = load(s.CustomerCreateSchema, payload)
     customer, _ = _new_customer(uow, data, refuse_duplicates=not data["allow_duplicate"])
     snapshot = customer_out.dump(customer)
     uow.commit()
@@ -210,11 +210,11 @@ def create_customer_with_contact(uow: UnitOfWork, payload, idempotency_key) -> d
     """A customer and its primary contact in one step, at most once per ``idempotency_key``:
     a caller retrying (after a timeout, or a failure of its own later step) gets the ids made
     the first time. Answers ``{"customer_id", "contact_id"}``."""
-    key = load(s.IdempotencyKeySchema(), {"key": idempotency_key})["key"]
+    key = load(s.IdempotencyKeySchema, {"key": idempotency_key})["key"]
     done = uow.session.get(IdempotentResult, key)
     if done is not None:
         return done.result
-    data = load(s.CustomerWithContactSchema(), payload)
+    data = load(s.CustomerWithContactSchema, payload)
     customer, contact = _new_customer(uow, data["customer"], contact=data["contact"])
     result = {"customer_id": str(customer.id), "contact_id": str(contact.id)}
     uow.session.add(IdempotentResult(key=key, result=result))
@@ -232,7 +232,7 @@ def get_customer(uow: UnitOfWork, customer_id) -> dict:
 
 
 def _list_customers(uow: UnitOfWork, query_args, *, deleted: bool) -> dict:
-    args = load(s.CustomerListQuerySchema(), query_args)
+    args = load(s.CustomerListQuerySchema, query_args)
     query = customers_query(uow, args, deleted=deleted)
     query = query.order_by(*order_by(Customer, args["sort"], s.CUSTOMER_SORT_FIELDS))
     return paginate(uow.session, query, args, dump=customer_out.dump)
@@ -283,7 +283,7 @@ def list_trash(uow: UnitOfWork, query_args) -> dict:
 
 def update_customer(uow: UnitOfWork, customer_id, payload) -> dict:
     access.require_write(uow.actor)
-    data = load(s.CustomerUpdateSchema(), payload)
+    data = load(s.CustomerUpdateSchema, payload)
     customer = _customer(uow, customer_id)
 
     def apply():
@@ -339,7 +339,7 @@ def restore_customer(uow: UnitOfWork, customer_id) -> dict:
 
 
 def customer_history(uow: UnitOfWork, customer_id, query_args) -> dict:
-    args = load(s.PageQuerySchema(), query_args)
+    args = load(s.PageQuerySchema, query_args)
     customer = uow.session.scalars(
         access.visible_customers(
             uow.actor, sa.select(Customer).where(Customer.id == as_uuid(customer_id, "customer"))
@@ -424,7 +424,7 @@ def _step_down_primary(uow: UnitOfWork, customer: Customer, contact: Contact) ->
 
 
 def list_contacts(uow: UnitOfWork, customer_id, query_args) -> dict:
-    args = load(s.PageQuerySchema(), {"sort": "name", **(query_args or {})})
+    args = load(s.PageQuerySchema, {"sort": "name", **(query_args or {})})
     customer = _customer(uow, customer_id)
     query = (
         sa.select(Contact)
@@ -436,7 +436,7 @@ def list_contacts(uow: UnitOfWork, customer_id, query_args) -> dict:
 
 def create_contact(uow: UnitOfWork, customer_id, payload) -> dict:
     access.require_write(uow.actor)
-    data = load(s.ContactCreateSchema(), payload)
+    data = load(s.ContactCreateSchema, payload)
     contact = _new_contact(uow, _customer(uow, customer_id), data)
     uow.commit()
     return contact_out.dump(contact)
@@ -461,7 +461,7 @@ def get_contact(uow: UnitOfWork, contact_id) -> dict:
 
 def update_contact(uow: UnitOfWork, contact_id, payload) -> dict:
     access.require_write(uow.actor)
-    data = load(s.ContactUpdateSchema(), payload)
+    data = load(s.ContactUpdateSchema, payload)
     contact, customer = _child(uow, Contact, contact_id, "contact")
     change = update(uow, contact, data["version"], contact_out.dump,
                     lambda: _apply_contact_fields(uow, customer, contact, data))
@@ -485,7 +485,7 @@ def delete_contact(uow: UnitOfWork, contact_id) -> None:
 
 # -- activities ------------------------------------------------------------------------------
 def list_activities(uow: UnitOfWork, customer_id, query_args) -> dict:
-    args = load(s.ActivityListQuerySchema(), query_args)
+    args = load(s.ActivityListQuerySchema, query_args)
     customer = _customer(uow, customer_id)
     query = sa.select(Activity).where(Activity.customer_id == customer.id).order_by(
         *order_by(Activity, args["sort"], s.ACTIVITY_SORT_FIELDS)
@@ -495,7 +495,7 @@ def list_activities(uow: UnitOfWork, customer_id, query_args) -> dict:
 
 def log_activity(uow: UnitOfWork, customer_id, payload) -> dict:
     access.require_write(uow.actor)
-    data = load(s.ActivityCreateSchema(), payload)
+    data = load(s.ActivityCreateSchema, payload)
     customer = _customer(uow, customer_id)
     activity = Activity(
         customer_id=customer.id,
@@ -528,7 +528,7 @@ def get_activity(uow: UnitOfWork, activity_id) -> dict:
 
 def update_activity(uow: UnitOfWork, activity_id, payload) -> dict:
     access.require_write(uow.actor)
-    data = load(s.ActivityUpdateSchema(), payload)
+    data = load(s.ActivityUpdateSchema, payload)
     activity, customer = _child(uow, Activity, activity_id, "activity")
 
     def apply():

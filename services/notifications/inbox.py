@@ -22,7 +22,7 @@ def _mine(uow: UnitOfWork):
 
 
 def list_notifications(uow: UnitOfWork, query_args) -> dict:
-    args = load(s.NotificationListQuerySchema(), query_args)
+    args = load(s.NotificationListQuerySchema, query_args)
     query = _mine(uow)
     if args.get("unread") is not None:
         query = query.where(Notification.read_at.is_(None) if args["unread"]
@@ -74,7 +74,7 @@ def _choices(preference: Preference | None) -> dict:
 
 def set_preferences(uow: UnitOfWork, payload) -> dict:
     """Replace the user's choices; choices as they already are write nothing."""
-    data = load(s.PreferencesSchema(), payload)
+    data = load(s.PreferencesSchema, payload)
     user_id = me(uow)
     preference = uow.session.get(Preference, user_id)
     wanted = {"channels": [channel for channel in s.CHANNELS

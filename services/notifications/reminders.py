@@ -28,7 +28,7 @@ def _own(uow: UnitOfWork, reminder_id) -> Reminder:
 
 
 def create_reminder(uow: UnitOfWork, payload) -> dict:
-    data = load(s.ReminderCreateSchema(), payload)
+    data = load(s.ReminderCreateSchema, payload)
     reminder_id = uuid.uuid4()
     reminder = Reminder(id=reminder_id, dedup_key=f"manual:{reminder_id}", kind="manual",
                         user_id=me(uow), created_by=me(uow), status="pending",
@@ -40,7 +40,7 @@ def create_reminder(uow: UnitOfWork, payload) -> dict:
 
 
 def list_reminders(uow: UnitOfWork, query_args) -> dict:
-    args = load(s.ReminderListQuerySchema(), query_args)
+    args = load(s.ReminderListQuerySchema, query_args)
     query = sa.select(Reminder).where(Reminder.user_id == me(uow))
     query = where_equal(query, Reminder, args, ("status", "kind"))
     query = query.order_by(*order_by(Reminder, args["sort"], s.REMINDER_SORT_FIELDS))
@@ -54,7 +54,7 @@ def get_reminder(uow: UnitOfWork, reminder_id) -> dict:
 def update_reminder(uow: UnitOfWork, reminder_id, payload) -> dict:
     """Change a pending reminder set by hand; a change that changes nothing answers it as it
     is (same version) and announces nothing."""
-    data = load(s.ReminderUpdateSchema(), payload)
+    data = load(s.ReminderUpdateSchema, payload)
     version = data.pop("version")
     reminder = _own(uow, reminder_id)
 

@@ -210,7 +210,7 @@ def _check_scopes(actor, event_types) -> None:
 
 def create_webhook(uow: UnitOfWork, payload) -> dict:
     require_admin(uow)
-    data = load(s.WebhookCreateSchema(), payload)
+    data = load(s.WebhookCreateSchema, payload)
     _check_scopes(uow.actor, data["event_types"])
     _check_url(data["url"])
     data.setdefault("secret", secrets.token_urlsafe(32))
@@ -224,7 +224,7 @@ def create_webhook(uow: UnitOfWork, payload) -> dict:
 
 def list_webhooks(uow: UnitOfWork, query_args) -> dict:
     require_admin(uow)
-    args = load(s.PageQuerySchema(), {"sort": "created_at", **(query_args or {})})
+    args = load(s.PageQuerySchema, {"sort": "created_at", **(query_args or {})})
     query = sa.select(Webhook).where(Webhook.deleted_at.is_(None)).order_by(
         *order_by(Webhook, args["sort"], s.WEBHOOK_SORT_FIELDS))
     return paginate(uow.session, query, args, dump=webhook_out.dump)
@@ -246,7 +246,7 @@ def update_webhook(uow: UnitOfWork, webhook_id, payload) -> dict:
     """Change a subscription; a change that changes nothing answers it as it is (same
     version)."""
     require_admin(uow)
-    data = load(s.WebhookUpdateSchema(), payload)
+    data = load(s.WebhookUpdateSchema, payload)
     version = data.pop("version")
     webhook = _webhook(uow, webhook_id)
     if "event_types" in data:
@@ -279,7 +279,7 @@ def _dump_delivery(uow: UnitOfWork, delivery: Delivery) -> dict:
 
 
 def list_deliveries(uow: UnitOfWork, webhook_id, query_args) -> dict:
-    args = load(s.DeliveryListQuerySchema(), query_args)
+    args = load(s.DeliveryListQuerySchema, query_args)
     webhook = _webhook(uow, webhook_id)
     query = sa.select(Delivery).where(Delivery.webhook_id == webhook.id)
     if "status" in args:

@@ -20,7 +20,7 @@ rule_out = s.AssignmentRuleSchema()
 
 
 def list_rules(uow: UnitOfWork, query_args) -> dict:
-    args = load(s.PageQuerySchema(), query_args)
+    args = load(s.PageQuerySchema, query_args)
     query = sa.select(AssignmentRule).order_by(AssignmentRule.team_id)
     if not uow.actor.sees_everything:
         query = query.where(AssignmentRule.team_id == uow.actor.team_uuid)
@@ -30,7 +30,7 @@ def list_rules(uow: UnitOfWork, query_args) -> dict:
 def put_rule(uow: UnitOfWork, team_id, payload) -> dict:
     team_id = as_uuid(team_id, "team")
     access.require_team_manager(uow.actor, team_id)
-    data = load(s.AssignmentRulePutSchema(), payload)
+    data = load(s.AssignmentRulePutSchema, payload)
     rule = locked_row(uow.session, AssignmentRule, team_id, strategy="round_robin", region_map={})
     rule.strategy = data["strategy"]
     rule.region_map = {key: str(value) for key, value in data["region_map"].items()}

@@ -32,7 +32,7 @@ def _sku_taken(uow: UnitOfWork, sku: str, product_id=None) -> None:
 
 def create_product(uow: UnitOfWork, payload) -> dict:
     access.require_catalogue_write(uow.actor)
-    data = load(s.ProductCreateSchema(), payload)
+    data = load(s.ProductCreateSchema, payload)
     data["name"] = data["name"].strip()
     _sku_taken(uow, data["sku"])
     item = Product(**data)
@@ -49,7 +49,7 @@ def get_product(uow: UnitOfWork, product_id) -> dict:
 
 
 def list_products(uow: UnitOfWork, query_args) -> dict:
-    args = load(s.ProductListQuerySchema(), query_args)
+    args = load(s.ProductListQuerySchema, query_args)
     query = sa.select(Product)
     query = where_equal(query, Product, args, ("category", "active"))
     if "q" in args:
@@ -62,7 +62,7 @@ def list_products(uow: UnitOfWork, query_args) -> dict:
 
 def update_product(uow: UnitOfWork, product_id, payload) -> dict:
     access.require_catalogue_write(uow.actor)
-    data = load(s.ProductUpdateSchema(), payload)
+    data = load(s.ProductUpdateSchema, payload)
     item = product(uow, product_id)
 
     def apply():
@@ -123,7 +123,7 @@ def set_pipeline(uow: UnitOfWork, payload) -> dict:
     """Replace the stages. A stage some deal is in cannot go; open deals in a stage whose
     probability changed take the new one (and say so with ``deal.updated``)."""
     access.require_admin(uow.actor)
-    data = load(s.PipelineSchema(), payload)
+    data = load(s.PipelineSchema, payload)
     wanted = {item["key"]: item for item in data["stages"]}
     current = {item.key: item for item in stages(uow.session)}
     removed = sorted(set(current) - set(wanted))

@@ -128,7 +128,7 @@ def open_deal(uow: UnitOfWork, data: dict, *, owner_id, team_id, lead_id=None) -
 
 def create_deal(uow: UnitOfWork, customers, payload) -> dict:
     access.can_write(uow.actor)
-    data = load(s.DealCreateSchema(), payload)
+    data = load(s.DealCreateSchema, payload)
     owner_id, team_id = place(uow, data.get("owner_id"), data.get("team_id"), "deals")
     check_customer(customers, data["customer_id"])
     item = open_deal(uow, data, owner_id=owner_id, team_id=team_id)
@@ -141,7 +141,7 @@ def get_deal(uow: UnitOfWork, deal_id) -> dict:
 
 
 def list_deals(uow: UnitOfWork, query_args) -> dict:
-    args = load(s.DealListQuerySchema(), query_args)
+    args = load(s.DealListQuerySchema, query_args)
     query = visible(uow.actor, sa.select(Deal), Deal)
     query = where_equal(query, Deal, args, ("customer_id", "owner_id", "team_id", "stage", "status",
                                             "customer_deleted"))
@@ -155,7 +155,7 @@ def list_deals(uow: UnitOfWork, query_args) -> dict:
 def pipeline_board(uow: UnitOfWork, query_args) -> dict:
     """The board: each stage with the count and totals of every deal the caller may see in
     it, and its ``per_stage`` most recently changed deals (two queries, whatever the count)."""
-    args = load(s.BoardQuerySchema(), query_args)
+    args = load(s.BoardQuerySchema, query_args)
     seen = where_equal(visible(uow.actor, sa.select(Deal), Deal), Deal, args,
                        ("owner_id", "team_id"))
     sums: dict[str, list] = {}
@@ -187,7 +187,7 @@ def pipeline_board(uow: UnitOfWork, query_args) -> dict:
 
 def update_deal(uow: UnitOfWork, deal_id, payload) -> dict:
     access.can_write(uow.actor)
-    data = load(s.DealUpdateSchema(), payload)
+    data = load(s.DealUpdateSchema, payload)
     item = deal(uow, deal_id)
 
     def apply():
@@ -216,7 +216,7 @@ def move_stage(uow: UnitOfWork, deal_id, payload) -> dict:
     """The only way a deal changes stage: won needs an amount, lost a reason; reopening a
     closed deal is a move back to an open stage, recorded like any other."""
     access.can_write(uow.actor)
-    data = load(s.StageMoveSchema(), payload)
+    data = load(s.StageMoveSchema, payload)
     item = deal(uow, deal_id)
     if "version" in data:
         check_version(item, data["version"])
@@ -231,7 +231,7 @@ def move_stage(uow: UnitOfWork, deal_id, payload) -> dict:
 
 
 def deal_history(uow: UnitOfWork, deal_id, query_args) -> dict:
-    args = load(s.PageQuerySchema(), query_args)
+    args = load(s.PageQuerySchema, query_args)
     item = deal(uow, deal_id)
     query = (sa.select(StageChange).where(StageChange.deal_id == item.id)
              .order_by(StageChange.changed_at, StageChange.id))

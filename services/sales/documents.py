@@ -84,7 +84,7 @@ def _not_past(valid_until: dt.date) -> None:
 
 def create_quote(uow: UnitOfWork, deal_id, payload) -> dict:
     access.can_write(uow.actor)
-    data = load(s.QuoteCreateSchema(), payload)
+    data = load(s.QuoteCreateSchema, payload)
     deal = deals.deal(uow, deal_id)
     if not deal.lines:
         raise PreconditionFailed("A quote is made from the deal's lines; the deal has none.")
@@ -103,7 +103,7 @@ def create_quote(uow: UnitOfWork, deal_id, payload) -> dict:
 
 
 def list_quotes(uow: UnitOfWork, deal_id, query_args) -> dict:
-    args = load(s.QuoteListQuerySchema(), query_args)
+    args = load(s.QuoteListQuerySchema, query_args)
     deal = deals.deal(uow, deal_id)
     query = sa.select(Quote).where(Quote.deal_id == deal.id).order_by(
         *order_by(Quote, args["sort"], s.QUOTE_SORT_FIELDS))
@@ -118,7 +118,7 @@ def update_quote(uow: UnitOfWork, quote_id, payload) -> dict:
     """Draft: change tax rate or validity, send or reject. Sent: accept (the deal's other
     open quotes are then rejected) or reject. An expired quote changes no more."""
     access.can_write(uow.actor)
-    data = load(s.QuoteUpdateSchema(), payload)
+    data = load(s.QuoteUpdateSchema, payload)
     quote, deal = _quote(uow, quote_id)
     status = effective_status(quote)
     target = data.get("status", status)
@@ -163,7 +163,7 @@ def _contract_status(end_date: dt.date) -> str:
 
 def create_contract(uow: UnitOfWork, customers, payload) -> dict:
     access.can_write(uow.actor)
-    data = load(s.ContractCreateSchema(), payload)
+    data = load(s.ContractCreateSchema, payload)
     if "deal_id" in data:
         deal = deals.deal(uow, data["deal_id"])
         if deal.status != s.WON:
@@ -196,7 +196,7 @@ def get_contract(uow: UnitOfWork, contract_id) -> dict:
 
 
 def list_contracts(uow: UnitOfWork, query_args) -> dict:
-    args = load(s.ContractListQuerySchema(), query_args)
+    args = load(s.ContractListQuerySchema, query_args)
     query = visible(uow.actor, sa.select(Contract), Contract)
     query = where_equal(query, Contract, args,
                         ("customer_id", "deal_id", "owner_id", "team_id", "status"))
@@ -206,7 +206,7 @@ def list_contracts(uow: UnitOfWork, query_args) -> dict:
 
 def update_contract(uow: UnitOfWork, contract_id, payload) -> dict:
     access.can_write(uow.actor)
-    data = load(s.ContractUpdateSchema(), payload)
+    data = load(s.ContractUpdateSchema, payload)
     contract = _contract(uow, contract_id)
 
     def apply():

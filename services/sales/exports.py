@@ -17,7 +17,7 @@ COLUMNS = [field for field, *_ in s.TRANSFER_COLUMNS]
 def export_page(uow: UnitOfWork, query_args, after, limit) -> dict:
     """``{"items": [row, ...], "next": cursor}``: up to ``limit`` leads the caller may see (by
     the list's filters) after the cursor ``after``; ``next`` is ``None`` after the last."""
-    args = load(s.LeadExportQuerySchema(), query_args)
+    args = load(s.LeadExportQuerySchema, query_args)
     query = leads_query(uow, args).with_only_columns(
         Lead.id, Lead.created_at, *(getattr(Lead, field) for field in COLUMNS))
     leads, next_cursor = keyset_page(uow.session, query, Lead, after, limit)

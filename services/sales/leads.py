@@ -132,7 +132,7 @@ def create_lead(uow: UnitOfWork, customers, payload) -> dict:
     """A new lead; one that matches leads or customers the caller may see is refused (409
     ``duplicate``) unless the payload says ``allow_duplicate``, and then answered with the
     matching leads as ``duplicates``."""
-    data = load(s.LeadCreateSchema(), payload)
+    data = load(s.LeadCreateSchema, payload)
     owner_id, team_id = placement(uow, data)
     lead = new_lead(uow, data)
     similar = similar_leads(uow, lead)
@@ -150,7 +150,7 @@ def get_lead(uow: UnitOfWork, lead_id) -> dict:
 
 
 def list_leads(uow: UnitOfWork, query_args) -> dict:
-    args = load(s.LeadListQuerySchema(), query_args)
+    args = load(s.LeadListQuerySchema, query_args)
     query = leads_query(uow, args).order_by(*order_by(Lead, args["sort"], s.LEAD_SORT_FIELDS))
     return paginate(uow.session, query, args, dump=lead_out.dump)
 
@@ -175,7 +175,7 @@ def leads_query(uow: UnitOfWork, args: dict):
 
 def update_lead(uow: UnitOfWork, lead_id, payload) -> dict:
     access.can_write(uow.actor)
-    data = load(s.LeadUpdateSchema(), payload)
+    data = load(s.LeadUpdateSchema, payload)
     lead = access.find(uow, Lead, lead_id, "lead")
     previous_owner = lead.owner_id
 
@@ -230,7 +230,7 @@ def convert_lead(uow: UnitOfWork, customers, lead_id, payload) -> dict:
     the deal and the lead's new status here, in one transaction: a retry after a failure
     anywhere finds the customer made the first time and makes no second one."""
     access.can_write(uow.actor)
-    data = load(s.ConvertLeadSchema(), payload)["deal"]
+    data = load(s.ConvertLeadSchema, payload)["deal"]
     lead = access.find(uow, Lead, lead_id, "lead", lock=True)
     if lead.status == "converted":
         raise PreconditionFailed("The lead is already converted.")
