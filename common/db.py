@@ -100,7 +100,8 @@ def create_db_engine(url: str, **kwargs) -> sa.Engine:
     # than an answer to nobody.
     kwargs.setdefault("pool_timeout", config.db_pool_timeout())
     engine = sa.create_engine(url, **kwargs)
-    sa_event.listen(engine, "checkin", _leave_autocommit)
+    if kwargs.get("isolation_level") != "AUTOCOMMIT":  # an engine for DDL stays in it
+        sa_event.listen(engine, "checkin", _leave_autocommit)
     if not kwargs.get("pool_pre_ping"):
         _ping_after_rest(engine)
     return engine

@@ -22,7 +22,6 @@ import sys
 import threading
 
 import amqp
-import eventlet.patcher
 import kombu.serialization
 from kombu import Connection, Queue
 from nameko.events import SERVICE_POOL, EventHandler
@@ -34,7 +33,6 @@ from common import config
 from common.outbox import CONNECTION_ERRORS
 
 log = logging.getLogger(__name__)
-_unpatched_select = eventlet.patcher.original("select")
 
 DEAD_LETTER_EXCHANGE = "crm.dead-letter"
 
@@ -72,6 +70,11 @@ class ReplyChannel:
     kombu producer pool, about three times the CPU of the publish itself."""
 
     def __init__(self, amqp_uri: str, exchange: str, connect_timeout: float = 2.0):
+        # Imported here: a process that only declares the topology never loads eventlet (or
+        # prints its deprecation warning, which the filters expect from nameko's modules).
+        import eventlet.patcher
+
+        self._select = eventlet.patcher.original("select")  # its poll(), not the hub's
         self.amqp_uri = amqp_uri
         self.exchange = exchange
         self.connect_timeout = connect_timeout
@@ -134,8 +137,8 @@ class ReplyChannel:
         sock = self._conn.connection.sock
         if sock is None or sock.fileno() < 0:
             return True  # closed under it
-        poller = _unpatched_select.poll()  # not select(): a process may hold > 1024 files
-        poller.register(sock.fileno(), _unpatched_select.POLLIN)
+        poller = self._select.poll()  # not select(): a process may hold > 1024 files
+        poller.register(sock.fileno(), self._select.POLLIN)
         return bool(poller.poll(0))
 
     def _drop(self) -> None:
