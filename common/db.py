@@ -121,11 +121,11 @@ PING_AFTER_REST = 1.0  # seconds
 def _ping_after_rest(engine: sa.Engine) -> None:
     """Ping a pooled connection (``SELECT 1``) when it comes out of the pool after resting
     ``PING_AFTER_REST`` seconds or more, and replace the pool's connections if the ping
-    fails: what SQLAlchemy's ``pool_pre_ping`` does on every checkout, which under load cost a
-    round trip per unit of work (a third of a read by id's). A connection used a moment ago is taken as alive; one
-    that died within that moment (a database restarted in under a second) fails its first
-    statement, and SQLAlchemy then replaces every connection of the pool. A read is run
-    again once on a new one (``common.service.ServiceDatabase.read``)."""
+    fails: what SQLAlchemy's ``pool_pre_ping`` does on every checkout, which under load cost
+    a round trip per unit of work (a third of a read by id's). A connection used a moment ago
+    is taken as alive; one that died within that moment (a database restarted in under a
+    second) fails its first statement, and SQLAlchemy then replaces every connection of the
+    pool. A read is run again once on a new one (``common.service.ServiceDatabase.read``)."""
 
     @sa_event.listens_for(engine, "checkin")
     def _resting_since(_dbapi_connection, record):
