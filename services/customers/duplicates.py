@@ -22,7 +22,7 @@ from services.customers import access
 from services.customers import schemas as s
 from services.customers.models import Contact, Customer
 
-customer_out = s.CustomerSchema()
+customer_out = s.customer_out
 MAX_QUERIES = 1000
 REFUSED = ("Customers you may see have the same name, email or phone; see matches, or send "
            "allow_duplicate: true to create it all the same.")

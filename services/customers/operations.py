@@ -15,7 +15,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
 from common.db import insert_many, new_id, new_row, utcnow
-from common.dumping import Dumper
 from common.errors import NotFound, ValidationError
 from common.listing import order_by, paginate, where_equal
 from common import normalize, snapshots
@@ -33,7 +32,7 @@ from services.customers.models import (
     IdempotentResult,
 )
 
-customer_out = Dumper(s.CustomerSchema())  # a list page dumps 20 or more
+customer_out = s.customer_out
 contact_out = s.ContactSchema()
 activity_out = s.ActivitySchema()
 change_out = s.FieldChangeSchema()

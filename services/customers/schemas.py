@@ -9,6 +9,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate, validates, validates_schema
 from marshmallow import ValidationError as MarshmallowError
 
+from common.dumping import Dumper
 from common.listing import PageQuerySchema  # noqa: F401 - part of this contract
 from common.validation import PHONE, UTCDateTimeField, VersionedUpdate
 
@@ -152,6 +153,10 @@ class CustomerListQuerySchema(PageQuerySchema):
             if data["created_from"] > data["created_to"]:
                 raise MarshmallowError("Must not be after created_to.", "created_from")
 
+
+# A customer as the service answers it, in every answer and event (``common.dumping``: a
+# list page dumps 20 or more).
+customer_out = Dumper(CustomerSchema())
 
 CUSTOMER_SORT_FIELDS = ("created_at", "updated_at", "name", "tier", "status", "city")
 

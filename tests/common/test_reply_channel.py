@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import select
-import subprocess
 import sys
 import time
 from types import SimpleNamespace
@@ -23,7 +21,7 @@ from common.errors import NotFound
 from common.outbox import CONNECTION_ERRORS
 from common.queues import ReplyChannel
 from common.topology import RPC_EXCHANGE
-from tests.support.stack import rabbitmqctl, wait_until
+from tests.support.stack import close_from_broker
 
 
 @pytest.fixture
@@ -108,16 +106,7 @@ def test_a_connection_broken_in_the_publish_raises_and_the_next_reply_opens_a_ne
 def test_a_connection_the_broker_closed_is_replaced_before_the_next_reply(replies, caller):
     replies.send(request(caller.reply_to, "before"), 1, None)
     assert caller.reply().properties["correlation_id"] == "before"
-    sock = replies._conn.connection.sock
-    port = sock.getsockname()[1]
-    listed = subprocess.run(
-        ["rabbitmqctl", "list_connections", "pid", "peer_port", "--quiet",
-         "--no-table-headers"], capture_output=True, text=True, timeout=60).stdout
-    pid = next(line.split()[0] for line in listed.splitlines()
-               if line.split()[1:] == [str(port)])
-    assert rabbitmqctl("close_connection", pid, "closed by test_reply_channel")
-    wait_until(lambda: select.select([sock], [], [], 0)[0], timeout=10,
-               message="the broker's close reached the reply connection")
+    close_from_broker(replies._conn.connection.sock, "closed by test_reply_channel")
     replies.send(request(caller.reply_to, "after"), 2, None)  # not lost on the closed one
     message = caller.reply()
     assert message.properties["correlation_id"] == "after"

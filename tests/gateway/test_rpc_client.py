@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import select
-import subprocess
 import threading
 import time
 from types import SimpleNamespace
@@ -22,7 +20,7 @@ from common.topology import RPC_EXCHANGE
 from gateway import rpc
 from gateway.errors import GatewayTimeout, OutcomeUnknown, ServiceUnavailable
 from gateway.rpc import rpc_call
-from tests.support.stack import rabbitmqctl, wait_until
+from tests.support.stack import close_from_broker
 
 WAIT = 0.5  # the gateway's wait in these tests (CRM_RPC_TIMEOUT)
 
@@ -162,16 +160,7 @@ def test_a_connection_the_broker_closed_while_idle_is_replaced_before_the_next_c
         with pytest.raises(ServiceUnavailable, match="no_such_service"):
             rpc_call("no_such_service", "list")
         closed = rpc._local.client
-        sock = closed.connection.connection.sock
-        port = sock.getsockname()[1]
-        listed = subprocess.run(
-            ["rabbitmqctl", "list_connections", "pid", "peer_port", "--quiet",
-             "--no-table-headers"], capture_output=True, text=True, timeout=60).stdout
-        pid = next(line.split()[0] for line in listed.splitlines()
-                   if line.split()[1:] == [str(port)])
-        assert rabbitmqctl("close_connection", pid, "closed by test_rpc_client")
-        wait_until(lambda: select.select([sock], [], [], 0)[0], timeout=10,
-                   message="the broker's close reached the gateway")
+        close_from_broker(closed.connection.connection.sock, "closed by test_rpc_client")
         with pytest.raises(ServiceUnavailable, match="no_such_service"):  # not "the broker"
             rpc_call("no_such_service", "list")
         assert rpc._local.client not in (None, closed)

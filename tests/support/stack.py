@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import select
 import signal
 import socket
 import subprocess
@@ -92,6 +93,20 @@ def rabbitmqctl(*args) -> bool:
         return subprocess.run(["rabbitmqctl", *args], capture_output=True, timeout=60).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         return False
+
+
+def close_from_broker(sock, reason: str) -> None:
+    """Have the broker close the connection of the client socket ``sock`` (as a restart or an
+    operator would), and wait until the close has reached that socket."""
+    port = sock.getsockname()[1]
+    listed = subprocess.run(
+        ["rabbitmqctl", "list_connections", "pid", "peer_port", "--quiet",
+         "--no-table-headers"], capture_output=True, text=True, timeout=60).stdout
+    pid = next(line.split()[0] for line in listed.splitlines()
+               if line.split()[1:] == [str(port)])
+    assert rabbitmqctl("close_connection", pid, reason)
+    wait_until(lambda: select.select([sock], [], [], 0)[0], timeout=10,
+               message="the broker's close reached the client")
 
 
 def add_vhost(name: str) -> bool:
