@@ -97,10 +97,21 @@ def plain(value):
     return str(value) if isinstance(value, uuid.UUID) else value
 
 
-def paginate(session, query, args: dict, *, dump) -> dict:
-    """Run ``query`` (a select of one entity) for the page ``args`` (loaded with
-    :class:`PageQuerySchema`) ask; ``dump`` serialises a row."""
+def page_rows(session, query, args: dict) -> tuple[list, int]:
+    """The rows of ``query`` (any select) on the page ``args`` (loaded with
+    :class:`PageQuerySchema`) ask, and how many rows the query has on every page."""
     page, per_page = args["page"], args["per_page"]
     total = session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
-    rows = session.scalars(query.limit(per_page).offset((page - 1) * per_page)).all()
-    return {"items": [dump(row) for row in rows], "page": page, "per_page": per_page, "total": total}
+    return session.execute(query.limit(per_page).offset((page - 1) * per_page)).all(), total
+
+
+def page_answer(args: dict, items: list, total: int) -> dict:
+    """A list's answer: the page's ``items`` (dumped) and where they are among ``total``."""
+    return {"items": items, "page": args["page"], "per_page": args["per_page"], "total": total}
+
+
+def paginate(session, query, args: dict, *, dump) -> dict:
+    """Run ``query`` (a select of one entity) for the page ``args`` ask; ``dump`` serialises
+    a row."""
+    rows, total = page_rows(session, query, args)
+    return page_answer(args, [dump(entity) for entity, in rows], total)

@@ -8,16 +8,14 @@ contract's schemas: a file of 100,000 customers is read several times faster so.
 """
 from __future__ import annotations
 
-from collections import defaultdict
-
 import sqlalchemy as sa
 
 from common.listing import keyset_page, plain
 from common.uow import UnitOfWork
 from common.validation import load
 from services.customers import schemas as s
-from services.customers.models import Contact, Customer, CustomerTag
-from services.customers.operations import customers_query
+from services.customers.models import Contact, Customer
+from services.customers.operations import customers_query, tags_of
 
 CONTACT_COLUMNS = {"contact_name": Contact.name, "contact_phone": Contact.phone,
                    "contact_email": Contact.email}
@@ -33,11 +31,7 @@ def export_page(uow: UnitOfWork, query_args, after, limit) -> dict:
         Customer.id, Customer.created_at, *(getattr(Customer, field) for field in CUSTOMER_COLUMNS))
     customers, next_cursor = keyset_page(uow.session, query, Customer, after, limit)
     ids = [customer.id for customer in customers]
-    tags = defaultdict(list)
-    for customer_id, tag in uow.session.execute(
-            sa.select(CustomerTag.customer_id, CustomerTag.tag)
-            .where(CustomerTag.customer_id.in_(ids)).order_by(CustomerTag.tag)):
-        tags[customer_id].append(tag)
+    tags = tags_of(uow.session, ids)
     contacts = {row.customer_id: row for row in uow.session.execute(
         sa.select(Contact.customer_id, *CONTACT_COLUMNS.values())
         .where(Contact.customer_id.in_(ids), Contact.is_primary.is_(True),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections import defaultdict
 from types import SimpleNamespace
 from typing import NamedTuple
 
@@ -16,7 +17,7 @@ from sqlalchemy.orm import joinedload
 
 from common.db import insert_many, new_id, new_row, utcnow
 from common.errors import NotFound, ValidationError
-from common.listing import order_by, paginate, where_equal
+from common.listing import order_by, page_answer, page_rows, paginate, where_equal
 from common import normalize, snapshots
 from common.records import as_uuid, found, update
 from common.uow import UnitOfWork
@@ -230,11 +231,31 @@ def get_customer(uow: UnitOfWork, customer_id) -> dict:
     return customer_out.dump(_customer(uow, customer_id, with_tags=True))
 
 
+# A page of the list is read as columns, not as Customer entities, and its tags in one
+# query: entities (the identity map, a selectin load of tag rows) were half of a page's cost.
+_LISTED_COLUMNS = tuple(getattr(Customer, name) for name in s.CustomerSchema().dump_fields
+                        if name != "tags")
+
+
 def _list_customers(uow: UnitOfWork, query_args, *, deleted: bool) -> dict:
     args = load(s.CustomerListQuerySchema, query_args)
-    query = customers_query(uow, args, deleted=deleted)
+    query = customers_query(uow, args, deleted=deleted).with_only_columns(*_LISTED_COLUMNS)
     query = query.order_by(*order_by(Customer, args["sort"], s.CUSTOMER_SORT_FIELDS))
-    return paginate(uow.session, query, args, dump=customer_out.dump)
+    rows, total = page_rows(uow.session, query, args)
+    tags = tags_of(uow.session, [row.id for row in rows])
+    return page_answer(args, [customer_out.dump(SimpleNamespace(**row._mapping, tags=tags[row.id]))
+                              for row in rows], total)
+
+
+def tags_of(session, customer_ids: list) -> defaultdict[uuid.UUID, list[str]]:
+    """The tags of each of ``customer_ids``, in order, in one query."""
+    tags = defaultdict(list)
+    if customer_ids:
+        for customer_id, tag in session.execute(
+                sa.select(CustomerTag.customer_id, CustomerTag.tag)
+                .where(CustomerTag.customer_id.in_(customer_ids)).order_by(CustomerTag.tag)):
+            tags[customer_id].append(tag)
+    return tags
 
 
 def customers_query(uow: UnitOfWork, args: dict, *, deleted: bool = False):
