@@ -14,7 +14,8 @@ each --connections, --rounds times: ``GET /api/v1/customers/{id}`` through the g
 floor, then ``GET /products/{id}`` on the nameko example (A, B, C, A, B, C ...); with --list,
 then a page of ``GET /api/v1/customers`` and the floor's same page (count, page, tags). The load
 comes from --processes processes of keep-alive connections on this machine. Each run prints
-req/s and p50/p95/p99 latency; the summary, each side's median and the median ratios
+req/s, p50/p95/p99 latency and the CPU a request cost each part of the stack and the load
+(``bench/cpu_use.py``); the summary, each side's median and the median ratios
 CRM/floor (target 0.35) and CRM/nameko example (target 1.2).
 """
 from __future__ import annotations
@@ -37,7 +38,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import nameko_example  # noqa: E402
+from bench import cpu_use, nameko_example  # noqa: E402
 from bench.api_load import latencies_text  # noqa: E402
 from tests.support.stack import BIN, ROOT, Stack, free_port, wait_until  # noqa: E402
 
@@ -78,6 +79,7 @@ def _load(collection_url: str, headers: dict, suffixes: list[str], connections: 
 def measure(label: str, collection_url: str, headers: dict, suffixes: list[str],
             connections: int, seconds: float, processes: int) -> float:
     queue = multiprocessing.Queue()
+    meter = cpu_use.Meter()
     shares = [connections // processes + (index < connections % processes)
               for index in range(processes)]
     started = time.monotonic()
@@ -99,6 +101,7 @@ def measure(label: str, collection_url: str, headers: dict, suffixes: list[str],
           f"{latencies_text(latencies)}  errors={sum(errors.values())}"
           + (f" ({', '.join(f'{kind}: {count}' for kind, count in errors.most_common())})"
              if errors else ""), flush=True)
+    print(f"{'':<8} {meter.per_unit(len(latencies))}", flush=True)
     return rate
 
 

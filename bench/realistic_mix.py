@@ -21,6 +21,10 @@ each writer before the run; the analyst reads them all); the threads are spread 
     follow   POST /customers/{id}/activities (a call, next follow-up)   10 %
     report   GET /reports/funnel or /reports/leaderboard                 5 %
 
+After each phase it prints the CPU a step cost each part of the stack and the load
+(``bench/cpu_use.py``; with --url, only the processes of this machine), and the steps a
+second this machine's cores could serve at that cost.
+
 Targets of issue 11: p95 <= 150 ms per operation at 100 users, <= 500 ms at 1,000, no error.
 An analyst only reads: alex's steps that write are reads instead.
 """
@@ -41,6 +45,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import cpu_use  # noqa: E402
 from bench.api_load import latencies_text, percentile  # noqa: E402
 from tests.support.stack import DEMO_PASSWORD, Client, Stack  # noqa: E402
 
@@ -129,12 +134,14 @@ def run(base_url: str, tokens: dict, ids: dict, users: int, seconds: float, ramp
         base_url, tokens, ids, range(first, users, processes), seconds, ramp, out))
         for first in range(processes)]
     began = time.monotonic()
+    meter = cpu_use.Meter()
     for worker in workers:
         worker.start()
     samples = [sample for _ in workers for sample in out.get()]
     for worker in workers:
         worker.join()
     elapsed = time.monotonic() - began
+    used = meter.used()
     target = TARGET_P95_MS.get(users)
     print(f"\n{users} users, {seconds:g} s after a {ramp:g} s ramp: {len(samples)} steps, "
           f"{len(samples) / elapsed:.1f} steps/s"
@@ -148,6 +155,21 @@ def run(base_url: str, tokens: dict, ids: dict, users: int, seconds: float, ramp
         verdict = "" if not target else ("  ok" if p95 <= target and not errors else "  MISSED")
         print(f"  {name:<8} n={len(times):<6} errors={errors:<4} {latencies_text(times)}{verdict}",
               flush=True)
+    print(capacity_text(meter, used, len(samples), users), flush=True)
+
+
+def capacity_text(meter, used: dict, steps: int, users: int) -> str:
+    """Where a step's CPU went (the whole phase, ramp included, over its every step), and how
+    many steps a second this machine's cores could serve at that cost (the load generator's
+    share included, as it runs here): a bound on throughput, beside the steps a second
+    ``users`` thinking 2 s on average between steps ask for."""
+    if not steps or not used:
+        return ""
+    per_step = 1000 * sum(used.values()) / steps
+    return (f"  {meter.per_unit(steps, 'step', used)}\n"
+            f"  at {per_step:.1f} ms of CPU a step, load included, {cpu_use.cores()} cores "
+            f"serve at most {1000 * cpu_use.cores() / per_step:.0f} steps/s; {users} users "
+            f"ask for about {users / 2:.0f}")
 
 
 def main(argv=None) -> None:
