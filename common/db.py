@@ -16,6 +16,7 @@ import uuid
 import orjson
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, sessionmaker
 
@@ -210,6 +211,14 @@ def new_row(table: sa.Table, values: dict) -> dict:
             default = column.default
             row[column.key] = default.arg if default.is_scalar else default.arg(None)
     return row
+
+
+def insert_on_conflict(session, table: sa.Table):
+    """An INSERT of ``table`` in the session's dialect (PostgreSQL or SQLite), whose
+    ``on_conflict_do_nothing`` / ``on_conflict_do_update`` skip or merge a row whose key is
+    taken."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
 # From this many rows on, ``insert_many`` sends them as one JSON document on PostgreSQL (below

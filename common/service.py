@@ -28,6 +28,7 @@ from common.events import envelope_problems
 from common.db import (
     PlatformModels,
     create_db_engine,
+    insert_on_conflict,
     make_green,
     make_session_factory,
     utcnow,
@@ -66,6 +67,17 @@ DELIVERY_COUNT = "x-delivery-count"  # the header a quorum queue counts a messag
 MAX_HANDLER_ATTEMPTS = 8
 RETRY_LEASE = dt.timedelta(minutes=2)  # a claimed retry not finished by then is retried again
 RETRY_BATCH = 100
+
+
+def _claim(session, processed_event, event_id: str, handler: str) -> bool:
+    """Record in the session's transaction that ``handler`` applies ``event_id``; ``False``
+    when it has already (the row taken, or being written by another delivery, whose
+    transaction this waits for). One statement, where a look-up and an insert were two."""
+    table = processed_event.__table__
+    inserted = session.execute(insert_on_conflict(session, table).values(
+        event_id=event_id, handler=handler, processed_at=utcnow()).on_conflict_do_nothing(
+        index_elements=[column.name for column in table.primary_key.columns]))
+    return inserted.rowcount == 1
 
 
 def infrastructure_pause(returns: int) -> float:
@@ -163,19 +175,19 @@ class ServiceDatabase:
     def apply_event(self, event: dict, handler: str, apply) -> str:
         """Apply ``event`` once for ``handler``; a failure parks it for retry.
 
-        Returns ``applied``, ``duplicate`` or ``parked``. The processed-id row is written in
-        the handler's own transaction, so an event is applied exactly once even when it is
-        delivered twice at the same moment (the second commit fails on the primary key).
+        Returns ``applied``, ``duplicate`` or ``parked``. The processed-id row is written
+        first, in the handler's own transaction, so an event is applied exactly once even
+        when it is delivered twice at the same moment: the second delivery's insert waits for
+        the first's transaction, and then finds the row (or, if the first failed, writes it).
         """
         platform = self._provider.platform
         event_id = str(event.get("id"))
         actor = Actor.system(f"event:{event_id}")
         with self.unit_of_work(actor) as uow:
-            if uow.session.get(platform.ProcessedEvent, (event_id, handler)) is not None:
+            if not _claim(uow.session, platform.ProcessedEvent, event_id, handler):
                 return "duplicate"
             try:
                 apply(uow)
-                uow.session.add(platform.ProcessedEvent(event_id=event_id, handler=handler))
                 uow.session.execute(
                     sa.delete(platform.ParkedEvent).where(
                         platform.ParkedEvent.event_id == event_id,

@@ -18,8 +18,8 @@ import decimal
 import logging
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
+from common.db import insert_on_conflict
 from common.events import version_of
 from common.records import optional_uuid
 from services.reports.models import LIVE, NEXT, ReadModel, Rebuild
@@ -126,11 +126,6 @@ def deal_line_rows(data: dict) -> list[dict]:
 
 
 # -- writing ---------------------------------------------------------------------------------
-def _insert(session, table: sa.Table):
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-
-
 def upsert(session, table: sa.Table, row: dict, *, tie_wins=None, on_insert=None) -> bool:
     """Write ``row`` unless the table holds the same key at a newer (or the same) version.
 
@@ -138,7 +133,7 @@ def upsert(session, table: sa.Table, row: dict, *, tie_wins=None, on_insert=None
     (a delete published at the version it was made at). ``on_insert``: columns written only
     when the row is new. True when the row was written."""
     keys = [column.name for column in table.primary_key.columns]
-    statement = _insert(session, table).values(**row, **(on_insert or {}))
+    statement = insert_on_conflict(session, table).values(**row, **(on_insert or {}))
     newer = table.c.version < statement.excluded.version
     if tie_wins is not None:
         newer = sa.or_(newer, sa.and_(table.c.version == statement.excluded.version,
@@ -151,7 +146,7 @@ def upsert(session, table: sa.Table, row: dict, *, tie_wins=None, on_insert=None
 
 def add_once(session, table: sa.Table, row: dict) -> None:
     keys = [column.name for column in table.primary_key.columns]
-    session.execute(_insert(session, table).values(**row).on_conflict_do_nothing(
+    session.execute(insert_on_conflict(session, table).values(**row).on_conflict_do_nothing(
         index_elements=keys))
 
 
@@ -229,7 +224,7 @@ def _apply_to(session, model: ReadModel, event: dict) -> None:
 def _fresh(session, source: str, occurred_at: dt.datetime) -> None:
     """``as_of``: the time of the newest event applied, per source service."""
     table = LIVE.freshness
-    statement = _insert(session, table).values(source=source, as_of=occurred_at)
+    statement = insert_on_conflict(session, table).values(source=source, as_of=occurred_at)
     session.execute(statement.on_conflict_do_update(
         index_elements=["source"], set_={"as_of": statement.excluded.as_of},
         where=sa.or_(table.c.as_of.is_(None), table.c.as_of < statement.excluded.as_of)))
