@@ -213,11 +213,10 @@ def new_row(table: sa.Table, values: dict) -> dict:
     return row
 
 
-def insert_on_conflict(session, table: sa.Table):
-    """An INSERT of ``table`` in the session's dialect (PostgreSQL or SQLite), whose
+def insert_on_conflict(dialect: str, table: sa.Table):
+    """An INSERT of ``table`` for the dialect named (``postgresql``, else SQLite's), whose
     ``on_conflict_do_nothing`` / ``on_conflict_do_update`` skip or merge a row whose key is
     taken."""
-    dialect = session.get_bind().dialect.name
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 

@@ -69,15 +69,34 @@ RETRY_LEASE = dt.timedelta(minutes=2)  # a claimed retry not finished by then is
 RETRY_BATCH = 100
 
 
-def _claim(session, processed_event, event_id: str, handler: str) -> bool:
-    """Record in the session's transaction that ``handler`` applies ``event_id``; ``False``
-    when it has already (the row taken, or being written by another delivery, whose
-    transaction this waits for). One statement, where a look-up and an insert were two."""
-    table = processed_event.__table__
-    inserted = session.execute(insert_on_conflict(session, table).values(
-        event_id=event_id, handler=handler, processed_at=utcnow()).on_conflict_do_nothing(
-        index_elements=[column.name for column in table.primary_key.columns]))
-    return inserted.rowcount == 1
+def _claim(session, platform: PlatformModels, event_id: str, handler: str) -> bool:
+    """Record in the session's transaction that ``handler`` applies ``event_id``, and clear
+    the event's parked row if it has one (a retry, or a delivery again after a failure);
+    ``False`` when the event is claimed already (the row taken, or being written by another
+    delivery, whose transaction this waits for). On PostgreSQL one statement, the clearing a
+    CTE of the insert, where a look-up, an insert and a delete were three."""
+    bind = session.get_bind()
+    claim, clear = _claim_statements(platform.ProcessedEvent.__table__,
+                                     platform.ParkedEvent.__table__, bind.dialect.name)
+    params = {"event_id": event_id, "handler": handler}
+    if clear is not None:
+        session.execute(clear, params)
+    return session.execute(claim, {**params, "processed_at": utcnow()}).rowcount == 1
+
+
+@functools.lru_cache(maxsize=None)
+def _claim_statements(processed: sa.Table, parked: sa.Table, dialect: str):
+    """``_claim``'s statements, built once: the claim, and the clearing to run before it
+    (``None`` on PostgreSQL, where the claim holds it)."""
+    clear = sa.delete(parked).where(parked.c.event_id == sa.bindparam("event_id"),
+                                    parked.c.handler == sa.bindparam("handler"))
+    claim = insert_on_conflict(dialect, processed).values(
+        event_id=sa.bindparam("event_id"), handler=sa.bindparam("handler"),
+        processed_at=sa.bindparam("processed_at")).on_conflict_do_nothing(
+        index_elements=[column.name for column in processed.primary_key.columns])
+    if dialect == "postgresql":
+        return claim.add_cte(clear.cte("cleared")), None
+    return claim, clear
 
 
 def infrastructure_pause(returns: int) -> float:
@@ -184,16 +203,10 @@ class ServiceDatabase:
         event_id = str(event.get("id"))
         actor = Actor.system(f"event:{event_id}")
         with self.unit_of_work(actor) as uow:
-            if not _claim(uow.session, platform.ProcessedEvent, event_id, handler):
+            if not _claim(uow.session, platform, event_id, handler):
                 return "duplicate"
             try:
                 apply(uow)
-                uow.session.execute(
-                    sa.delete(platform.ParkedEvent).where(
-                        platform.ParkedEvent.event_id == event_id,
-                        platform.ParkedEvent.handler == handler,
-                    )
-                )
                 uow.commit()
                 return "applied"
             except Exception as exc:  # noqa: BLE001 - parked, never dropped

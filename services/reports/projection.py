@@ -133,7 +133,8 @@ def upsert(session, table: sa.Table, row: dict, *, tie_wins=None, on_insert=None
     (a delete published at the version it was made at). ``on_insert``: columns written only
     when the row is new. True when the row was written."""
     keys = [column.name for column in table.primary_key.columns]
-    statement = insert_on_conflict(session, table).values(**row, **(on_insert or {}))
+    dialect = session.get_bind().dialect.name
+    statement = insert_on_conflict(dialect, table).values(**row, **(on_insert or {}))
     newer = table.c.version < statement.excluded.version
     if tie_wins is not None:
         newer = sa.or_(newer, sa.and_(table.c.version == statement.excluded.version,
@@ -146,7 +147,8 @@ def upsert(session, table: sa.Table, row: dict, *, tie_wins=None, on_insert=None
 
 def add_once(session, table: sa.Table, row: dict) -> None:
     keys = [column.name for column in table.primary_key.columns]
-    session.execute(insert_on_conflict(session, table).values(**row).on_conflict_do_nothing(
+    dialect = session.get_bind().dialect.name
+    session.execute(insert_on_conflict(dialect, table).values(**row).on_conflict_do_nothing(
         index_elements=keys))
 
 
@@ -224,7 +226,8 @@ def _apply_to(session, model: ReadModel, event: dict) -> None:
 def _fresh(session, source: str, occurred_at: dt.datetime) -> None:
     """``as_of``: the time of the newest event applied, per source service."""
     table = LIVE.freshness
-    statement = insert_on_conflict(session, table).values(source=source, as_of=occurred_at)
+    dialect = session.get_bind().dialect.name
+    statement = insert_on_conflict(dialect, table).values(source=source, as_of=occurred_at)
     session.execute(statement.on_conflict_do_update(
         index_elements=["source"], set_={"as_of": statement.excluded.as_of},
         where=sa.or_(table.c.as_of.is_(None), table.c.as_of < statement.excluded.as_of)))

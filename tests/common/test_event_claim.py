@@ -7,7 +7,7 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from common.db import create_db_engine, make_base, make_session_factory
+from common.db import create_db_engine, make_base, make_session_factory, utcnow
 from common.service import _claim
 from tests.support.stack import scratch_database, wait_until
 
@@ -32,25 +32,45 @@ def factory(request, tmp_path):
     yield make_session_factory(engine)
     with engine.begin() as conn:
         conn.execute(sa.delete(PROCESSED.__table__))
+        conn.execute(sa.delete(platform.ParkedEvent.__table__))
     engine.dispose()
 
 
 def test_an_event_is_claimed_once_per_handler(factory):
     with factory() as session:
-        assert _claim(session, PROCESSED, "e1", "reports.on_deal")
-        assert not _claim(session, PROCESSED, "e1", "reports.on_deal")
-        assert _claim(session, PROCESSED, "e1", "notifications.on_deal")
+        assert _claim(session, platform, "e1", "reports.on_deal")
+        assert not _claim(session, platform, "e1", "reports.on_deal")
+        assert _claim(session, platform, "e1", "notifications.on_deal")
         session.commit()
     with factory() as session:
-        assert not _claim(session, PROCESSED, "e1", "reports.on_deal")
+        assert not _claim(session, platform, "e1", "reports.on_deal")
         assert session.get(PROCESSED, ("e1", "reports.on_deal")).processed_at is not None
 
 
 def test_a_claim_rolled_back_leaves_the_event_to_claim(factory):
     with factory() as session:
-        assert _claim(session, PROCESSED, "e2", "h")
+        assert _claim(session, platform, "e2", "h")
         session.rollback()  # the handler failed: the event is parked, not processed
-        assert _claim(session, PROCESSED, "e2", "h")
+        assert _claim(session, platform, "e2", "h")
+
+
+def test_a_claim_clears_the_events_parked_row_with_it(factory):
+    """A retry of a parked event, or a delivery again after its handler failed: the parked
+    row goes when the event is applied, and stays when it is not."""
+    def park(session, event_id):
+        session.add(platform.ParkedEvent(event_id=event_id, handler="h", payload={},
+                                         attempts=1, next_attempt_at=utcnow(),
+                                         last_error="ValueError: boom"))
+        session.commit()
+
+    with factory() as session:
+        park(session, "e3")
+        park(session, "e4")
+        assert _claim(session, platform, "e3", "h")
+        session.commit()
+        assert _claim(session, platform, "e4", "h")
+        session.rollback()
+        assert session.scalars(sa.select(platform.ParkedEvent.event_id)).all() == ["e4"]
 
 
 def _waiting_on_a_lock(engine) -> int:
@@ -67,9 +87,9 @@ def test_a_delivery_at_the_same_moment_waits_for_the_first(postgres, first_ends,
     factory, answers = make_session_factory(engine), {}
     first, second = factory(), factory()
     try:
-        assert _claim(first, PROCESSED, f"e-{first_ends}", "h")
+        assert _claim(first, platform, f"e-{first_ends}", "h")
         waiting = threading.Thread(daemon=True, target=lambda: answers.setdefault(
-            "second", _claim(second, PROCESSED, f"e-{first_ends}", "h")))
+            "second", _claim(second, platform, f"e-{first_ends}", "h")))
         waiting.start()
         wait_until(lambda: _waiting_on_a_lock(postgres) == 1, timeout=10,
                    message="the second delivery waits on the first's row")
