@@ -17,8 +17,7 @@ PROCESSED = platform.ProcessedEvent
 
 @pytest.fixture(scope="module")
 def postgres():
-    with scratch_database("event_claim") as engine:
-        Base.metadata.create_all(engine)
+    with scratch_database("event_claim", metadata=Base.metadata) as engine:
         yield engine
 
 

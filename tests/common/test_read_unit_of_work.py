@@ -26,8 +26,7 @@ class Note(Base):
 
 @pytest.fixture(scope="module")
 def postgres():
-    with scratch_database("read_uow") as engine:
-        Base.metadata.create_all(engine)
+    with scratch_database("read_uow", metadata=Base.metadata) as engine:
         yield engine
 
 

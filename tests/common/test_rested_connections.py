@@ -20,8 +20,7 @@ SAM = Actor(user_id=str(uuid.uuid4()), role="sales")
 
 @pytest.fixture(scope="module")
 def url():
-    with scratch_database("rested") as engine:
-        Base.metadata.create_all(engine)
+    with scratch_database("rested", metadata=Base.metadata) as engine:
         yield engine.url.render_as_string(hide_password=False)
 
 

@@ -45,8 +45,7 @@ def run():
 @pytest.fixture(scope="session")
 def customers_postgres():
     """A customers database on the test PostgreSQL for the session (emptied per test)."""
-    with scratch_database("customers_unit") as engine:
-        Base.metadata.create_all(engine)
+    with scratch_database("customers_unit", metadata=Base.metadata) as engine:
         yield engine
 
 

@@ -33,8 +33,7 @@ class ReadModel:
 @pytest.fixture(scope="session")
 def postgres_read_model():
     """A read-model database on the test PostgreSQL for the session (emptied per test)."""
-    with scratch_database("reports_unit") as engine:
-        Base.metadata.create_all(engine)
+    with scratch_database("reports_unit", metadata=Base.metadata) as engine:
         yield engine
 
 

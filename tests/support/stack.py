@@ -64,10 +64,11 @@ def drop_databases(*names: str) -> None:
 
 
 @contextmanager
-def scratch_database(purpose: str, template: str | None = None):
+def scratch_database(purpose: str, template: str | None = None, metadata=None):
     """An engine on a new PostgreSQL database of its own (``crmt_<random>_<purpose>``: the
     name the cleanup of test leftovers knows), a copy of the database ``template`` if one is
-    named (no one may be connected to it), dropped afterwards."""
+    named (no one may be connected to it), with the tables of ``metadata`` if given, dropped
+    afterwards."""
     url = f"{PG_SERVER}/crmt_{secrets.token_hex(4)}_{purpose}"
     name = make_url(url).database
     if template is None:
@@ -76,6 +77,8 @@ def scratch_database(purpose: str, template: str | None = None):
         on_server(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
     engine = create_db_engine(url)
     try:
+        if metadata is not None:
+            metadata.create_all(engine)
         yield engine
     finally:
         engine.dispose()
