@@ -163,10 +163,11 @@ def capacity_text(meter, used: dict, steps: int, users: int) -> str:
     many steps a second this machine's cores could serve at that cost (the load generator's
     share included, as it runs here): a bound on throughput, beside the steps a second
     ``users`` thinking 2 s on average between steps ask for."""
-    if not steps or not used:
+    parts = meter.per_unit(steps, "step", used)
+    if not parts:  # nothing of the stack seen: not Linux, or --url elsewhere
         return ""
     per_step = 1000 * sum(used.values()) / steps
-    return (f"  {meter.per_unit(steps, 'step', used)}\n"
+    return (f"  {parts}\n"
             f"  at {per_step:.1f} ms of CPU a step, load included, {cpu_use.cores()} cores "
             f"serve at most {1000 * cpu_use.cores() / per_step:.0f} steps/s; {users} users "
             f"ask for about {users / 2:.0f}")

@@ -99,7 +99,7 @@ def plain(value):
 
 def page_rows(session, query, args: dict) -> tuple[list, int]:
     """The rows of ``query`` (any select) on the page ``args`` (loaded with
-    :class:`PageQuerySchema`) ask, and how many rows the query has on every page."""
+    :class:`PageQuerySchema`) ask, and how many rows the query has in all."""
     page, per_page = args["page"], args["per_page"]
     total = session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
     return session.execute(query.limit(per_page).offset((page - 1) * per_page)).all(), total

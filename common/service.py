@@ -71,10 +71,11 @@ RETRY_BATCH = 100
 
 def _claim(session, platform: PlatformModels, event_id: str, handler: str) -> bool:
     """Record in the session's transaction that ``handler`` applies ``event_id``, and clear
-    the event's parked row if it has one (a retry, or a delivery again after a failure);
-    ``False`` when the event is claimed already (the row taken, or being written by another
-    delivery, whose transaction this waits for). On PostgreSQL one statement, the clearing a
-    CTE of the insert, where a look-up, an insert and a delete were three."""
+    the event's parked row if it has one (a retry, or a delivery again after a failure):
+    both hold once the transaction commits. ``False`` when the event is claimed already
+    (the row taken, or being written by another delivery, whose transaction this waits for).
+    On PostgreSQL one statement, the clearing a CTE of the insert, where a look-up, an insert
+    and a delete were three."""
     bind = session.get_bind()
     claim, clear = _claim_statements(platform.ProcessedEvent.__table__,
                                      platform.ParkedEvent.__table__, bind.dialect.name)
@@ -204,6 +205,9 @@ class ServiceDatabase:
         actor = Actor.system(f"event:{event_id}")
         with self.unit_of_work(actor) as uow:
             if not _claim(uow.session, platform, event_id, handler):
+                # Applied already, by a delivery whose commit the claim waited for: a parked
+                # row of the event (parked by a delivery that failed meanwhile) is stale.
+                uow.session.commit()
                 return "duplicate"
             try:
                 apply(uow)

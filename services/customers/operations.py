@@ -233,7 +233,8 @@ def get_customer(uow: UnitOfWork, customer_id) -> dict:
 
 # A page of the list is read as columns, not as Customer entities, and its tags in one
 # query: entities (the identity map, a selectin load of tag rows) were half of a page's cost.
-_LISTED_COLUMNS = tuple(getattr(Customer, name) for name in s.CustomerSchema().dump_fields
+_LISTED_COLUMNS = tuple(getattr(Customer, field.attribute or name)
+                        for name, field in s.CustomerSchema().dump_fields.items()
                         if name != "tags")
 
 
