@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import collections
 import os
+import time
 
 try:
     import resource
@@ -45,11 +46,12 @@ def part_of(command_line: str) -> str | None:
     return None
 
 
-def cpu_by_part() -> collections.Counter:
+def cpu_by_part(classify=None) -> collections.Counter:
     """Seconds of CPU each part's live processes have used so far, with that of their
     children gone (a PostgreSQL backend closed, a gunicorn worker replaced): counted in the
     parent they were waited for by, the CPU of a process that ends during a measure stays in
-    its part."""
+    its part. ``classify(pid, command_line)``: a process's part, when :func:`part_of` of its
+    command line is not the one wanted (two instances of a service told apart)."""
     used = collections.Counter()
     try:
         pids = [name for name in os.listdir("/proc") if name.isdigit()]
@@ -63,7 +65,7 @@ def cpu_by_part() -> collections.Counter:
                 fields = file.read().rsplit(")", 1)[1].split()
         except OSError:  # gone meanwhile, or not ours to read
             continue
-        part = part_of(command_line)
+        part = classify(int(pid), command_line) if classify else part_of(command_line)
         if part is not None:
             # utime, stime, and cutime, cstime: the children's it has waited for
             used[part] += sum(int(value) for value in fields[11:15]) / _CLOCK_TICKS
@@ -80,16 +82,19 @@ def _load_cpu() -> float:
 
 
 class Meter:
-    """CPU used from now on, per part, per unit of work served."""
+    """CPU used from now on, per part, per unit of work served; ``classify``: see
+    :func:`cpu_by_part`."""
 
-    def __init__(self):
-        self._parts = cpu_by_part()
+    def __init__(self, classify=None):
+        self._classify = classify
+        self._parts = cpu_by_part(classify)
         self._load = _load_cpu()
+        self.started = time.monotonic()
 
     def used(self) -> dict[str, float]:
         """Seconds of CPU per part since the meter was made (``load``: the benchmark's own
         processes), each part's processes counted while they live."""
-        now = cpu_by_part()
+        now = cpu_by_part(self._classify)
         used = {part: now[part] - self._parts.get(part, 0.0) for part in now}
         used["load"] = _load_cpu() - self._load
         return {part: seconds for part, seconds in used.items() if seconds > 0}

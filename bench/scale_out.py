@@ -26,63 +26,30 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import cpu_use  # noqa: E402
 from bench.read_floor import measure  # noqa: E402
 from tests.support.stack import Stack, wait_until  # noqa: E402
 
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int, reaped: bool = False) -> float:
-    """CPU seconds of ``pid`` and its children still running (user + system); ``reaped``:
-    also of its children that ended and were waited for (the load processes)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except OSError:
-        return 0.0
-    own = sum(int(value) for value in fields[11:15 if reaped else 13]) / TICKS
-    return own + sum(cpu_seconds(int(child)) for child in children)
-
-
-def pids_named(word: str) -> list[int]:
-    """Processes whose command line holds ``word`` (PostgreSQL's and RabbitMQ's)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if word in (entry / "cmdline").read_bytes().decode(errors="replace"):
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
-
-
 class CpuMeter:
-    """CPU seconds per part of the stack over a ``with`` block."""
+    """CPU seconds per part of the stack over a ``with`` block (``cpu_use.Meter``), the second
+    customers instance apart from the first."""
 
     def __init__(self, stack: Stack):
         self.stack = stack
 
-    def _sample(self) -> dict[str, float]:
-        stack = {name: cpu_seconds(process.pid) for name, process in self.stack.processes.items()}
-        parts = {name: stack.pop(name) for name in ("gateway", "customers", "customers-2")
-                 if name in stack}
-        parts["other services"] = sum(stack.values())
-        parts["postgres"] = sum(cpu_seconds(pid) for pid in pids_named("postgres"))
-        parts["rabbitmq"] = sum(cpu_seconds(pid) for pid in pids_named("beam.smp"))
-        # This process's tree holds the stack's processes and the load generator's.
-        stack_total = sum(parts.values()) - parts["postgres"] - parts["rabbitmq"]
-        parts["load"] = cpu_seconds(os.getpid(), reaped=True) - stack_total
-        return parts
+    def _part(self, pid: int, command_line: str) -> str | None:
+        second = self.stack.processes.get("customers-2")
+        if second is not None and pid == second.pid:
+            return "customers-2"
+        return cpu_use.part_of(command_line)
 
     def __enter__(self):
-        self.before, self.started = self._sample(), time.monotonic()
+        self.meter = cpu_use.Meter(self._part)
         return self
 
     def __exit__(self, *exc):
-        after = self._sample()
-        self.elapsed = time.monotonic() - self.started
-        self.used = {name: after[name] - self.before.get(name, 0.0) for name in after}
+        self.used = self.meter.used()
+        self.elapsed = time.monotonic() - self.meter.started
 
     def report(self) -> str:
         total = os.cpu_count() * self.elapsed
@@ -136,8 +103,9 @@ def main(argv=None) -> None:
                     wait_until(lambda: consumers(stack, "rpc-customers") == 2, timeout=60,
                                interval=0.5, message="the second instance consumes")
                 with CpuMeter(stack) as meter:
-                    rate = measure(f"{instances} inst.", url, headers, ids, args.connections,
-                                   args.seconds, args.processes)
+                    rate = measure(f"{instances} inst.", f"{url}/customers", headers,
+                                   [f"/{customer_id}" for customer_id in ids],
+                                   args.connections, args.seconds, args.processes)
                 rates[instances].append(rate)
                 print(meter.report())
                 if instances == 2:
