@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy import event as sa_event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, sessionmaker
 
 from common import config
@@ -218,6 +219,36 @@ def insert_on_conflict(dialect: str, table: sa.Table):
     ``on_conflict_do_nothing`` / ``on_conflict_do_update`` skip or merge a row whose key is
     taken."""
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+class _json_array_agg(sa.sql.functions.GenericFunction):
+    """The aggregate of its argument as a JSON array: ``json_agg`` on PostgreSQL (ordered by
+    the argument), ``json_group_array`` on SQLite (in the order its rows come)."""
+
+    type = sa.JSON()
+    inherit_cache = True
+
+
+@compiles(_json_array_agg, "postgresql")
+def _json_agg_ordered(element, compiler, **kw):
+    value = compiler.process(element.clauses, **kw)
+    return f"json_agg({value} ORDER BY {value})"
+
+
+@compiles(_json_array_agg, "sqlite")
+def _json_group_array(element, compiler, **kw):
+    return f"json_group_array({compiler.process(element.clauses, **kw)})"
+
+
+def sorted_json_array(column, *where) -> sa.ScalarSelect:
+    """A column of a select: the values of ``column`` in the rows of its table where
+    ``where`` holds (which names the outer select's tables: a correlated subquery), sorted,
+    as a JSON array read back as a list (``[]`` for none). A page's one-to-many values (a
+    customer's tags) so come with its rows, in the same statement."""
+    values = (sa.select(column.label("value")).where(*where).order_by(column)
+              .correlate_except(column.table).subquery())
+    return sa.select(sa.func.coalesce(_json_array_agg(values.c.value), sa.literal_column("'[]'"),
+                                      type_=sa.JSON)).scalar_subquery()
 
 
 # From this many rows on, ``insert_many`` sends them as one JSON document on PostgreSQL (below

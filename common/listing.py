@@ -97,12 +97,14 @@ def plain(value):
     return str(value) if isinstance(value, uuid.UUID) else value
 
 
-def page_rows(session, query, args: dict) -> tuple[list, int]:
+def page_rows(session, query, args: dict, *, page_columns=()) -> tuple[list, int]:
     """The rows of ``query`` (any select) on the page ``args`` (loaded with
-    :class:`PageQuerySchema`) ask, and how many rows the query has in all."""
+    :class:`PageQuerySchema`) ask, and how many rows the query has in all; ``page_columns``
+    are read for the page's rows only, not for the count (a correlated subquery)."""
     page, per_page = args["page"], args["per_page"]
     total = session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
-    return session.execute(query.limit(per_page).offset((page - 1) * per_page)).all(), total
+    query = query.add_columns(*page_columns).limit(per_page).offset((page - 1) * per_page)
+    return session.execute(query).all(), total
 
 
 def page_answer(args: dict, items: list, total: int) -> dict:

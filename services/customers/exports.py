@@ -15,7 +15,7 @@ from common.uow import UnitOfWork
 from common.validation import load
 from services.customers import schemas as s
 from services.customers.models import Contact, Customer
-from services.customers.operations import customers_query, tags_of
+from services.customers.operations import CUSTOMER_TAGS, customers_query
 
 CONTACT_COLUMNS = {"contact_name": Contact.name, "contact_phone": Contact.phone,
                    "contact_email": Contact.email}
@@ -28,24 +28,24 @@ def export_page(uow: UnitOfWork, query_args, after, limit) -> dict:
     (by the list's filters) after the cursor ``after``; ``next`` is ``None`` after the last."""
     args = load(s.CustomerExportQuerySchema, query_args)
     query = customers_query(uow, args).with_only_columns(
-        Customer.id, Customer.created_at, *(getattr(Customer, field) for field in CUSTOMER_COLUMNS))
+        Customer.id, Customer.created_at, CUSTOMER_TAGS,
+        *(getattr(Customer, field) for field in CUSTOMER_COLUMNS))
     customers, next_cursor = keyset_page(uow.session, query, Customer, after, limit)
     ids = [customer.id for customer in customers]
-    tags = tags_of(uow.session, ids)
     contacts = {row.customer_id: row for row in uow.session.execute(
         sa.select(Contact.customer_id, *CONTACT_COLUMNS.values())
         .where(Contact.customer_id.in_(ids), Contact.is_primary.is_(True),
                Contact.deleted_at.is_(None)))}
-    return {"items": [_row(customer, tags[customer.id], contacts.get(customer.id))
+    return {"items": [_row(customer, contacts.get(customer.id))
                       for customer in customers],
             "next": next_cursor}
 
 
-def _row(customer, tags: list[str], contact) -> dict:
+def _row(customer, contact) -> dict:
     row = {}
     for field, *_ in s.TRANSFER_COLUMNS:
         if field == "tags":
-            row[field] = tags
+            row[field] = customer.tags
         elif field in CONTACT_COLUMNS:
             row[field] = getattr(contact, CONTACT_COLUMNS[field].key) if contact else None
         else:

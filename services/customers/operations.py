@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections import defaultdict
 from types import SimpleNamespace
 from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
-from common.db import insert_many, new_id, new_row, utcnow
+from common.db import insert_many, new_id, new_row, sorted_json_array, utcnow
 from common.errors import NotFound, ValidationError
 from common.listing import order_by, page_answer, page_rows, paginate, where_equal
 from common import normalize, snapshots
@@ -231,33 +230,22 @@ def get_customer(uow: UnitOfWork, customer_id) -> dict:
     return customer_out.dump(_customer(uow, customer_id, with_tags=True))
 
 
-# A page of the list is read as columns, not as Customer entities, and its tags in one
-# query: entities (the identity map, a selectin load of tag rows) cost about a quarter of a
-# page's CPU in the service.
+# A page of the list is read as columns, not as Customer entities, with its tags in the same
+# statement: entities (the identity map, a selectin load of tag rows) cost about a quarter of a
+# page's CPU in the service, and a second query for the page's tags a fifth of what was left.
 _LISTED_COLUMNS = tuple(getattr(Customer, field.attribute or name)
                         for name, field in customer_out.schema.dump_fields.items()
                         if name != "tags")
+CUSTOMER_TAGS = sorted_json_array(CustomerTag.tag, CustomerTag.customer_id == Customer.id).label("tags")
 
 
 def _list_customers(uow: UnitOfWork, query_args, *, deleted: bool) -> dict:
     args = load(s.CustomerListQuerySchema, query_args)
     query = customers_query(uow, args, deleted=deleted).with_only_columns(*_LISTED_COLUMNS)
     query = query.order_by(*order_by(Customer, args["sort"], s.CUSTOMER_SORT_FIELDS))
-    rows, total = page_rows(uow.session, query, args)
-    tags = tags_of(uow.session, [row.id for row in rows])
-    return page_answer(args, [customer_out.dump(SimpleNamespace(**row._mapping, tags=tags[row.id]))
-                              for row in rows], total)
-
-
-def tags_of(session, customer_ids: list) -> defaultdict[uuid.UUID, list[str]]:
-    """The tags of each of ``customer_ids``, in order, in one query."""
-    tags = defaultdict(list)
-    if customer_ids:
-        for customer_id, tag in session.execute(
-                sa.select(CustomerTag.customer_id, CustomerTag.tag)
-                .where(CustomerTag.customer_id.in_(customer_ids)).order_by(CustomerTag.tag)):
-            tags[customer_id].append(tag)
-    return tags
+    rows, total = page_rows(uow.session, query, args, page_columns=[CUSTOMER_TAGS])
+    return page_answer(args, [customer_out.dump(SimpleNamespace(**row._mapping)) for row in rows],
+                       total)
 
 
 def customers_query(uow: UnitOfWork, args: dict, *, deleted: bool = False):
