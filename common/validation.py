@@ -17,7 +17,7 @@ def load(schema: Schema | type[Schema], payload, *, partial: bool = False) -> di
     """``payload`` loaded by ``schema``: an instance, or a class, whose one instance is kept
     (building a schema, which copies its fields, cost more than most loads)."""
     if isinstance(schema, type):
-        schema = _instance_of(schema)
+        schema = schema_instance(schema)
     if not isinstance(payload, dict):
         raise ValidationError("Invalid input.", {"_schema": ["Invalid input type."]})
     problems = dict(unstorable(payload))
@@ -30,7 +30,9 @@ def load(schema: Schema | type[Schema], payload, *, partial: bool = False) -> di
 
 
 @functools.cache
-def _instance_of(schema_class: type[Schema]) -> Schema:
+def schema_instance(schema_class: type[Schema]) -> Schema:
+    """The one instance of ``schema_class`` every load uses: a schema keeps no state of a
+    load, and building one deep-copies each of its fields."""
     return schema_class()
 
 
