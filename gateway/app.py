@@ -12,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from common import amqp_reads, config
 from gateway import console, database, errors, metrics, outbox, request_context, translations
 from gateway.auth import callers, ratelimit
+from gateway.json_provider import OrjsonProvider
 from gateway.auth.access import API_KEY_HEADER, API_KEY_SCHEME, API_PREFIX, SECURITY_SCHEME
 from gateway.blueprints import (api_keys, audit, auth, customers, notifications, ops, reports,
                                 sales, teams, users)
@@ -78,8 +79,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     if proxies:
         # The client's address as the proxies saw it, for the rate limits and the logs.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
-    app.json.sort_keys = False  # keep problem fields in the RFC's order
-    app.json.ensure_ascii = False  # Chinese messages readable as sent
+    app.json = OrjsonProvider(app)
 
     api = CrmApi(
         app,
