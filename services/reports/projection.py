@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import functools
 import logging
 
 import sqlalchemy as sa
@@ -132,17 +133,25 @@ def upsert(session, table: sa.Table, row: dict, *, tie_wins=None, on_insert=None
     ``tie_wins``: a column that, set in ``row`` and not in the table, wins a tie of versions
     (a delete published at the version it was made at). ``on_insert``: columns written only
     when the row is new. True when the row was written."""
+    statement = _upsert_statement(session.get_bind().dialect.name, table, tuple(row),
+                                  tuple(on_insert or ()), tie_wins)
+    return session.execute(statement, {**row, **(on_insert or {})}).rowcount > 0
+
+
+@functools.lru_cache(maxsize=None)
+def _upsert_statement(dialect: str, table: sa.Table, columns: tuple[str, ...],
+                      insert_only: tuple[str, ...], tie_wins: str | None):
+    """``upsert``'s statement for rows of ``columns``, built once; the row's values are the
+    execution's parameters."""
     keys = [column.name for column in table.primary_key.columns]
-    dialect = session.get_bind().dialect.name
-    statement = insert_on_conflict(dialect, table).values(**row, **(on_insert or {}))
+    statement = insert_on_conflict(dialect, table)
     newer = table.c.version < statement.excluded.version
     if tie_wins is not None:
         newer = sa.or_(newer, sa.and_(table.c.version == statement.excluded.version,
                                       statement.excluded[tie_wins], sa.not_(table.c[tie_wins])))
-    statement = statement.on_conflict_do_update(
-        index_elements=keys, set_={name: statement.excluded[name] for name in row
+    return statement.on_conflict_do_update(
+        index_elements=keys, set_={name: statement.excluded[name] for name in columns
                                    if name not in keys}, where=newer)
-    return session.execute(statement).rowcount > 0
 
 
 def add_once(session, table: sa.Table, row: dict) -> None:
@@ -225,17 +234,24 @@ def _apply_to(session, model: ReadModel, event: dict) -> None:
 
 def _fresh(session, source: str, occurred_at: dt.datetime) -> None:
     """``as_of``: the time of the newest event applied, per source service."""
+    session.execute(_fresh_statement(session.get_bind().dialect.name),
+                    {"source": source, "as_of": occurred_at})
+
+
+@functools.lru_cache(maxsize=None)
+def _fresh_statement(dialect: str):
     table = LIVE.freshness
-    dialect = session.get_bind().dialect.name
-    statement = insert_on_conflict(dialect, table).values(source=source, as_of=occurred_at)
-    session.execute(statement.on_conflict_do_update(
+    statement = insert_on_conflict(dialect, table)
+    return statement.on_conflict_do_update(
         index_elements=["source"], set_={"as_of": statement.excluded.as_of},
-        where=sa.or_(table.c.as_of.is_(None), table.c.as_of < statement.excluded.as_of)))
+        where=sa.or_(table.c.as_of.is_(None), table.c.as_of < statement.excluded.as_of))
+
+
+_RUNNING = sa.select(Rebuild.id).where(Rebuild.status == "running").limit(1)
 
 
 def rebuilding(session) -> bool:
-    return session.execute(sa.select(Rebuild.id).where(
-        Rebuild.status == "running").limit(1)).first() is not None
+    return session.execute(_RUNNING).first() is not None
 
 
 def apply(session, event: dict) -> None:
