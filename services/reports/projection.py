@@ -154,13 +154,6 @@ def _upsert_statement(dialect: str, table: sa.Table, columns: tuple[str, ...],
                                    if name not in keys}, where=newer)
 
 
-def add_once(session, table: sa.Table, row: dict) -> None:
-    keys = [column.name for column in table.primary_key.columns]
-    dialect = session.get_bind().dialect.name
-    session.execute(insert_on_conflict(dialect, table).values(**row).on_conflict_do_nothing(
-        index_elements=keys))
-
-
 def stage_set(stages) -> str:
     """The ``stages`` column's form of a set of stage keys: ``,a,b,``."""
     return "," + "".join(f"{key}," for key in sorted(stages))
