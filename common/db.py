@@ -222,11 +222,17 @@ def insert_on_conflict(dialect: str, table: sa.Table):
 
 
 class _json_array_agg(sa.sql.functions.GenericFunction):
-    """The aggregate of its argument as a JSON array: ``json_agg`` on PostgreSQL (ordered by
-    the argument), ``json_group_array`` on SQLite (in the order its rows come)."""
+    """The aggregate of its argument (a column) as a JSON array: ``json_agg`` on PostgreSQL
+    (ordered by the argument), ``json_group_array`` on SQLite (in the order its rows come:
+    SQLite before 3.44 has no ``ORDER BY`` in an aggregate)."""
 
     type = sa.JSON()
     inherit_cache = True
+
+
+@compiles(_json_array_agg)
+def _json_array_agg_elsewhere(element, compiler, **kw):
+    raise sa.exc.CompileError("sorted_json_array is written for PostgreSQL and SQLite only")
 
 
 @compiles(_json_array_agg, "postgresql")
@@ -241,10 +247,12 @@ def _json_group_array(element, compiler, **kw):
 
 
 def sorted_json_array(column, *where) -> sa.ScalarSelect:
-    """A column of a select: the values of ``column`` in the rows of its table where
-    ``where`` holds (which names the outer select's tables: a correlated subquery), sorted,
-    as a JSON array read back as a list (``[]`` for none). A page's one-to-many values (a
-    customer's tags) so come with its rows, in the same statement."""
+    """A column of a select: the values of ``column`` (not null) in the rows of its table
+    where ``where`` holds (which names the outer select's table: a correlated subquery),
+    sorted, as a JSON array read back as a list (``[]`` for none). A page's one-to-many values
+    (a customer's tags) so come with its rows, in the same statement; it is computed for each
+    row the statement produces, OFFSET's skipped rows included (``common.listing.page_rows``
+    reads it for a page's rows only)."""
     values = (sa.select(column.label("value")).where(*where).order_by(column)
               .correlate_except(column.table).subquery())
     return sa.select(sa.func.coalesce(_json_array_agg(values.c.value), sa.literal_column("'[]'"),

@@ -97,14 +97,21 @@ def plain(value):
     return str(value) if isinstance(value, uuid.UUID) else value
 
 
-def page_rows(session, query, args: dict, *, page_columns=()) -> tuple[list, int]:
+def page_rows(session, query, args: dict, *, page_columns=(), key=None) -> tuple[list, int]:
     """The rows of ``query`` (any select) on the page ``args`` (loaded with
-    :class:`PageQuerySchema`) ask, and how many rows the query has in all; ``page_columns``
-    are read for the page's rows only, not for the count (a correlated subquery)."""
+    :class:`PageQuerySchema`) ask, and how many rows the query has in all.
+
+    ``page_columns`` (a correlated subquery per row, such as a customer's tags) are read for
+    the page's rows only, found by their ``key`` (the primary key) in a subquery that pages:
+    in the paging statement itself, PostgreSQL would also compute them for every row the
+    OFFSET skips."""
     page, per_page = args["page"], args["per_page"]
     total = session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
-    query = query.add_columns(*page_columns).limit(per_page).offset((page - 1) * per_page)
-    return session.execute(query).all(), total
+    paged = query.limit(per_page).offset((page - 1) * per_page)
+    if page_columns:
+        paged = query.add_columns(*page_columns).where(
+            key.in_(paged.with_only_columns(key).correlate(None).scalar_subquery()))
+    return session.execute(paged).all(), total
 
 
 def page_answer(args: dict, items: list, total: int) -> dict:

@@ -243,7 +243,8 @@ def _list_customers(uow: UnitOfWork, query_args, *, deleted: bool) -> dict:
     args = load(s.CustomerListQuerySchema, query_args)
     query = customers_query(uow, args, deleted=deleted).with_only_columns(*_LISTED_COLUMNS)
     query = query.order_by(*order_by(Customer, args["sort"], s.CUSTOMER_SORT_FIELDS))
-    rows, total = page_rows(uow.session, query, args, page_columns=[CUSTOMER_TAGS])
+    rows, total = page_rows(uow.session, query, args, page_columns=[CUSTOMER_TAGS],
+                            key=Customer.id)
     return page_answer(args, [customer_out.dump(SimpleNamespace(**row._mapping)) for row in rows],
                        total)
 

@@ -52,9 +52,15 @@ def test_each_row_has_its_values_sorted_as_order_by_sorts_them(filled):
     assert sorted(got[1]) == got[1] == ["apple", "fig", "pear"]
 
 
-def test_a_page_reads_the_values_of_its_rows_and_counts_all_rows(filled):
+@pytest.mark.parametrize("descending", [False, True])
+def test_a_page_reads_the_values_of_its_rows_in_its_order_and_counts_all_rows(filled, descending):
+    order = parents.c.id.desc() if descending else parents.c.id
     with filled.connect() as conn:
-        rows, total = page_rows(conn, sa.select(parents.c.id).order_by(parents.c.id),
-                                {"page": 2, "per_page": 2}, page_columns=[LABELS])
+        rows, total = page_rows(conn, sa.select(parents.c.id).order_by(order),
+                                {"page": 1, "per_page": 2}, page_columns=[LABELS],
+                                key=parents.c.id)
+        last, _ = page_rows(conn, sa.select(parents.c.id).order_by(order),
+                            {"page": 2, "per_page": 2}, page_columns=[LABELS], key=parents.c.id)
     assert total == 3
-    assert [tuple(row) for row in rows] == [(3, [])]
+    expected = [(parent, sorted(GIVEN[parent])) for parent in sorted(GIVEN, reverse=descending)]
+    assert [tuple(row) for row in rows + last] == expected
