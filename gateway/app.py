@@ -12,11 +12,11 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from common import amqp_reads, config
 from gateway import console, database, errors, metrics, outbox, request_context, translations
 from gateway.auth import callers, ratelimit
-from gateway.json_provider import OrjsonProvider
 from gateway.auth.access import API_KEY_HEADER, API_KEY_SCHEME, API_PREFIX, SECURITY_SCHEME
 from gateway.blueprints import (api_keys, audit, auth, customers, notifications, ops, reports,
                                 sales, teams, users)
 from gateway.blueprints import imports
+from gateway.json_provider import OrjsonProvider
 
 
 # (blueprint, url_prefix): every resource of the API, in the order the docs list them.
