@@ -133,16 +133,15 @@ def upsert(session, table: sa.Table, row: dict, *, tie_wins=None, on_insert=None
     ``tie_wins``: a column that, set in ``row`` and not in the table, wins a tie of versions
     (a delete published at the version it was made at). ``on_insert``: columns written only
     when the row is new. True when the row was written."""
-    statement = _upsert_statement(session.get_bind().dialect.name, table, tuple(row),
-                                  tuple(on_insert or ()), tie_wins)
+    statement = _upsert_statement(session.get_bind().dialect.name, table, tuple(row), tie_wins)
     return session.execute(statement, {**row, **(on_insert or {})}).rowcount > 0
 
 
-@functools.lru_cache(maxsize=None)
+@functools.lru_cache(maxsize=256)  # a few shapes per table, from the row mappers
 def _upsert_statement(dialect: str, table: sa.Table, columns: tuple[str, ...],
-                      insert_only: tuple[str, ...], tie_wins: str | None):
-    """``upsert``'s statement for rows of ``columns``, built once; the row's values are the
-    execution's parameters."""
+                      tie_wins: str | None):
+    """``upsert``'s statement for rows of ``columns``, built once: its values (``columns``
+    and any written only on insert) are the execution's parameters."""
     keys = [column.name for column in table.primary_key.columns]
     statement = insert_on_conflict(dialect, table)
     newer = table.c.version < statement.excluded.version
@@ -231,7 +230,7 @@ def _fresh(session, source: str, occurred_at: dt.datetime) -> None:
                     {"source": source, "as_of": occurred_at})
 
 
-@functools.lru_cache(maxsize=None)
+@functools.lru_cache(maxsize=None)  # one per dialect
 def _fresh_statement(dialect: str):
     table = LIVE.freshness
     statement = insert_on_conflict(dialect, table)
