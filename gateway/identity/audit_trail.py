@@ -18,7 +18,7 @@ EXACT_FILTERS = ("actor_id", "target_type", "target_id", "address")
 
 def list_entries(uow: UnitOfWork, query_args) -> dict:
     require_admin(uow.actor)
-    args = load(s.AuditQuerySchema(), query_args)
+    args = load(s.AuditQuerySchema, query_args)
     conditions = [getattr(AuditEntry, name) == args[name] for name in EXACT_FILTERS
                   if name in args]
     if "action" in args:

@@ -18,7 +18,7 @@ from common.errors import Conflict, Forbidden, ValidationError
 from common.listing import order_by, paginate
 from common.records import found, update
 from common.uow import UnitOfWork
-from common.validation import load
+from common.validation import load, schema_instance
 from gateway import audit
 from gateway.identity import schemas as s
 from gateway.models import ApiKey, Team, User
@@ -30,9 +30,10 @@ def require_admin(actor: Actor) -> None:
         raise Forbidden("Your role may not do this action.")
 
 
-def load_change(schema: Schema, payload) -> tuple[dict, int]:
-    """A change: any field of ``schema``, and the ``version`` it is based on (required),
+def load_change(schema_class: type[Schema], payload) -> tuple[dict, int]:
+    """A change: any field of the schema, and the ``version`` it is based on (required),
     returned apart."""
+    schema = schema_instance(schema_class)
     data = load(schema, payload, partial=tuple(name for name in schema.fields if name != "version"))
     return data, data.pop("version")
 

@@ -16,7 +16,7 @@ from gateway.models import Team
 
 def list_teams(uow: UnitOfWork, query_args) -> dict:
     require_admin(uow.actor)
-    args = load(s.TeamListQuerySchema(), query_args)
+    args = load(s.TeamListQuerySchema, query_args)
     conditions = [sa.func.lower(Team.name).like(f"%{args['q'].lower()}%")] if args.get("q") else []
     return TEAM.page(uow, args, conditions)
 
@@ -28,12 +28,12 @@ def get_team(uow: UnitOfWork, team_id) -> dict:
 
 def create_team(uow: UnitOfWork, payload) -> dict:
     require_admin(uow.actor)
-    return create(uow, TEAM, load(s.TeamInputSchema(), payload))
+    return create(uow, TEAM, load(s.TeamInputSchema, payload))
 
 
 def update_team(uow: UnitOfWork, team_id, payload) -> dict:
     """Rename a team or change its manager; nothing changed answers the team as it is and
     announces nothing."""
     require_admin(uow.actor)
-    data, version = load_change(s.TeamPatchSchema(), payload)
+    data, version = load_change(s.TeamPatchSchema, payload)
     return edit(uow, TEAM, team_id, data, version)

@@ -21,7 +21,7 @@ from gateway.models import User
 def list_users(uow: UnitOfWork, query_args) -> dict:
     """Every user for an admin; for a manager, the active users of their own team (whom they
     may give records to, as the sales service's rules allow)."""
-    args = load(s.UserListQuerySchema(), query_args)
+    args = load(s.UserListQuerySchema, query_args)
     conditions = [getattr(User, name) == args[name] for name in ("role", "team_id", "active")
                   if name in args]
     if uow.actor.role == "manager" and uow.actor.team_id is not None and uow.actor.user_id:
@@ -52,7 +52,7 @@ def _password_hashed(data: dict) -> dict:
 
 def create_user(uow: UnitOfWork, payload) -> dict:
     require_admin(uow.actor)
-    data = _password_hashed(load(s.UserInputSchema(), payload))
+    data = _password_hashed(load(s.UserInputSchema, payload))
     data.setdefault("display_name", data["username"])
     return create(uow, USER, data)
 
@@ -60,7 +60,7 @@ def create_user(uow: UnitOfWork, payload) -> dict:
 def update_user(uow: UnitOfWork, user_id, payload) -> dict:
     """Change a user; nothing changed answers the user as it is and announces nothing."""
     require_admin(uow.actor)
-    data, version = load_change(s.UserPatchSchema(), payload)
+    data, version = load_change(s.UserPatchSchema, payload)
     data = _password_hashed(data)
 
     def after_change(user: User) -> None:
