@@ -112,11 +112,3 @@ class Meter:
                           if 1000 * seconds / units >= 0.01)
         return (f"CPU a {unit}, ms: {parts}; stack {1000 * sum(stack.values()) / units:.2f}, "
                 f"load {1000 * used.get('load', 0.0) / units:.2f}")
-
-
-def cores() -> int:
-    """The CPUs this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1

@@ -46,6 +46,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import cpu_use  # noqa: E402
+from common import config  # noqa: E402
 from bench.api_load import latencies_text, percentile  # noqa: E402
 from tests.support.stack import DEMO_PASSWORD, Client, Stack  # noqa: E402
 
@@ -168,8 +169,8 @@ def capacity_text(meter, used: dict, steps: int, users: int) -> str:
         return ""
     per_step = 1000 * sum(used.values()) / steps
     return (f"  {parts}\n"
-            f"  at {per_step:.1f} ms of CPU a step, load included, {cpu_use.cores()} cores "
-            f"serve at most {1000 * cpu_use.cores() / per_step:.0f} steps/s; {users} users "
+            f"  at {per_step:.1f} ms of CPU a step, load included, {config.cpus()} cores "
+            f"serve at most {1000 * config.cpus() / per_step:.0f} steps/s; {users} users "
             f"ask for about {users / 2:.0f}")
 
 

@@ -124,6 +124,14 @@ def admin_password() -> str:
 DEV_ADMIN_PASSWORD = "admin12345"
 
 
+def cpus() -> int:
+    """CPUs this process may run on (a cpuset, unlike os.cpu_count(); not a CFS quota)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS
+        return os.cpu_count() or 1
+
+
 def gateway_port() -> int:
     return int(env("CRM_PORT", "8000"))
 

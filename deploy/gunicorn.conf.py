@@ -12,14 +12,6 @@ import tempfile
 from common import config as crm  # not "config": that is a gunicorn setting
 
 
-def _cpus() -> int:
-    """CPUs this process may run on (a cpuset, unlike os.cpu_count(); not a CFS quota)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS
-        return os.cpu_count() or 1
-
-
 bind = f"0.0.0.0:{crm.gateway_port()}"
 # HTTPS when CRM_TLS_CERT and CRM_TLS_KEY name a certificate and its key (PEM): the gateway
 # then terminates TLS itself, and plain HTTP to this port fails. Unset (None), it speaks
@@ -32,7 +24,7 @@ worker_class = "gthread"
 # The gateway mostly waits on RPC replies, so threads carry the concurrency and processes the
 # CPU. 2 x CPUs + 1, capped: a container sees every CPU of its host. Under a CPU limit
 # (Kubernetes) set GUNICORN_WORKERS to match the limit.
-workers = int(crm.env("GUNICORN_WORKERS", str(min(2 * _cpus() + 1, 8))))
+workers = int(crm.env("GUNICORN_WORKERS", str(min(2 * crm.cpus() + 1, 8))))
 threads = crm.gateway_threads()
 # Each worker opens its own AMQP connections after the fork; loading the app before forking
 # would share them between processes.

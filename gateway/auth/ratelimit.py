@@ -46,9 +46,8 @@ from typing import Protocol, Sequence
 import redis
 import sqlalchemy as sa
 from flask import Flask, Response, current_app, g, request
-from sqlalchemy.dialects import postgresql, sqlite
 
-from common.db import utcnow
+from common.db import insert_on_conflict, utcnow
 from gateway import database
 from gateway.errors import RateLimited, ServiceUnavailable
 from gateway.models import RateLimitCounter
@@ -159,11 +158,11 @@ _NOW = sa.bindparam("now", type_=_TABLE.c.resets_at.type)
 _KEYS = sa.bindparam("keys", expanding=True)
 
 
-def _upsert(dialect):
+def _upsert(dialect: str):
     """``by`` more on a key, from ``by`` again when its window has ended (SET reads the row
     as it was before the statement)."""
     by = sa.bindparam("by", type_=sa.Integer)
-    insert = dialect.insert(_TABLE).values(key=sa.bindparam("key"), count=by,
+    insert = insert_on_conflict(dialect, _TABLE).values(key=sa.bindparam("key"), count=by,
                                            resets_at=sa.bindparam("resets_at"))
     ended = _TABLE.c.resets_at <= _NOW
     return insert.on_conflict_do_update(
@@ -174,7 +173,7 @@ def _upsert(dialect):
 
 
 # Built once, so SQLAlchemy compiles each once (per dialect) and not per request.
-_COUNT_SQL = {"postgresql": _upsert(postgresql), "sqlite": _upsert(sqlite)}
+_COUNT_SQL = {dialect: _upsert(dialect) for dialect in ("postgresql", "sqlite")}
 _TAKE_BACK_SQL = (
     sa.update(_TABLE)
     .where(_TABLE.c.key.in_(_KEYS), _TABLE.c.resets_at > _NOW, _TABLE.c.count > 0)
