@@ -55,9 +55,12 @@ if os.path.isdir("/dev/shm"):
 # cannot write; the orchestrator scales and restarts instead.
 control_socket_disable = True
 
-# Logs to stdout/stderr, collected by the container runtime.
+# Logs to stdout/stderr, collected by the container runtime. Each access line is formatted
+# and written by the request's thread in one system call (gateway/access_log.py): no lock
+# that would make a worker's threads wait for one another.
 accesslog = "-"
 errorlog = "-"
+logger_class = "gateway.access_log.AccessLog"
 # gunicorn's default line plus the duration and the request id the gateway answers with,
 # which every RPC call of the request carries too.
 access_log_format = (
@@ -80,28 +83,3 @@ def child_exit(server, worker):
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
-
-
-def post_fork(server, worker):
-    """A worker's access lines go through a queue to a thread of its own that writes them:
-    its request threads never wait for one another on the stream's lock and write."""
-    import logging
-    import queue
-    from logging.handlers import QueueHandler, QueueListener
-
-    access = logging.getLogger("gunicorn.access")
-    writers = list(access.handlers)
-    if writers:
-        lines = queue.SimpleQueue()
-        for handler in writers:
-            access.removeHandler(handler)
-        access.addHandler(QueueHandler(lines))
-        worker.access_listener = QueueListener(lines, *writers, respect_handler_level=True)
-        worker.access_listener.start()
-
-
-def worker_exit(server, worker):
-    """The lines still queued written before the worker goes."""
-    listener = getattr(worker, "access_listener", None)
-    if listener is not None:
-        listener.stop()

@@ -1,5 +1,5 @@
-"""The gateway's access log (deploy/gunicorn.conf.py): each request a line with its status,
-duration and request id, written by a thread of each worker from a queue."""
+"""The gateway's access log (deploy/gunicorn.conf.py, gateway/access_log.py): each request a
+line with its status, duration and request id, written by the thread that answered it."""
 import uuid
 
 import requests
