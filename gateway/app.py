@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from flask.sessions import SessionInterface
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -35,6 +36,29 @@ BLUEPRINTS = [
 ]
 
 
+class NoSession(SessionInterface):
+    """Flask's ``session`` unopened: nothing of the gateway keeps state in Flask's signed cookie
+    (a browser's refresh token has a cookie of its own, ``gateway.auth.cookies``). It stays
+    empty, and writing to it raises."""
+
+    def open_session(self, app, request):
+        return self.make_null_session(app)
+
+    def save_session(self, app, session, response):
+        pass
+
+
+class Gateway(Flask):
+    """Flask without two costs of every request the gateway does not use: opening a signed-cookie
+    session (a signer built per request), and asking of each view and hook (about a dozen a
+    request) whether it is a coroutine: none is (tests/gateway/test_platform.py checks)."""
+
+    session_interface = NoSession()
+
+    def ensure_sync(self, func):
+        return func
+
+
 class CrmApi(Api):
     """flask-smorest's Api, documenting the problem+json body as the error schema, and the
     rate limits' 429 (``RATE_LIMITED``) with the headers that say when to come back."""
@@ -55,7 +79,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     for language in translations.LOCALES:  # a missing catalogue stops the start, not a request
         translations.catalogue(language)
     amqp_reads.install()  # the RPC client's replies in one recv, not ten
-    app = Flask(__name__)
+    app = Gateway(__name__)
     app.config.update(
         API_TITLE="CRM API",
         API_VERSION="v1",

@@ -129,3 +129,34 @@ def test_every_problem_code_has_both_languages():
         assert i18n.problem_text(code, i18n.ENGLISH) == english, code
         chinese = i18n.problem_text(code, i18n.CHINESE)
         assert all(text != original for text, original in zip(chinese, english)), code
+
+
+def test_no_view_or_hook_is_a_coroutine(app):
+    """The gateway runs each as it is (``Gateway.ensure_sync``): an async one would answer a
+    coroutine."""
+    import inspect
+
+    functions = list(app.view_functions.values())
+    for hooks in (app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs,
+                  app.teardown_appcontext_funcs, app.url_value_preprocessors,
+                  app.url_default_functions, app.template_context_processors):
+        functions += [function for chain in (hooks.values() if isinstance(hooks, dict) else [hooks])
+                      for function in chain]
+    functions += [handler for by_code in app.error_handler_spec.values()
+                  for by_class in by_code.values() for handler in by_class.values()]
+    assert functions
+    assert not [function for function in functions if inspect.iscoroutinefunction(
+        getattr(function, "__func__", function))]
+
+
+def test_flask_session_is_never_opened(app):
+    """No answer sets Flask's session cookie, and a write to the session raises."""
+    import flask
+
+    with app.test_request_context("/"):
+        app.preprocess_request()
+        assert not flask.session
+        with pytest.raises(RuntimeError):
+            flask.session["user"] = "sam"
+    response = app.test_client().get("/healthz")
+    assert "Set-Cookie" not in response.headers
