@@ -38,11 +38,11 @@ def merge_customers(uow: UnitOfWork, customer_id, payload) -> dict:
     (404 otherwise); ``version`` is the kept one's (a stale one is 409)."""
     access.require_write(uow.actor)
     data = load(s.MergeSchema, payload)
-    kept = _customer(uow, customer_id)
+    kept = _customer(uow, customer_id, with_tags=True)
     if data["from_id"] == kept.id:
         raise ValidationError("Invalid input.",
                               {"from_id": ["Must be another customer than the one kept."]})
-    merged = _customer(uow, data["from_id"])
+    merged = _customer(uow, data["from_id"], with_tags=True)
     check_version(kept, data["version"])
     before = customer_out.dump(kept)
     contacts = _move_contacts(uow, kept, merged)

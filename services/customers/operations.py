@@ -12,7 +12,7 @@ from types import SimpleNamespace
 from typing import NamedTuple
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, lazyload
 
 from common.db import insert_many, new_id, new_row, sorted_json_array, utcnow
 from common.errors import NotFound, ValidationError
@@ -41,8 +41,11 @@ change_out = s.FieldChangeSchema()
 # -- customers -------------------------------------------------------------------------------
 # A customer by id: built once (building a statement per read cost more than running it),
 # the caller's access checked on the row loaded (``access.may_see``).
-_BY_ID = sa.select(Customer).where(Customer.id == sa.bindparam("customer_id"))
-_BY_ID_WITH_TAGS = _BY_ID.options(joinedload(Customer.tag_rows))  # one query, not two
+# A customer by id, its tags read in the same query (with_tags: for a use case that dumps it)
+# or only if touched: a contact or an activity written needs its name and owner, not its tags.
+_BY_ID_WHERE = sa.select(Customer).where(Customer.id == sa.bindparam("customer_id"))
+_BY_ID = _BY_ID_WHERE.options(lazyload(Customer.tag_rows))
+_BY_ID_WITH_TAGS = _BY_ID_WHERE.options(joinedload(Customer.tag_rows))
 
 
 def _customer(uow: UnitOfWork, customer_id, *, deleted: bool = False, with_tags: bool = False):
@@ -295,7 +298,7 @@ def list_trash(uow: UnitOfWork, query_args) -> dict:
 def update_customer(uow: UnitOfWork, customer_id, payload) -> dict:
     access.require_write(uow.actor)
     data = load(s.CustomerUpdateSchema, payload)
-    customer = _customer(uow, customer_id)
+    customer = _customer(uow, customer_id, with_tags=True)
 
     def apply():
         if "owner_id" in data or "team_id" in data:
@@ -317,7 +320,7 @@ def update_customer(uow: UnitOfWork, customer_id, payload) -> dict:
 
 def _move_to_trash(uow: UnitOfWork, customer_id, *, restore: bool) -> dict:
     access.require_write(uow.actor)
-    customer = _customer(uow, customer_id, deleted=restore)
+    customer = _customer(uow, customer_id, deleted=restore, with_tags=True)
     trash(uow, customer, restore=restore)
     uow.commit()
     return customer_out.dump(customer)
