@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from typing import Callable
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 
 from common.actor import Actor
-from common.db import utcnow
+from common.db import insert_on_conflict, utcnow
 from common.errors import Conflict, Forbidden, NotFound
 
 
@@ -105,20 +104,22 @@ def update(uow, entity, expected_version: int, dump: Callable[[object], dict],
 def locked_row(session, model, key, **defaults):
     """The row of ``model`` with primary key ``key``, created with ``defaults`` when missing,
     locked (``SELECT ... FOR UPDATE``) until the transaction ends: concurrent writers of the
-    same row (a counter, a cursor) take turns."""
-    query = sa.select(model).where(*[column == value for column, value in zip(
-        sa.inspect(model).primary_key, key if isinstance(key, tuple) else (key,))])
-    row = session.scalars(query.with_for_update()).first()
+    same row (a counter, a cursor) take turns. A missing row is made by an INSERT that skips
+    a key taken meanwhile (``ON CONFLICT DO NOTHING``) and answers the row it wrote, which is
+    this transaction's, so locked: two statements, not a savepoint and three."""
+    keys = dict(zip([column.key for column in sa.inspect(model).primary_key],
+                    key if isinstance(key, tuple) else (key,)))
+    query = sa.select(model).filter_by(**keys).with_for_update()
+    row = session.scalars(query).first()
     if row is not None:
         return row
-    try:
-        with session.begin_nested():
-            session.add(model(**dict(zip(
-                [column.key for column in sa.inspect(model).primary_key],
-                key if isinstance(key, tuple) else (key,))), **defaults))
-    except IntegrityError:
-        pass  # created at the same moment by another writer: lock theirs
-    return session.scalars(query.with_for_update().execution_options(populate_existing=True)).one()
+    created = session.scalars(
+        insert_on_conflict(session.bind.dialect.name, model).values(**keys, **defaults)
+        .on_conflict_do_nothing().returning(model)).first()
+    if created is not None:
+        return created
+    # Made at the same moment by another writer (this INSERT waited for its commit): lock it.
+    return session.scalars(query.execution_options(populate_existing=True)).one()
 
 
 def newer(session, model, key, version: int | None, **defaults):

@@ -34,17 +34,17 @@ class Wanted:
 def plan(uow: UnitOfWork, *, kind: str, source_id, user_id, wanted: list[Wanted],
          entity_type: str | None = None, entity_id=None, subject: str | None = None) -> None:
     """Make the pending reminders of ``(kind, source_id)`` exactly ``wanted`` (see module)."""
-    existing = uow.session.scalars(
-        sa.select(Reminder).where(Reminder.kind == kind, Reminder.source_id == str(source_id))
-    ).all()
     wanted_keys = {item.key for item in wanted}
+    # The group's reminders, and in the same query any other holding a key wanted now.
+    group = sa.and_(Reminder.kind == kind, Reminder.source_id == str(source_id))
+    existing = uow.session.scalars(sa.select(Reminder).where(
+        sa.or_(group, Reminder.dedup_key.in_(wanted_keys)) if wanted_keys else group)).all()
     for reminder in existing:
         if reminder.status == "pending" and reminder.dedup_key not in wanted_keys:
             cancel(uow, reminder)
     by_key = {reminder.dedup_key: reminder for reminder in existing}
     for item in wanted:
-        reminder = by_key.get(item.key) or uow.session.scalar(
-            sa.select(Reminder).where(Reminder.dedup_key == item.key))
+        reminder = by_key.get(item.key)
         fields = dict(user_id=optional_uuid(user_id), context=item.context, subject=subject,
                       entity_type=entity_type, entity_id=str(entity_id) if entity_id else None)
         if reminder is None:

@@ -1,0 +1,98 @@
+"""``common.records.locked_row`` and ``newer``: a row made when missing with its defaults, or
+the one there untouched; locked until the transaction ends, so a writer at the same moment
+waits and then finds the first one's row; an entity's version only ever moves forward."""
+import threading
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from common.db import create_db_engine, make_base, make_session_factory
+from common.records import locked_row, newer
+from tests.support.stack import scratch_database, wait_until
+
+Base, _ = make_base(directory=False)
+
+
+class Tracked(Base):
+    __tablename__ = "tracked_rows"
+    kind: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    entity_id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    version: Mapped[int] = mapped_column(sa.Integer, default=0)
+    state: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    with scratch_database("locked_row", metadata=Base.metadata) as engine:
+        yield engine
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def factory(request, tmp_path):
+    if request.param == "sqlite":
+        engine = create_db_engine(f"sqlite:///{tmp_path / 'rows.db'}")
+        Base.metadata.create_all(engine)
+    else:
+        engine = create_db_engine(request.getfixturevalue("postgres").url)
+    yield make_session_factory(engine)
+    with engine.begin() as conn:
+        conn.execute(sa.delete(Tracked.__table__))
+    engine.dispose()
+
+
+def test_a_missing_row_is_made_with_its_defaults_and_a_present_one_kept(factory):
+    with factory() as session:
+        made = locked_row(session, Tracked, ("deal", "d1"), version=0, state={"open": True})
+        assert (made.kind, made.entity_id, made.version, made.state) == ("deal", "d1", 0, {"open": True})
+        made.version = 3
+        session.commit()
+    with factory() as session:
+        kept = locked_row(session, Tracked, ("deal", "d1"), version=0, state={})
+        assert (kept.version, kept.state) == (3, {"open": True})
+        assert session.scalar(sa.select(sa.func.count()).select_from(Tracked)) == 1
+
+
+def test_newer_applies_an_entity_version_once_and_never_backwards(factory):
+    with factory() as session:
+        assert newer(session, Tracked, ("lead", "l1"), 2, state={}).version == 2
+        assert newer(session, Tracked, ("lead", "l1"), 2, state={}) is None  # a repeat
+        assert newer(session, Tracked, ("lead", "l1"), 1, state={}) is None  # late
+        assert newer(session, Tracked, ("lead", "l1"), 5, state={}).version == 5
+        assert newer(session, Tracked, ("lead", "l1"), None, state={}).version == 5  # unordered
+        session.commit()
+
+
+def test_a_writer_at_the_same_moment_waits_and_finds_the_first_ones_row(postgres):
+    factory = make_session_factory(create_db_engine(postgres.url))
+    first = factory()
+    locked_row(first, Tracked, ("deal", "d2"), version=0, state={})
+    first.get(Tracked, ("deal", "d2")).state = {"by": "first"}
+    first.flush()  # made, not committed: the second writer's INSERT waits for it
+    found = {}
+
+    def second_writer():
+        with factory() as session:
+            row = locked_row(session, Tracked, ("deal", "d2"), version=0, state={"by": "second"})
+            found["state"] = row.state
+            session.commit()
+
+    thread = threading.Thread(target=second_writer)
+    thread.start()
+    wait_until(lambda: waiting_on_a_lock(postgres), timeout=10, message="the second waits")
+    assert thread.is_alive()
+    first.commit()
+    first.close()
+    thread.join(timeout=10)
+    assert found["state"] == {"by": "first"}
+    with factory() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(Tracked)) == 1
+        session.execute(sa.delete(Tracked))
+        session.commit()
+
+
+def waiting_on_a_lock(engine) -> bool:
+    with engine.connect() as conn:
+        return bool(conn.scalar(sa.text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock'")))
