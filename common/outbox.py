@@ -67,6 +67,19 @@ class OutboxRelay:
         self.keep_unroutable = keep_unroutable
         self.session_factory = session_factory
         self.Outbox = outbox_model
+        # Core statements on the table, built once: the ORM's machinery around a statement
+        # and building it again cost more than the database's work on one or two rows.
+        outbox = outbox_model.__table__
+        self._table = outbox
+        self._publishable_columns = sa.select(
+            outbox.c.id, outbox.c.exchange, outbox.c.routing_key,
+            sa.cast(outbox.c.payload, sa.Text).label("body"), outbox.c.created_at)
+        self._committed = (self._publishable_columns
+                           .where(outbox.c.id.in_(sa.bindparam("ids", expanding=True)),
+                                  outbox.c.published_at.is_(None))
+                           .order_by(outbox.c.created_at))
+        self._committed_locked = self._committed.with_for_update(skip_locked=True)
+        self._marks: dict[tuple[str, ...], sa.Update] = {}
         self.amqp_uri = amqp_uri
         self.connect_timeout = connect_timeout
         # One connection per relay, shared by a process's workers: publishing is short and
@@ -157,7 +170,7 @@ class OutboxRelay:
         return outcomes
 
     def _publish_one(self, channel, row) -> None:
-        """``row`` (of :meth:`_publishable`) published: its payload as stored, JSON text,
+        """``row`` (of ``_publishable_columns``) published: its payload as stored, JSON text,
         with no decoding and encoding again on the way."""
         if row.exchange not in self._declared:
             # What is in flight confirmed first: a declare the broker refuses closes the
@@ -213,10 +226,10 @@ class OutboxRelay:
             part = ids[start:start + SWEEP_BATCH]
             try:
                 with self.session_factory() as session:
-                    query = (self._publishable()
-                             .where(self.Outbox.id.in_(part), self.Outbox.published_at.is_(None))
-                             .order_by(self.Outbox.created_at))
-                    rows = session.execute(self._skip_locked(session, query)).all()
+                    locking = session.bind.dialect.name == "postgresql"  # see _skip_locked
+                    rows = session.execute(
+                        self._committed_locked if locking else self._committed,
+                        {"ids": part}).all()
                     count, broken = self._publish_and_mark(session, rows)
             except Exception:  # noqa: BLE001 - the change is committed; the sweep publishes it
                 log.exception("outbox: publishing after commit failed; left to the sweep")
@@ -233,17 +246,16 @@ class OutboxRelay:
         published, after = 0, None
         while True:
             with self.session_factory() as session:
+                outbox = self._table.c
                 query = (
-                    self._publishable()
-                    .where(
-                        self.Outbox.published_at.is_(None),
-                        self.Outbox.created_at < utcnow() - SWEEP_GRACE,
-                    )
-                    .order_by(self.Outbox.created_at)
+                    self._publishable_columns
+                    .where(outbox.published_at.is_(None),
+                           outbox.created_at < utcnow() - SWEEP_GRACE)
+                    .order_by(outbox.created_at)
                     .limit(SWEEP_BATCH)
                 )
                 if after is not None:
-                    query = query.where(self.Outbox.created_at > after)
+                    query = query.where(outbox.created_at > after)
                 rows = session.execute(self._skip_locked(session, query)).all()
                 if not rows:
                     return published
@@ -252,12 +264,6 @@ class OutboxRelay:
                 published += count
                 if broken or len(rows) < SWEEP_BATCH:
                     return published
-
-    def _publishable(self):
-        """The columns a publish needs, the payload as its stored JSON text (``body``)."""
-        outbox = self.Outbox
-        return sa.select(outbox.id, outbox.exchange, outbox.routing_key,
-                         sa.cast(outbox.payload, sa.Text).label("body"), outbox.created_at)
 
     @staticmethod
     def _skip_locked(session, query):
@@ -314,11 +320,18 @@ class OutboxRelay:
 
     def _mark(self, session, ids: list, **values) -> None:
         """One more attempt of the rows ``ids``, and ``values``."""
-        if ids:
-            session.execute(
-                sa.update(self.Outbox).where(self.Outbox.id.in_(ids))
-                .values(attempts=self.Outbox.attempts + 1, **values)
-                .execution_options(synchronize_session=False))
+        if not ids:
+            return
+        names = tuple(sorted(values))
+        statement = self._marks.get(names)
+        if statement is None:
+            outbox = self._table
+            statement = self._marks[names] = (
+                sa.update(outbox).where(outbox.c.id.in_(sa.bindparam("ids", expanding=True)))
+                .values(attempts=outbox.c.attempts + 1,
+                        **{name: sa.bindparam(f"new_{name}") for name in names}))
+        session.execute(statement, {"ids": ids, **{f"new_{name}": value
+                                                   for name, value in values.items()}})
 
     def close(self) -> None:
         self._drop_connection()
