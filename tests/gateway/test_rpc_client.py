@@ -3,23 +3,27 @@ what a request carries, an absent service, a timed-out call and its late reply, 
 connection."""
 from __future__ import annotations
 
+import datetime as dt
+import decimal
 import json
+import math
 import secrets
 import threading
 import time
+import uuid
 from types import SimpleNamespace
 
 import amqp
 import pytest
 from flask import g
-from kombu import Connection
+from kombu import Connection, serialization
 
 from common import config
 from common.actor import Actor
 from common.topology import RPC_EXCHANGE
 from gateway import rpc
 from gateway.errors import GatewayTimeout, OutcomeUnknown, ServiceUnavailable
-from gateway.rpc import rpc_call
+from gateway.rpc import decoded, rpc_call
 from tests.support.stack import close_from_broker
 
 WAIT = 0.5  # the gateway's wait in these tests (CRM_RPC_TIMEOUT)
@@ -164,3 +168,23 @@ def test_a_connection_the_broker_closed_while_idle_is_replaced_before_the_next_c
         with pytest.raises(ServiceUnavailable, match="no_such_service"):  # not "the broker"
             rpc_call("no_such_service", "list")
         assert rpc._local.client not in (None, closed)
+
+
+@pytest.mark.parametrize("answer", [
+    {"result": {"id": "c1", "name": '杭州 "Acme"', "tags": ["a"], "amount": 12.5, "n": None},
+     "error": None},
+    {"result": {"at": dt.datetime(2026, 12, 7, 16, 0, tzinfo=dt.timezone.utc),
+                "id": uuid.UUID(int=7), "price": decimal.Decimal("9.90")},
+     "error": None},  # kombu's type markers
+    {"result": {"big": 2 ** 70, "ratio": float("nan")}, "error": None},  # beyond orjson
+])
+def test_a_reply_is_decoded_as_kombu_decodes_it(answer):
+    content_type, encoding, body = serialization.dumps(answer, "json")
+    for sent in (body, body.encode()):
+        message = amqp.Message(sent, content_type=content_type, content_encoding=encoding)
+        ours = decoded(message)
+        kombus = serialization.loads(sent, content_type, encoding, accept={"application/json"})
+        if "ratio" in answer["result"]:
+            assert math.isnan(ours["result"].pop("ratio"))
+            kombus["result"].pop("ratio")
+        assert ours == kombus
