@@ -326,6 +326,7 @@ class OutboxRelay:
         statement = self._marks.get(names)
         if statement is None:
             outbox = self._table
+            # The values' parameters named new_*: one named as a column would be SET too.
             statement = self._marks[names] = (
                 sa.update(outbox).where(outbox.c.id.in_(sa.bindparam("ids", expanding=True)))
                 .values(attempts=outbox.c.attempts + 1,

@@ -105,9 +105,12 @@ def locked_row(session, model, key, **defaults):
     """The row of ``model`` with primary key ``key``, created with ``defaults`` when missing,
     locked (``SELECT ... FOR UPDATE``) until the transaction ends: concurrent writers of the
     same row (a counter, a cursor) take turns. A missing row is made by an INSERT that skips
-    a key taken meanwhile (``ON CONFLICT DO NOTHING``) and answers the row it wrote, which is
-    this transaction's, so locked: two statements, not a savepoint and three."""
-    keys = dict(zip([column.key for column in sa.inspect(model).primary_key],
+    the key if it was taken meanwhile (``ON CONFLICT (key) DO NOTHING``) and answers the row
+    it wrote, which is this transaction's, so locked: two statements, not a savepoint and
+    three. The INSERT is a statement, not a flush: the ORM's flush events do not see it, and
+    the row's columns come from ``defaults`` and the columns' own defaults."""
+    mapper = sa.inspect(model)
+    keys = dict(zip([column.key for column in mapper.primary_key],
                     key if isinstance(key, tuple) else (key,)))
     query = sa.select(model).filter_by(**keys).with_for_update()
     row = session.scalars(query).first()
@@ -115,7 +118,8 @@ def locked_row(session, model, key, **defaults):
         return row
     created = session.scalars(
         insert_on_conflict(session.bind.dialect.name, model).values(**keys, **defaults)
-        .on_conflict_do_nothing().returning(model)).first()
+        .on_conflict_do_nothing(index_elements=list(mapper.primary_key)).returning(model),
+        execution_options={"populate_existing": True}).first()
     if created is not None:
         return created
     # Made at the same moment by another writer (this INSERT waited for its commit): lock it.

@@ -22,7 +22,8 @@ from common.outbox import outbox_rows
 
 class ReadSession(Session):
     """The session of a read's unit of work: a use case that adds or changes a record there
-    fails at its next flush (or commit) rather than writing outside a transaction."""
+    fails at its next flush (or commit), and one that runs an INSERT, UPDATE or DELETE
+    statement fails at once, rather than writing outside a transaction."""
 
     def commit(self) -> None:
         raise RuntimeError("A read's unit of work cannot commit; run the use case as a write.")
@@ -31,6 +32,12 @@ class ReadSession(Session):
 @event.listens_for(ReadSession, "before_flush")
 def _refuse_writes(session, _flush_context, _instances):
     if session.new or session.dirty or session.deleted:
+        raise RuntimeError("A read's unit of work cannot write; run the use case as a write.")
+
+
+@event.listens_for(ReadSession, "do_orm_execute")
+def _refuse_write_statements(state):
+    if state.is_insert or state.is_update or state.is_delete:
         raise RuntimeError("A read's unit of work cannot write; run the use case as a write.")
 
 

@@ -60,6 +60,7 @@ control_socket_disable = True
 # that would make a worker's threads wait for one another.
 accesslog = "-"
 errorlog = "-"
+# (gunicorn's statsd logger is not used: the gateway's metrics are Prometheus's, /metrics.)
 logger_class = "gateway.access_log.AccessLog"
 # gunicorn's default line plus the duration and the request id the gateway answers with,
 # which every RPC call of the request carries too.

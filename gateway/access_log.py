@@ -6,8 +6,10 @@ response header and environment variable, for every request) and hands the line 
 request threads from waiting on that lock, at the price of a thread switch per line. Here the
 line is made of the atoms its format names only, by gunicorn's own rules (a string's double
 quotes escaped as its ``SafeAtoms`` does), and written with ``os.write`` to the access log's
-file: no lock, no queue, no thread. A line of up to PIPE_BUF bytes (4,096 on Linux) is never
-interleaved with another on a pipe, nor is any line on a file opened for appending.
+file: no queue, no thread. A line of up to PIPE_BUF bytes (4,096 on Linux) is written by one
+call that a pipe or a file opened for appending never interleaves with another, and takes no
+lock; a longer one (a URL near gunicorn's 8,190-byte limit) is written under a lock of the
+process, as a pipe may take it in parts.
 
 Used when ``accesslog`` is ``-`` (standard output) or a file; a logging configuration or
 syslog, which route access lines through ``logging``, keep gunicorn's own way.
@@ -15,11 +17,15 @@ syslog, which route access lines through ``logging``, keep gunicorn's own way.
 from __future__ import annotations
 
 import os
+import select
+import threading
 import traceback
 
 from gunicorn import glogging
 
 _FILE_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+_ATOMIC_WRITE = getattr(select, "PIPE_BUF", 512)  # POSIX's least
+_LONG_LINES = threading.Lock()
 
 
 class _Atoms(dict):
@@ -95,10 +101,17 @@ class AccessLog(glogging.Logger):
         try:
             atoms = _Atoms(self, resp, req, environ, request_time)
             line = (self.cfg.access_log_format % atoms + "\n").encode(errors="backslashreplace")
-            while line:  # a blocking write is whole unless a signal cuts it short
-                line = line[os.write(self._fd, line):]
+            if len(line) <= _ATOMIC_WRITE:
+                self._write(line)
+            else:
+                with _LONG_LINES:
+                    self._write(line)
         except Exception:
             self.error(traceback.format_exc())
+
+    def _write(self, line: bytes) -> None:
+        while line:  # a blocking write is whole unless a signal cuts it short
+            line = line[os.write(self._fd, line):]
 
     def reopen_files(self):
         """On SIGUSR1 (a log rotated): the access file opened again by its name, in place of

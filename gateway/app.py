@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from flask import Flask
-from flask.sessions import SessionInterface
+from flask.sessions import NullSession, SessionInterface
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -36,10 +36,22 @@ BLUEPRINTS = [
 ]
 
 
+class _Unused(NullSession):
+    """Flask's ``session`` in the gateway: empty; a write raises, saying why."""
+
+    def _fail(self, *args, **kwargs):
+        raise RuntimeError("Flask's session is not used by the gateway (gateway.app.NoSession); "
+                           "a browser's session is gateway.auth.cookies.")
+
+    __setitem__ = __delitem__ = clear = pop = popitem = update = setdefault = _fail
+
+
 class NoSession(SessionInterface):
     """Flask's ``session`` unopened: nothing of the gateway keeps state in Flask's signed cookie
     (a browser's refresh token has a cookie of its own, ``gateway.auth.cookies``). It stays
     empty, and writing to it raises."""
+
+    null_session_class = _Unused
 
     def open_session(self, app, request):
         return self.make_null_session(app)

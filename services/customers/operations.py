@@ -40,9 +40,9 @@ change_out = s.FieldChangeSchema()
 
 # -- customers -------------------------------------------------------------------------------
 # A customer by id: built once (building a statement per read cost more than running it),
-# the caller's access checked on the row loaded (``access.may_see``).
-# A customer by id, its tags read in the same query (with_tags: for a use case that dumps it)
-# or only if touched: a contact or an activity written needs its name and owner, not its tags.
+# the caller's access checked on the row loaded (``access.may_see``); its tags read in the
+# same query (with_tags: a use case that shows the customer) or only if touched (a contact or
+# an activity written needs the customer's name and owner, not its tags).
 _BY_ID_WHERE = sa.select(Customer).where(Customer.id == sa.bindparam("customer_id"))
 _BY_ID = _BY_ID_WHERE.options(lazyload(Customer.tag_rows))
 _BY_ID_WITH_TAGS = _BY_ID_WHERE.options(joinedload(Customer.tag_rows))

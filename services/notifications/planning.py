@@ -48,8 +48,9 @@ def plan(uow: UnitOfWork, *, kind: str, source_id, user_id, wanted: list[Wanted]
         fields = dict(user_id=optional_uuid(user_id), context=item.context, subject=subject,
                       entity_type=entity_type, entity_id=str(entity_id) if entity_id else None)
         if reminder is None:
-            reminder = Reminder(dedup_key=item.key, kind=kind, source_id=str(source_id),
-                                due_at=item.due_at, status="pending", **fields)
+            reminder = by_key[item.key] = Reminder(
+                dedup_key=item.key, kind=kind, source_id=str(source_id), due_at=item.due_at,
+                status="pending", **fields)
             uow.session.add(reminder)
             publish_reminder(uow, "reminder.created", reminder)
         elif reminder.status == "cancelled":

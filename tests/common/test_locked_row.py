@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from common.db import create_db_engine, make_base, make_session_factory
+from common.db import Versioned, create_db_engine, make_base, make_session_factory
 from common.records import locked_row, newer
 from tests.support.stack import scratch_database, wait_until
 
@@ -20,6 +20,14 @@ class Tracked(Base):
     entity_id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
     version: Mapped[int] = mapped_column(sa.Integer, default=0)
     state: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+
+
+class Rule(Versioned, Base):
+    """A versioned row made by locked_row (as sales' assignment rules are)."""
+
+    __tablename__ = "locked_rules"
+    team_id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    strategy: Mapped[str] = mapped_column(sa.String(20))
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +46,7 @@ def factory(request, tmp_path):
     yield make_session_factory(engine)
     with engine.begin() as conn:
         conn.execute(sa.delete(Tracked.__table__))
+        conn.execute(sa.delete(Rule.__table__))
     engine.dispose()
 
 
@@ -51,6 +60,23 @@ def test_a_missing_row_is_made_with_its_defaults_and_a_present_one_kept(factory)
         kept = locked_row(session, Tracked, ("deal", "d1"), version=0, state={})
         assert (kept.version, kept.state) == (3, {"open": True})
         assert session.scalar(sa.select(sa.func.count()).select_from(Tracked)) == 1
+
+
+def test_a_versioned_row_made_starts_at_version_1_and_is_guarded_after(factory):
+    with factory() as session:
+        rule = locked_row(session, Rule, "east", strategy="round_robin")
+        assert (rule.version, rule.strategy) == (1, "round_robin") and rule.created_at
+        rule.strategy = "region"
+        session.commit()
+        assert rule.version == 2
+    with factory() as session, factory() as other:
+        mine = locked_row(session, Rule, "east", strategy="round_robin")
+        theirs = other.get(Rule, "east")
+        mine.strategy = "round_robin"
+        session.commit()
+        theirs.strategy = "manual"
+        with pytest.raises(sa.orm.exc.StaleDataError):
+            other.commit()
 
 
 def test_newer_applies_an_entity_version_once_and_never_backwards(factory):

@@ -80,6 +80,11 @@ def test_a_read_cannot_write(factory):
         uow.session.add(Note(id=3, text="by a read"))
         with pytest.raises(RuntimeError, match="cannot commit"):
             uow.commit()
+    for statement in (sa.insert(Note).values(id=5, text="by a read"),
+                      sa.update(Note).values(text="changed"), sa.delete(Note)):
+        with unit(factory, read_only=True) as uow:
+            with pytest.raises(RuntimeError, match="cannot write"):
+                uow.session.execute(statement)
     with unit(factory, read_only=True) as uow:
         assert uow.session.scalars(sa.select(Note)).all() == []
 

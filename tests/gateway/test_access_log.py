@@ -1,9 +1,11 @@
 """gateway.access_log: the line gunicorn's logger would write, for any format, written whole
-from many threads, and to the new file after a rotation."""
+from many threads (long lines on a pipe too), and to the new file after a rotation."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
+import time
 import types
 
 import pytest
@@ -105,3 +107,46 @@ def test_no_access_log_writes_nothing(tmp_path, capfd):
     ours = AccessLog(cfg)  # accesslog unset: gunicorn's default, no access lines
     ours.access(*a_request())
     assert capfd.readouterr().out == ""
+
+
+def test_long_lines_on_a_pipe_stay_whole(monkeypatch):
+    """Standard output in a container is a pipe, which takes a write of more than PIPE_BUF
+    bytes in parts: such lines (a long list URL) are written one at a time."""
+    reader, writer = os.pipe()
+    monkeypatch.setattr(os, "write", _slow_write(os.write))
+    ours = AccessLog(Config())
+    ours.cfg.set("access_log_format", DEPLOYED)
+    ours._fd = writer  # as setup() takes fd 1 for "-"
+    received = bytearray()
+    draining = threading.Thread(target=_drain, args=(reader, received))
+    draining.start()
+    threads = [threading.Thread(target=lambda thread=thread: [
+        ours.access(*a_request(request_id=f"{thread}-{number}-" + str(thread) * 6000))
+        for number in range(20)]) for thread in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    os.close(writer)
+    draining.join()
+    lines = received.decode().splitlines()
+    assert len(lines) == 6 * 20
+    for line in lines:
+        request_id = line.rsplit("rid=", 1)[1]
+        thread = request_id.split("-", 1)[0]
+        assert request_id.endswith(thread * 6000)
+
+
+def _slow_write(write):
+    """``os.write`` taking at most 1,000 bytes a call and yielding between calls, as a pipe
+    full of another's bytes does."""
+    def partial(fd, data):
+        time.sleep(0)
+        return write(fd, data[:1000])
+    return partial
+
+
+def _drain(reader, into: bytearray):
+    while chunk := os.read(reader, 65536):
+        into.extend(chunk)
+    os.close(reader)

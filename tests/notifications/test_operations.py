@@ -21,6 +21,7 @@ from services.notifications import schemas as s
 from services.notifications.models import (
     Base, Delivery, DeliveryAttempt, Notification, Preference, Reminder, platform,
 )
+from services.notifications.planning import Wanted, plan
 from services.notifications.settings import settings_of
 from services.notifications.templates import render
 
@@ -696,3 +697,18 @@ def test_what_is_past_its_retention_is_forgotten_and_nothing_else(db):
                        "deliveries": 1, "delivery_attempts": 1}
     assert {row.published_at is None for row in db.rows(platform.Outbox)} == {True, False}
     assert [row.status for row in db.rows(Delivery)] == ["failed"]
+
+
+def test_a_plan_asking_a_key_twice_or_one_held_by_another_group_makes_one_reminder(db):
+    due = utcnow() + dt.timedelta(days=1)
+    with db.uow() as uow:
+        plan(uow, kind="follow_up", source_id="a1", user_id=SAM.user_id,
+             wanted=[Wanted("follow_up:a1:x", due), Wanted("follow_up:a1:x", due)])
+        uow.commit()
+    with db.uow() as uow:  # the same key asked from another group: the reminder is taken over
+        plan(uow, kind="follow_up", source_id="a2", user_id=SARA.user_id,
+             wanted=[Wanted("follow_up:a1:x", due)])
+        uow.commit()
+    (reminder,) = db.rows(Reminder)
+    assert (reminder.dedup_key, reminder.status, str(reminder.user_id)) == (
+        "follow_up:a1:x", "pending", SARA.user_id)
