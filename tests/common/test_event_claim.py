@@ -11,30 +11,14 @@ import sqlalchemy as sa
 from common.db import create_db_engine, make_base, make_session_factory, utcnow
 from common.actor import Actor
 from common.service import ServiceDatabase, _claim
-from tests.support.stack import scratch_database, wait_until
+from tests.support.databases import session_factories
+from tests.support.stack import wait_until
 
 Base, platform = make_base(directory=False)
 PROCESSED = platform.ProcessedEvent
 
 
-@pytest.fixture(scope="module")
-def postgres():
-    with scratch_database("event_claim", metadata=Base.metadata) as engine:
-        yield engine
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def factory(request, tmp_path):
-    if request.param == "sqlite":
-        engine = create_db_engine(f"sqlite:///{tmp_path / 'claims.db'}")
-        Base.metadata.create_all(engine)
-    else:
-        engine = create_db_engine(request.getfixturevalue("postgres").url)
-    yield make_session_factory(engine)
-    with engine.begin() as conn:
-        conn.execute(sa.delete(PROCESSED.__table__))
-        conn.execute(sa.delete(platform.ParkedEvent.__table__))
-    engine.dispose()
+postgres, factory = session_factories(Base.metadata, "event_claim")
 
 
 def test_an_event_is_claimed_once_per_handler(factory):

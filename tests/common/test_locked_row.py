@@ -9,7 +9,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from common.db import Versioned, create_db_engine, make_base, make_session_factory
 from common.records import locked_row, newer
-from tests.support.stack import scratch_database, wait_until
+from tests.support.databases import session_factories
+from tests.support.stack import wait_until
 
 Base, _ = make_base(directory=False)
 
@@ -30,24 +31,7 @@ class Rule(Versioned, Base):
     strategy: Mapped[str] = mapped_column(sa.String(20))
 
 
-@pytest.fixture(scope="module")
-def postgres():
-    with scratch_database("locked_row", metadata=Base.metadata) as engine:
-        yield engine
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def factory(request, tmp_path):
-    if request.param == "sqlite":
-        engine = create_db_engine(f"sqlite:///{tmp_path / 'rows.db'}")
-        Base.metadata.create_all(engine)
-    else:
-        engine = create_db_engine(request.getfixturevalue("postgres").url)
-    yield make_session_factory(engine)
-    with engine.begin() as conn:
-        conn.execute(sa.delete(Tracked.__table__))
-        conn.execute(sa.delete(Rule.__table__))
-    engine.dispose()
+postgres, factory = session_factories(Base.metadata, "locked_row")
 
 
 def test_a_missing_row_is_made_with_its_defaults_and_a_present_one_kept(factory):
