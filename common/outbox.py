@@ -226,9 +226,8 @@ class OutboxRelay:
             part = ids[start:start + SWEEP_BATCH]
             try:
                 with self.session_factory() as session:
-                    locking = session.bind.dialect.name == "postgresql"  # see _skip_locked
                     rows = session.execute(
-                        self._committed_locked if locking else self._committed,
+                        self._committed_locked if self._locks_rows(session) else self._committed,
                         {"ids": part}).all()
                     count, broken = self._publish_and_mark(session, rows)
             except Exception:  # noqa: BLE001 - the change is committed; the sweep publishes it
@@ -243,10 +242,9 @@ class OutboxRelay:
         """Publish rows left behind, oldest first, each once per sweep (a row that fails is
         passed, not retried until the next). Safe with several relays: rows are locked,
         skip-locked."""
-        published, after = 0, None
+        published, after, outbox = 0, None, self._table.c
         while True:
             with self.session_factory() as session:
-                outbox = self._table.c
                 query = (
                     self._publishable_columns
                     .where(outbox.published_at.is_(None),
@@ -266,12 +264,14 @@ class OutboxRelay:
                     return published
 
     @staticmethod
-    def _skip_locked(session, query):
-        """``query`` locking the rows it reads, passing those another publisher holds
-        (PostgreSQL; SQLite, one process, has no row locks)."""
-        if session.bind.dialect.name == "postgresql":
-            return query.with_for_update(skip_locked=True)
-        return query
+    def _locks_rows(session) -> bool:
+        """Whether a read takes its rows locked, passing those another publisher holds:
+        PostgreSQL; SQLite, one process, has no row locks."""
+        return session.bind.dialect.name == "postgresql"
+
+    def _skip_locked(self, session, query):
+        """``query`` locking the rows it reads where the database can (:meth:`_locks_rows`)."""
+        return query.with_for_update(skip_locked=True) if self._locks_rows(session) else query
 
     def pending_count(self) -> int:
         with self.session_factory() as session:
