@@ -109,21 +109,49 @@ def locked_row(session, model, key, **defaults):
     it wrote, which is this transaction's, so locked: two statements, not a savepoint and
     three. The INSERT is a statement, not a flush: the ORM's flush events do not see it, and
     the row's columns come from ``defaults`` and the columns' own defaults."""
-    mapper = sa.inspect(model)
-    keys = dict(zip([column.key for column in mapper.primary_key],
-                    key if isinstance(key, tuple) else (key,)))
-    query = sa.select(model).filter_by(**keys).with_for_update()
-    row = session.scalars(query).first()
+    return _locked_or_made(session, model, key, defaults)[0]
+
+
+# (model, dialect, names of the defaults) -> its SELECT and its INSERT, built once (building
+# them, and their cache keys, cost as much as running them).
+_LOCKED_ROW_STATEMENTS: dict[tuple, tuple] = {}
+
+
+def _locked_or_made(session, model, key, defaults: dict):
+    """:func:`locked_row`, and whether this call made the row."""
+    dialect, names = session.bind.dialect.name, tuple(sorted(defaults))
+    statements = _LOCKED_ROW_STATEMENTS.get((model, dialect, names))
+    if statements is None:
+        statements = _LOCKED_ROW_STATEMENTS[model, dialect, names] = _locked_row_statements(
+            model, dialect, names)
+    select, insert = statements
+    primary_key = sa.inspect(model).primary_key
+    params = {f"key_{column.key}": value for column, value in
+              zip(primary_key, key if isinstance(key, tuple) else (key,))}
+    row = session.scalars(select, params).first()
     if row is not None:
-        return row
+        return row, False
     created = session.scalars(
-        insert_on_conflict(session.bind.dialect.name, model).values(**keys, **defaults)
-        .on_conflict_do_nothing(index_elements=list(mapper.primary_key)).returning(model),
+        insert, {**params, **{f"new_{name}": value for name, value in defaults.items()}},
         execution_options={"populate_existing": True}).first()
     if created is not None:
-        return created
+        return created, True
     # Made at the same moment by another writer (this INSERT waited for its commit): lock it.
-    return session.scalars(query.execution_options(populate_existing=True)).one()
+    return session.scalars(select, params,
+                           execution_options={"populate_existing": True}).one(), False
+
+
+def _locked_row_statements(model, dialect: str, names: tuple[str, ...]):
+    """The SELECT ... FOR UPDATE of a row of ``model`` by its key and the INSERT that makes it
+    with the defaults ``names``, their values bound when run (``key_*``, ``new_*``)."""
+    primary_key = sa.inspect(model).primary_key
+    select = sa.select(model).where(*(column == sa.bindparam(f"key_{column.key}")
+                                      for column in primary_key)).with_for_update()
+    insert = (insert_on_conflict(dialect, model)
+              .values(**{column.key: sa.bindparam(f"key_{column.key}") for column in primary_key},
+                      **{name: sa.bindparam(f"new_{name}") for name in names})
+              .on_conflict_do_nothing(index_elements=list(primary_key)).returning(model))
+    return select, insert
 
 
 def newer(session, model, key, version: int | None, **defaults):
@@ -132,10 +160,15 @@ def newer(session, model, key, version: int | None, **defaults):
     missing), when ``version`` is newer than the one it holds, now recorded on it; ``None``
     when it is not (a repeat, or an event that arrives after a newer one): apply nothing.
     Every consumer of another service's entity events orders them with it. An event with no
-    version cannot be ordered and is applied."""
-    row = locked_row(session, model, key, version=0, **defaults)
-    if version is not None:
-        if version <= row.version:
-            return None
-        row.version = version
+    version cannot be ordered and is applied. A row made here is made at ``version`` (at 0
+    when the event has none, or one not above 0, which such a row then refuses): one INSERT,
+    not an INSERT and an UPDATE."""
+    ordered = version is not None and version > 0
+    row, made = _locked_or_made(session, model, key,
+                                {"version": version if ordered else 0, **defaults})
+    if version is None or (made and ordered):
+        return row
+    if version <= row.version:
+        return None
+    row.version = version
     return row

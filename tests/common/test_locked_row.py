@@ -73,6 +73,30 @@ def test_newer_applies_an_entity_version_once_and_never_backwards(factory):
         session.commit()
 
 
+def test_newer_makes_a_missing_row_at_the_events_version_in_one_statement(factory):
+    statements = []
+    with factory() as session:
+        sa.event.listen(session.bind, "before_cursor_execute",
+                        lambda *args: statements.append(args[2].split()[0].upper()))
+        made = newer(session, Tracked, ("activity", "a1"), 1, state={"seen": True})
+        session.flush()
+        assert (made.version, made.state) == (1, {"seen": True})
+        assert statements == ["SELECT", "INSERT"]  # no UPDATE of the version after
+        assert newer(session, Tracked, ("activity", "a1"), 1, state={}) is None  # a repeat
+        session.commit()
+
+
+def test_a_row_made_for_an_event_without_an_order_holds_version_0(factory):
+    with factory() as session:
+        # No version: applied (it cannot be ordered); version 0: made at 0 and refused, as a
+        # directory row refuses news it cannot order.
+        assert newer(session, Tracked, ("note", "n1"), None, state={}).version == 0
+        assert newer(session, Tracked, ("user", "u1"), 0, state={}) is None
+        assert session.get(Tracked, ("user", "u1")).version == 0
+        assert newer(session, Tracked, ("user", "u1"), 1, state={}).version == 1
+        session.commit()
+
+
 def test_a_writer_at_the_same_moment_waits_and_finds_the_first_ones_row(postgres):
     factory = make_session_factory(create_db_engine(postgres.url))
     first = factory()
