@@ -8,6 +8,7 @@ not found, never as someone else's data.
 """
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from typing import Callable
@@ -112,19 +113,10 @@ def locked_row(session, model, key, **defaults):
     return _locked_or_made(session, model, key, defaults)[0]
 
 
-# (model, dialect, names of the defaults) -> its SELECT and its INSERT, built once (building
-# them, and their cache keys, cost as much as running them).
-_LOCKED_ROW_STATEMENTS: dict[tuple, tuple] = {}
-
-
 def _locked_or_made(session, model, key, defaults: dict):
     """:func:`locked_row`, and whether this call made the row."""
-    dialect, names = session.bind.dialect.name, tuple(sorted(defaults))
-    statements = _LOCKED_ROW_STATEMENTS.get((model, dialect, names))
-    if statements is None:
-        statements = _LOCKED_ROW_STATEMENTS[model, dialect, names] = _locked_row_statements(
-            model, dialect, names)
-    select, insert = statements
+    select, insert = _locked_row_statements(model, session.bind.dialect.name,
+                                            tuple(sorted(defaults)))
     primary_key = sa.inspect(model).primary_key
     params = {f"key_{column.key}": value for column, value in
               zip(primary_key, key if isinstance(key, tuple) else (key,))}
@@ -141,9 +133,11 @@ def _locked_or_made(session, model, key, defaults: dict):
                            execution_options={"populate_existing": True}).one(), False
 
 
+@functools.lru_cache(maxsize=None)
 def _locked_row_statements(model, dialect: str, names: tuple[str, ...]):
     """The SELECT ... FOR UPDATE of a row of ``model`` by its key and the INSERT that makes it
-    with the defaults ``names``, their values bound when run (``key_*``, ``new_*``)."""
+    with the defaults ``names``, their values bound when run (``key_*``, ``new_*``): built
+    once, as building them and their cache keys costs about what running them does."""
     primary_key = sa.inspect(model).primary_key
     select = sa.select(model).where(*(column == sa.bindparam(f"key_{column.key}")
                                       for column in primary_key)).with_for_update()

@@ -31,14 +31,22 @@ class Wanted:
     context: dict = field(default_factory=dict)
 
 
+# A group's reminders, alone or with any other holding a key wanted now: built once.
+_GROUP = sa.and_(Reminder.kind == sa.bindparam("kind"),
+                 Reminder.source_id == sa.bindparam("source_id"))
+_GROUP_REMINDERS = sa.select(Reminder).where(_GROUP)
+_GROUP_OR_KEYS_REMINDERS = sa.select(Reminder).where(
+    sa.or_(_GROUP, Reminder.dedup_key.in_(sa.bindparam("keys", expanding=True))))
+
+
 def plan(uow: UnitOfWork, *, kind: str, source_id, user_id, wanted: list[Wanted],
          entity_type: str | None = None, entity_id=None, subject: str | None = None) -> None:
     """Make the pending reminders of ``(kind, source_id)`` exactly ``wanted`` (see module)."""
     wanted_keys = {item.key for item in wanted}
     # The group's reminders, and in the same query any other holding a key wanted now.
-    group = sa.and_(Reminder.kind == kind, Reminder.source_id == str(source_id))
-    existing = uow.session.scalars(sa.select(Reminder).where(
-        sa.or_(group, Reminder.dedup_key.in_(wanted_keys)) if wanted_keys else group)).all()
+    existing = uow.session.scalars(
+        _GROUP_OR_KEYS_REMINDERS if wanted_keys else _GROUP_REMINDERS,
+        {"kind": kind, "source_id": str(source_id), "keys": sorted(wanted_keys)}).all()
     for reminder in existing:
         if reminder.status == "pending" and reminder.dedup_key not in wanted_keys:
             cancel(uow, reminder)

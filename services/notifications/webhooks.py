@@ -161,12 +161,14 @@ def _check_url(url: str) -> None:
 
 
 # -- fan-out ---------------------------------------------------------------------------------
+_LIVE_WEBHOOKS = sa.select(Webhook).where(Webhook.active.is_(True), Webhook.deleted_at.is_(None))
+
+
 def _subscriptions(uow: UnitOfWork) -> list[Webhook]:
     """The live subscriptions, read once per transaction."""
     cached = uow.session.info.get("crm_webhooks")
     if cached is None:
-        cached = uow.session.scalars(sa.select(Webhook).where(
-            Webhook.active.is_(True), Webhook.deleted_at.is_(None))).all()
+        cached = uow.session.scalars(_LIVE_WEBHOOKS).all()
         uow.session.info["crm_webhooks"] = cached
     return cached
 
