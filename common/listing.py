@@ -105,13 +105,33 @@ def page_rows(session, query, args: dict, *, page_columns=(), key=None) -> tuple
     the page's rows only, found by their ``key`` (the primary key) in a subquery that pages:
     in the paging statement itself, PostgreSQL would also compute them for every row the
     OFFSET skips."""
-    page, per_page = args["page"], args["per_page"]
-    total = session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
-    paged = query.limit(per_page).offset((page - 1) * per_page)
+    return run_page(session, page_statements(query, page_columns=page_columns, key=key), args)
+
+
+def page_statements(query, *, page_columns=(), key=None) -> tuple:
+    """:func:`page_rows`' two statements for ``query``, the count and the page, the page's
+    LIMIT and OFFSET bound when run: a list whose query has the same shape for many callers
+    builds them once (with its values bound too) and runs them with :func:`run_page`."""
+    total = sa.select(sa.func.count()).select_from(query.order_by(None).subquery())
+    paged = query.limit(_PAGE_LIMIT).offset(_PAGE_OFFSET)
     if page_columns:
         paged = query.add_columns(*page_columns).where(
             key.in_(paged.with_only_columns(key).correlate(None).scalar_subquery()))
-    return session.execute(paged).all(), total
+    return total, paged
+
+
+_PAGE_LIMIT = sa.bindparam("page_limit", type_=sa.Integer)
+_PAGE_OFFSET = sa.bindparam("page_offset", type_=sa.Integer)
+
+
+def run_page(session, statements: tuple, args: dict, params: dict | None = None) -> tuple[list, int]:
+    """The rows on the page ``args`` ask and the count, by ``statements``
+    (:func:`page_statements`) with ``params``, the values their query's parameters take."""
+    total, paged = statements
+    page, per_page = args["page"], args["per_page"]
+    params = {**(params or {}), "page_limit": per_page, "page_offset": (page - 1) * per_page}
+    count = session.scalar(total, params)
+    return session.execute(paged, params).all(), count
 
 
 def page_answer(args: dict, items: list, total: int) -> dict:

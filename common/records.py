@@ -51,25 +51,38 @@ def check_version(entity, expected: int) -> None:
         )
 
 
+def viewer_scope(actor: Actor) -> str:
+    """What of a table's records ``actor`` sees: ``all``, their ``team``'s and their own, or
+    their ``own``."""
+    if actor.sees_everything:
+        return "all"
+    return "team" if actor.role == "manager" and actor.team_id else "own"
+
+
+def visible_where(scope: str, model, viewer_id, viewer_team_id):
+    """The records of ``model`` (with ``owner_id`` and ``team_id``) a viewer of ``scope``
+    (:func:`viewer_scope`) sees, as a condition; ``None``: all. ``viewer_id`` and
+    ``viewer_team_id`` are the viewer's ids, or parameters bound when a statement built once
+    for every viewer of the scope runs."""
+    if scope == "all":
+        return None
+    own = model.owner_id == viewer_id
+    return sa.or_(own, model.team_id == viewer_team_id) if scope == "team" else own
+
+
 def visible(actor: Actor, query, model):
     """Restrict a select of ``model`` (with ``owner_id`` and ``team_id``) to what ``actor``
     may see."""
-    if actor.sees_everything:
-        return query
-    own = model.owner_id == actor.user_uuid
-    if actor.role == "manager" and actor.team_id:
-        return query.where(sa.or_(own, model.team_id == actor.team_uuid))
-    return query.where(own)
+    where = visible_where(viewer_scope(actor), model, actor.user_uuid, actor.team_uuid)
+    return query if where is None else query.where(where)
 
 
 def may_see(actor: Actor, record) -> bool:
     """:func:`visible` for one record already loaded: the same rule, for a read by id whose
     statement is built once for every caller."""
-    if actor.sees_everything:
-        return True
-    if record.owner_id == actor.user_uuid:
-        return True
-    return actor.role == "manager" and bool(actor.team_id) and record.team_id == actor.team_uuid
+    scope = viewer_scope(actor)
+    return (scope == "all" or record.owner_id == actor.user_uuid
+            or (scope == "team" and record.team_id == actor.team_uuid))
 
 
 def require_write(actor: Actor, noun: str) -> None:

@@ -7,6 +7,7 @@ into the outbox and commits once.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from types import SimpleNamespace
 from typing import NamedTuple
@@ -16,7 +17,7 @@ from sqlalchemy.orm import joinedload, lazyload
 
 from common.db import insert_many, new_id, new_row, sorted_json_array, utcnow
 from common.errors import NotFound, ValidationError
-from common.listing import order_by, page_answer, page_rows, paginate, where_equal
+from common.listing import order_by, page_answer, page_statements, paginate, run_page, where_equal
 from common import normalize, snapshots
 from common.records import as_uuid, found, update
 from common.uow import UnitOfWork
@@ -244,21 +245,55 @@ CUSTOMER_TAGS = sorted_json_array(CustomerTag.tag, CustomerTag.customer_id == Cu
 
 def _list_customers(uow: UnitOfWork, query_args, *, deleted: bool) -> dict:
     args = load(s.CustomerListQuerySchema, query_args)
-    query = customers_query(uow, args, deleted=deleted).with_only_columns(*_LISTED_COLUMNS)
-    query = query.order_by(*order_by(Customer, args["sort"], s.CUSTOMER_SORT_FIELDS))
-    rows, total = page_rows(uow.session, query, args, page_columns=[CUSTOMER_TAGS],
-                            key=Customer.id)
+    actor = uow.actor
+    filters = tuple(name for name in _FILTERS if name in args)
+    search = _search_patterns(args["q"]) if "q" in args else None
+    statements = _list_statements(access.viewer_scope(actor), deleted, filters,
+                                  None if search is None else tuple(sorted(search)), args["sort"])
+    rows, total = run_page(uow.session, statements, args, {
+        "viewer_id": actor.user_uuid, "viewer_team_id": actor.team_uuid,
+        **{f"filter_{name}": args[name] for name in filters}, **(search or {})})
     return page_answer(args, [customer_out.dump(SimpleNamespace(**row._mapping)) for row in rows],
                        total)
 
 
+@functools.lru_cache(maxsize=512)
+def _list_statements(scope: str, deleted: bool, filters: tuple[str, ...],
+                     search: tuple[str, ...] | None, sort: str) -> tuple:
+    """The count and page statements of a list for viewers of ``scope`` with the ``filters``
+    and ``search`` patterns given (their names), in the order ``sort``: built once for every
+    caller asking a list of that shape (building them and their cache keys cost about an
+    eighth of a page's CPU in the service), the viewer's ids and the values bound when run."""
+    where = access.visible_to(scope, sa.bindparam("viewer_id"), sa.bindparam("viewer_team_id"))
+    query = sa.select(Customer) if where is None else sa.select(Customer).where(where)
+    query = _filtered(query, {name: sa.bindparam(f"filter_{name}") for name in filters},
+                      deleted=deleted,
+                      search=None if search is None else {name: sa.bindparam(name)
+                                                          for name in search})
+    query = query.with_only_columns(*_LISTED_COLUMNS).order_by(
+        *order_by(Customer, sort, s.CUSTOMER_SORT_FIELDS))
+    return page_statements(query, page_columns=[CUSTOMER_TAGS], key=Customer.id)
+
+
+_EQUAL_FILTERS = ("owner_id", "team_id", "type", "industry", "country", "province", "city",
+                  "source", "tier", "status")
+_FILTERS = (*_EQUAL_FILTERS, "tag", "created_from", "created_to")
+
+
 def customers_query(uow: UnitOfWork, args: dict, *, deleted: bool = False):
     """The customers the caller may see that match the list filters ``args`` (loaded), in no
-    order: what the list pages and the export writes."""
-    query = access.visible_customers(uow.actor, sa.select(Customer))
+    order: what the export writes (the list pages by the same rules, :func:`_filtered`)."""
+    return _filtered(access.visible_customers(uow.actor, sa.select(Customer)), args,
+                     deleted=deleted,
+                     search=_search_patterns(args["q"]) if "q" in args else None)
+
+
+def _filtered(query, args: dict, *, deleted: bool, search: dict | None):
+    """``query`` of customers in the trash or out of it, narrowed by the list filters in
+    ``args`` and by ``search`` (:func:`_search_patterns`): values, or parameters bound when
+    the statement runs."""
     query = query.where(Customer.deleted_at.is_not(None) if deleted else Customer.deleted_at.is_(None))
-    query = where_equal(query, Customer, args, ("owner_id", "team_id", "type", "industry", "country",
-                                                "province", "city", "source", "tier", "status"))
+    query = where_equal(query, Customer, args, _EQUAL_FILTERS)
     if "tag" in args:
         query = query.where(
             sa.exists().where(CustomerTag.customer_id == Customer.id, CustomerTag.tag == args["tag"])
@@ -267,21 +302,35 @@ def customers_query(uow: UnitOfWork, args: dict, *, deleted: bool = False):
         query = query.where(Customer.created_at >= args["created_from"])
     if "created_to" in args:
         query = query.where(Customer.created_at <= args["created_to"])
-    if "q" in args:
-        query = query.where(_matches(args["q"]))
+    if search is not None:
+        query = query.where(_matches(**search))
     return query
 
 
-def _matches(text: str):
-    """Name, or any live contact's name, phone or email, contains ``text``."""
-    needle = text.strip().casefold()
+def _search_patterns(text: str) -> dict:
+    """The LIKE patterns of a search for ``text``: ``search_text`` (its casefolded text), and
+    ``search_phone`` (its digits) when it reads as part of a phone number."""
+    patterns = {"search_text": _containing(text.strip().casefold())}
     phone = normalize.phone_in_search(text)
-    contact_match = [sa.func.lower(Contact.name).contains(needle, autoescape=True),
-                     Contact.email_normalized.contains(needle, autoescape=True)]
     if phone:
-        contact_match.append(Contact.phone_normalized.contains(phone, autoescape=True))
+        patterns["search_phone"] = _containing(phone)
+    return patterns
+
+
+def _containing(text: str) -> str:
+    """A LIKE pattern (escape ``/``) of the values containing ``text`` as it is."""
+    return "%" + text.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
+
+
+def _matches(search_text, search_phone=None):
+    """Name, or any live contact's name, phone or email, like the patterns of
+    :func:`_search_patterns`."""
+    contact_match = [sa.func.lower(Contact.name).like(search_text, escape="/"),
+                     Contact.email_normalized.like(search_text, escape="/")]
+    if search_phone is not None:
+        contact_match.append(Contact.phone_normalized.like(search_phone, escape="/"))
     return sa.or_(
-        Customer.name_normalized.contains(needle, autoescape=True),
+        Customer.name_normalized.like(search_text, escape="/"),
         sa.exists().where(Contact.customer_id == Customer.id, Contact.deleted_at.is_(None),
                           sa.or_(*contact_match)),
     )
