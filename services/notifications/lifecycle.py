@@ -21,10 +21,15 @@ def cancel(uow: UnitOfWork, reminder: Reminder) -> None:
     publish_reminder(uow, "reminder.cancelled", reminder)
 
 
+# Read on every customer.updated (a new owner takes over its follow-ups): built once.
+_PENDING_ABOUT = sa.select(Reminder).where(
+    Reminder.kind == sa.bindparam("kind"), Reminder.entity_type == sa.bindparam("entity_type"),
+    Reminder.entity_id == sa.bindparam("entity_id"), Reminder.status == "pending")
+
+
 def _pending_about(uow: UnitOfWork, kind: str, entity_type: str, entity_id) -> list[Reminder]:
-    return uow.session.scalars(sa.select(Reminder).where(
-        Reminder.kind == kind, Reminder.entity_type == entity_type,
-        Reminder.entity_id == str(entity_id), Reminder.status == "pending")).all()
+    return uow.session.scalars(_PENDING_ABOUT, {"kind": kind, "entity_type": entity_type,
+                                                "entity_id": str(entity_id)}).all()
 
 
 def cancel_about(uow: UnitOfWork, kind: str, entity_type: str, entity_id) -> list[Reminder]:
