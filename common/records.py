@@ -52,20 +52,32 @@ def check_version(entity, expected: int) -> None:
 
 
 def viewer_scope(actor: Actor) -> str:
-    """What of a table's records ``actor`` sees: ``all``, their ``team``'s and their own, or
-    their ``own``."""
+    """What of a table's records ``actor`` sees: ``all``, their ``team``'s and their own,
+    their ``own``, or ``none`` (a caller with no user id that does not see everything owns
+    nothing)."""
     if actor.sees_everything:
         return "all"
+    if not actor.user_id:
+        return "none"
     return "team" if actor.role == "manager" and actor.team_id else "own"
+
+
+def viewer_ids(actor: Actor, scope: str) -> tuple:
+    """``(viewer_id, viewer_team_id)``: the ids of ``actor`` that :func:`visible_where` uses
+    for ``scope``, ``None`` for those it does not (they are not read)."""
+    return (actor.user_uuid if scope in ("own", "team") else None,
+            actor.team_uuid if scope == "team" else None)
 
 
 def visible_where(scope: str, model, viewer_id, viewer_team_id):
     """The records of ``model`` (with ``owner_id`` and ``team_id``) a viewer of ``scope``
     (:func:`viewer_scope`) sees, as a condition; ``None``: all. ``viewer_id`` and
-    ``viewer_team_id`` are the viewer's ids, or parameters bound when a statement built once
-    for every viewer of the scope runs."""
+    ``viewer_team_id`` are the viewer's ids (:func:`viewer_ids`), or parameters bound when a
+    statement built once for every viewer of the scope runs."""
     if scope == "all":
         return None
+    if scope == "none":
+        return sa.false()
     own = model.owner_id == viewer_id
     return sa.or_(own, model.team_id == viewer_team_id) if scope == "team" else own
 
@@ -73,7 +85,8 @@ def visible_where(scope: str, model, viewer_id, viewer_team_id):
 def visible(actor: Actor, query, model):
     """Restrict a select of ``model`` (with ``owner_id`` and ``team_id``) to what ``actor``
     may see."""
-    where = visible_where(viewer_scope(actor), model, actor.user_uuid, actor.team_uuid)
+    scope = viewer_scope(actor)
+    where = visible_where(scope, model, *viewer_ids(actor, scope))
     return query if where is None else query.where(where)
 
 
@@ -81,8 +94,10 @@ def may_see(actor: Actor, record) -> bool:
     """:func:`visible` for one record already loaded: the same rule, for a read by id whose
     statement is built once for every caller."""
     scope = viewer_scope(actor)
-    return (scope == "all" or record.owner_id == actor.user_uuid
-            or (scope == "team" and record.team_id == actor.team_uuid))
+    if scope in ("all", "none"):
+        return scope == "all"
+    viewer_id, viewer_team_id = viewer_ids(actor, scope)
+    return record.owner_id == viewer_id or (scope == "team" and record.team_id == viewer_team_id)
 
 
 def require_write(actor: Actor, noun: str) -> None:
@@ -138,7 +153,9 @@ def _locked_or_made(session, model, key, defaults: dict):
         return row, False
     created = session.scalars(
         insert, {**params, **{f"new_{name}": value for name, value in defaults.items()}},
-        execution_options={"populate_existing": True}).first()
+        # One row with its parameters, not an ORM bulk INSERT (which would read the
+        # parameters' names as the model's attributes).
+        execution_options={"dml_strategy": "orm", "populate_existing": True}).first()
     if created is not None:
         return created, True
     # Made at the same moment by another writer (this INSERT waited for its commit): lock it.

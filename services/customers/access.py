@@ -21,10 +21,6 @@ def visible_customers(actor: Actor, query):
     return records.visible(actor, query, Customer)
 
 
-def viewer_scope(actor: Actor) -> str:
-    return records.viewer_scope(actor)
-
-
 def visible_to(scope: str, viewer_id, viewer_team_id):
     """:func:`visible_customers` as a condition for a viewer of ``scope`` whose ids are given,
     or bound when the statement runs; ``None``: all."""

@@ -18,7 +18,7 @@ from sqlalchemy.orm import joinedload, lazyload
 from common.db import insert_many, new_id, new_row, sorted_json_array, utcnow
 from common.errors import NotFound, ValidationError
 from common.listing import order_by, page_answer, page_statements, paginate, run_page, where_equal
-from common import normalize, snapshots
+from common import normalize, records, snapshots
 from common.records import as_uuid, found, update
 from common.uow import UnitOfWork
 from common.validation import load
@@ -245,13 +245,15 @@ CUSTOMER_TAGS = sorted_json_array(CustomerTag.tag, CustomerTag.customer_id == Cu
 
 def _list_customers(uow: UnitOfWork, query_args, *, deleted: bool) -> dict:
     args = load(s.CustomerListQuerySchema, query_args)
-    actor = uow.actor
+    scope = records.viewer_scope(uow.actor)
+    viewer_id, viewer_team_id = records.viewer_ids(uow.actor, scope)
     filters = tuple(name for name in _FILTERS if name in args)
     search = _search_patterns(args["q"]) if "q" in args else None
-    statements = _list_statements(access.viewer_scope(actor), deleted, filters,
-                                  None if search is None else tuple(sorted(search)), args["sort"])
+    statements = _list_statements(scope, deleted, filters,
+                                  None if search is None else tuple(sorted(search)),
+                                  _sort_fields(args["sort"]))
     rows, total = run_page(uow.session, statements, args, {
-        "viewer_id": actor.user_uuid, "viewer_team_id": actor.team_uuid,
+        "viewer_id": viewer_id, "viewer_team_id": viewer_team_id,
         **{f"filter_{name}": args[name] for name in filters}, **(search or {})})
     return page_answer(args, [customer_out.dump(SimpleNamespace(**row._mapping)) for row in rows],
                        total)
@@ -261,9 +263,10 @@ def _list_customers(uow: UnitOfWork, query_args, *, deleted: bool) -> dict:
 def _list_statements(scope: str, deleted: bool, filters: tuple[str, ...],
                      search: tuple[str, ...] | None, sort: str) -> tuple:
     """The count and page statements of a list for viewers of ``scope`` with the ``filters``
-    and ``search`` patterns given (their names), in the order ``sort``: built once for every
-    caller asking a list of that shape (building them and their cache keys cost about an
-    eighth of a page's CPU in the service), the viewer's ids and the values bound when run."""
+    and ``search`` patterns given (their names), in the order ``sort``
+    (:func:`_sort_fields`): built once for every caller asking a list of that shape
+    (building them and their cache keys cost a third of a page's CPU in the service), the
+    viewer's ids and the values bound when run."""
     where = access.visible_to(scope, sa.bindparam("viewer_id"), sa.bindparam("viewer_team_id"))
     query = sa.select(Customer) if where is None else sa.select(Customer).where(where)
     query = _filtered(query, {name: sa.bindparam(f"filter_{name}") for name in filters},
@@ -275,6 +278,17 @@ def _list_statements(scope: str, deleted: bool, filters: tuple[str, ...],
     return page_statements(query, page_columns=[CUSTOMER_TAGS], key=Customer.id)
 
 
+def _sort_fields(sort: str) -> str:
+    """``sort`` as the list orders by it: each field once (the first time it is named),
+    without blanks; two sorts that order alike share a cached shape."""
+    seen, fields = set(), []
+    for part in (part.strip() for part in (sort or "").split(",")):
+        if part and part.lstrip("-") not in seen:
+            seen.add(part.lstrip("-"))
+            fields.append(part)
+    return ",".join(fields)
+
+
 _EQUAL_FILTERS = ("owner_id", "team_id", "type", "industry", "country", "province", "city",
                   "source", "tier", "status")
 _FILTERS = (*_EQUAL_FILTERS, "tag", "created_from", "created_to")
@@ -282,7 +296,8 @@ _FILTERS = (*_EQUAL_FILTERS, "tag", "created_from", "created_to")
 
 def customers_query(uow: UnitOfWork, args: dict, *, deleted: bool = False):
     """The customers the caller may see that match the list filters ``args`` (loaded), in no
-    order: what the export writes (the list pages by the same rules, :func:`_filtered`)."""
+    order: what the export writes. The list filters by the same :func:`_filtered` and the
+    same visibility rule, its statements built once with the values bound."""
     return _filtered(access.visible_customers(uow.actor, sa.select(Customer)), args,
                      deleted=deleted,
                      search=_search_patterns(args["q"]) if "q" in args else None)

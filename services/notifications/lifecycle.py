@@ -21,7 +21,8 @@ def cancel(uow: UnitOfWork, reminder: Reminder) -> None:
     publish_reminder(uow, "reminder.cancelled", reminder)
 
 
-# Read on every customer.updated (a new owner takes over its follow-ups): built once.
+# Read on every customer.updated naming an owner (a new owner takes over its follow-ups)
+# and when a customer goes to the trash: built once.
 _PENDING_ABOUT = sa.select(Reminder).where(
     Reminder.kind == sa.bindparam("kind"), Reminder.entity_type == sa.bindparam("entity_type"),
     Reminder.entity_id == sa.bindparam("entity_id"), Reminder.status == "pending")

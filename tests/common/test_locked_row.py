@@ -75,14 +75,21 @@ def test_newer_applies_an_entity_version_once_and_never_backwards(factory):
 
 def test_newer_makes_a_missing_row_at_the_events_version_in_one_statement(factory):
     statements = []
+
+    def note(conn, cursor, statement, *args):
+        statements.append(statement.split()[0].upper())
+
     with factory() as session:
-        sa.event.listen(session.bind, "before_cursor_execute",
-                        lambda *args: statements.append(args[2].split()[0].upper()))
-        made = newer(session, Tracked, ("activity", "a1"), 1, state={"seen": True})
-        session.flush()
+        sa.event.listen(session.bind, "before_cursor_execute", note)
+        try:
+            made = newer(session, Tracked, ("activity", "a1"), 1, state={"seen": True})
+            session.flush()
+        finally:
+            sa.event.remove(session.bind, "before_cursor_execute", note)
         assert (made.version, made.state) == (1, {"seen": True})
         assert statements == ["SELECT", "INSERT"]  # no UPDATE of the version after
         assert newer(session, Tracked, ("activity", "a1"), 1, state={}) is None  # a repeat
+        assert newer(session, Tracked, ("activity", "a2"), -1, state={}) is None  # unordered
         session.commit()
 
 

@@ -12,6 +12,9 @@ from services.customers.models import Customer
 from tests.customers.conftest import ADMIN, ALEX, EAST, LONER, MARIA, SAM, SARA
 
 SYSTEM = Actor.system("test")
+# Callers with no user id that do not see everything own nothing, unowned records included.
+NO_USER_ID = (Actor(user_id=None, role="sales", team_id=EAST),
+              Actor(user_id=None, role="manager", team_id=EAST))
 
 
 def test_the_filter_and_the_check_agree(run):
@@ -25,7 +28,7 @@ def test_the_filter_and_the_check_agree(run):
 
     def agree(uow):
         rows = uow.session.scalars(sa.select(Customer)).all()
-        for actor in (SAM, SARA, MARIA, LONER, ALEX, ADMIN, SYSTEM):
+        for actor in (SAM, SARA, MARIA, LONER, ALEX, ADMIN, SYSTEM, *NO_USER_ID):
             listed = set(uow.session.scalars(
                 access.visible_customers(actor, sa.select(Customer.id))).all())
             checked = {row.id for row in rows if access.may_see(actor, row)}
