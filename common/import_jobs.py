@@ -61,7 +61,7 @@ ERRORS_SHOWN = 1000
 # A running job silent this long lost its worker (a live one tells at every batch, and holds
 # its row locked while a batch runs, so it is never taken from a slow worker).
 STALLED_AFTER = dt.timedelta(seconds=30)
-UPLOAD_EXPIRES = dt.timedelta(hours=1)  # rows of an upload never finished are dropped then
+UPLOAD_EXPIRES = dt.timedelta(hours=1)  # an upload never finished is dropped by the prune after
 MAX_ATTEMPTS = 5
 
 CELL_COUNT = ("The row has {cells} cells where the header has {columns}: a delimiter is "
@@ -527,10 +527,6 @@ class ImportJobs:
         """``(job id, claim, actor, whole file)`` of the job this run takes, or ``None``."""
         with session_factory() as session, session.begin():
             now = utcnow()
-            abandoned = sa.select(self.Job.id).where(self.Job.status == UPLOADING,
-                                                     self.Job.created_at < now - UPLOAD_EXPIRES)
-            session.execute(sa.delete(self.Row).where(self.Row.job_id.in_(abandoned)))
-            session.execute(sa.delete(self.Job).where(self.Job.id.in_(abandoned)))
             query = sa.select(self.Job).where(sa.or_(
                 self.Job.status == "queued",
                 sa.and_(self.Job.status == "running",
@@ -774,8 +770,12 @@ class ImportJobs:
         job.finished_at, job.claim = utcnow(), None
 
     def prune(self, session, cutoff) -> dict[str, int]:
-        """Jobs finished before ``cutoff`` (``CRM_RETENTION_DAYS``), with their rows."""
-        old = sa.select(self.Job.id).where(self.Job.finished_at < cutoff)
+        """Jobs finished before ``cutoff`` (``CRM_RETENTION_DAYS``), and uploads never finished
+        (the gateway died during one) older than ``UPLOAD_EXPIRES``, with their rows. Run by
+        the hourly retention (``common.retention``), not by every tick of the jobs' timer."""
+        old = sa.select(self.Job.id).where(sa.or_(
+            self.Job.finished_at < cutoff,
+            sa.and_(self.Job.status == UPLOADING, self.Job.created_at < utcnow() - UPLOAD_EXPIRES)))
         rows = session.execute(sa.delete(self.Row).where(self.Row.job_id.in_(old))).rowcount
         jobs = session.execute(sa.delete(self.Job).where(self.Job.id.in_(old))).rowcount
         return {"import_rows": rows, "import_jobs": jobs}

@@ -388,3 +388,22 @@ def test_batches_checked_in_slices_keep_each_rows_outcome_and_the_files_order(ru
                                        .where(FieldChange.action == "created")).all())
         assert created == {customer_id: customer_id for customer_id, _ in customers}
 
+
+
+def test_an_upload_never_finished_is_dropped_by_the_hourly_prune_once_an_hour_old(run):
+    def started():
+        return run(SAM, IMPORTER.create, {
+            "entity": "customers", "file_name": "customers.csv", "header": HEADER, "total": 2,
+            "empty_rows": 0, "options": {}, "rows": [[2, ["a"]]], "last": False})["id"]
+
+    abandoned, fresh = started(), started()
+    with run.factory() as session, session.begin():
+        session.execute(sa.update(ImportJob).where(ImportJob.id == uuid.UUID(abandoned)).values(
+            created_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1, minutes=1)))
+    assert not IMPORTER.run_queued(timer(run))  # a tick of the timer drops nothing
+    assert stored(run, ImportJob) == 2
+    with run.factory() as session, session.begin():
+        assert IMPORTER.prune(session, cutoff=dt.datetime.now(dt.timezone.utc)) == {
+            "import_rows": 1, "import_jobs": 1}
+    with run.factory() as session:
+        assert [str(job.id) for job in session.scalars(sa.select(ImportJob))] == [fresh]
