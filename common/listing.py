@@ -99,19 +99,20 @@ def plain(value):
 
 def page_rows(session, query, args: dict, *, page_columns=(), key=None) -> tuple[list, int]:
     """The rows of ``query`` (any select) on the page ``args`` (loaded with
-    :class:`PageQuerySchema`) ask, and how many rows the query has in all.
-
-    ``page_columns`` (a correlated subquery per row, such as a customer's tags) are read for
-    the page's rows only, found by their ``key`` (the primary key) in a subquery that pages:
-    in the paging statement itself, PostgreSQL would also compute them for every row the
-    OFFSET skips."""
+    :class:`PageQuerySchema`) ask, and how many rows the query has in all
+    (``page_columns``: see :func:`page_statements`)."""
     return run_page(session, page_statements(query, page_columns=page_columns, key=key), args)
 
 
 def page_statements(query, *, page_columns=(), key=None) -> tuple:
     """:func:`page_rows`' two statements for ``query``, the count and the page, the page's
     LIMIT and OFFSET bound when run: a list whose query has the same shape for many callers
-    builds them once (with its values bound too) and runs them with :func:`run_page`."""
+    builds them once (with its values bound too) and runs them with :func:`run_page`.
+
+    ``page_columns`` (a correlated subquery per row, such as a customer's tags) are read for
+    the page's rows only, found by their ``key`` (the primary key) in a subquery that pages:
+    in the paging statement itself, PostgreSQL would also compute them for every row the
+    OFFSET skips."""
     total = sa.select(sa.func.count()).select_from(query.order_by(None).subquery())
     paged = query.limit(_PAGE_LIMIT).offset(_PAGE_OFFSET)
     if page_columns:

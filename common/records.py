@@ -143,16 +143,15 @@ def locked_row(session, model, key, **defaults):
 
 def _locked_or_made(session, model, key, defaults: dict):
     """:func:`locked_row`, and whether this call made the row."""
-    select, insert = _locked_row_statements(model, session.bind.dialect.name,
-                                            tuple(sorted(defaults)))
-    primary_key = sa.inspect(model).primary_key
-    params = {f"key_{column.key}": value for column, value in
-              zip(primary_key, key if isinstance(key, tuple) else (key,))}
+    names = tuple(sorted(defaults))
+    select, insert, key_params, default_params = _locked_row_statements(
+        model, session.bind.dialect.name, names)
+    params = dict(zip(key_params, key if isinstance(key, tuple) else (key,)))
     row = session.scalars(select, params).first()
     if row is not None:
         return row, False
     created = session.scalars(
-        insert, {**params, **{f"new_{name}": value for name, value in defaults.items()}},
+        insert, {**params, **{param: defaults[name] for name, param in zip(names, default_params)}},
         # One row with its parameters, not an ORM bulk INSERT (which would read the
         # parameters' names as the model's attributes).
         execution_options={"dml_strategy": "orm", "populate_existing": True}).first()
@@ -166,16 +165,20 @@ def _locked_or_made(session, model, key, defaults: dict):
 @functools.lru_cache(maxsize=None)
 def _locked_row_statements(model, dialect: str, names: tuple[str, ...]):
     """The SELECT ... FOR UPDATE of a row of ``model`` by its key and the INSERT that makes it
-    with the defaults ``names``, their values bound when run (``key_*``, ``new_*``): built
-    once, as building them and their cache keys costs about what running them does."""
+    with the defaults ``names``, and the names of their parameters for the key's columns and
+    for the defaults, bound when run: built once, as building them and their cache keys costs
+    about what running them does."""
     primary_key = sa.inspect(model).primary_key
-    select = sa.select(model).where(*(column == sa.bindparam(f"key_{column.key}")
-                                      for column in primary_key)).with_for_update()
+    key_params = tuple(f"key_{column.key}" for column in primary_key)
+    default_params = tuple(f"new_{name}" for name in names)
+    select = sa.select(model).where(*(column == sa.bindparam(param)
+                                      for column, param in zip(primary_key, key_params)))
     insert = (insert_on_conflict(dialect, model)
-              .values(**{column.key: sa.bindparam(f"key_{column.key}") for column in primary_key},
-                      **{name: sa.bindparam(f"new_{name}") for name in names})
+              .values(**{column.key: sa.bindparam(param)
+                         for column, param in zip(primary_key, key_params)},
+                      **{name: sa.bindparam(param) for name, param in zip(names, default_params)})
               .on_conflict_do_nothing(index_elements=list(primary_key)).returning(model))
-    return select, insert
+    return select.with_for_update(), insert, key_params, default_params
 
 
 def newer(session, model, key, version: int | None, **defaults):
